@@ -6,6 +6,7 @@
 //! live in the crates above it.
 
 pub mod authority;
+pub mod certificates;
 pub mod csr;
 pub mod encoding;
 pub mod extensions;
@@ -16,4 +17,5 @@ pub mod ocsp;
 pub mod profile;
 pub mod revocation;
 pub mod serial;
+pub mod service;
 pub mod store;

@@ -1,0 +1,148 @@
+//! The gateway's configuration file (`certwright.toml`).
+//!
+//! `ca-admin init` and the demo start write one into the data directory;
+//! `ca-admin serve` reads `--config FILE`, or `<data-dir>/certwright.toml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The name of the configuration file inside a data directory.
+pub const CONFIG_FILE: &str = "certwright.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// The data directory; relative paths are relative to the configuration file.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// HTTP listener settings.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// CA key protection.
+    #[serde(default)]
+    pub keys: KeysConfig,
+    /// CA behaviour.
+    #[serde(default)]
+    pub ca: CaConfig,
+}
+
+/// The plain-HTTP listener (CA certificates, CRLs, OCSP, health, metrics).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The base URL put into certificates (CRL distribution point, AIA).
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+}
+
+/// How CA private keys are protected at rest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// A file whose first line is the passphrase (else the CERTWRIGHT_CA_PASSPHRASE environment variable).
+    #[serde(default)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Keys stored unencrypted. For demos and tests only.
+    #[serde(default)]
+    pub insecure_plaintext_keys: bool,
+}
+
+/// CA behaviour.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CaConfig {
+    /// The issuing CA for profiles that name none (needed when there are several).
+    #[serde(default)]
+    pub default_issuer: Option<String>,
+    /// How long a CRL is valid, in hours; CRLs are re-signed at half that.
+    #[serde(default = "default_crl_hours")]
+    pub crl_validity_hours: u32,
+    /// How long an OCSP response is valid, in hours.
+    #[serde(default = "default_ocsp_hours")]
+    pub ocsp_validity_hours: u32,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(".")
+}
+fn default_listen() -> SocketAddr {
+    "127.0.0.1:8080".parse().expect("valid address")
+}
+fn default_base_url() -> String {
+    "http://127.0.0.1:8080".to_string()
+}
+fn default_crl_hours() -> u32 {
+    168
+}
+fn default_ocsp_hours() -> u32 {
+    24
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            base_url: default_base_url(),
+        }
+    }
+}
+
+impl Default for CaConfig {
+    fn default() -> Self {
+        Self {
+            default_issuer: None,
+            crl_validity_hours: default_crl_hours(),
+            ocsp_validity_hours: default_ocsp_hours(),
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// A configuration for a data directory, with defaults.
+    pub fn for_data_dir(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_path_buf(),
+            http: HttpConfig::default(),
+            keys: KeysConfig::default(),
+            ca: CaConfig::default(),
+        }
+    }
+
+    /// Reads and checks a configuration file; a relative data_dir is taken relative to the file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut config: GatewayConfig =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if config.data_dir.is_relative() {
+            let base = path.parent().unwrap_or(Path::new("."));
+            config.data_dir = base.join(&config.data_dir);
+        }
+        if config.ca.crl_validity_hours < 2 || config.ca.ocsp_validity_hours == 0 {
+            return Err(format!(
+                "{}: crl_validity_hours must be at least 2 and ocsp_validity_hours at least 1",
+                path.display()
+            ));
+        }
+        if !(config.http.base_url.starts_with("http://") || config.http.base_url.starts_with("https://")) {
+            return Err(format!("{}: http.base_url must start with http:// or https://", path.display()));
+        }
+        Ok(config)
+    }
+
+    /// Writes the configuration into its data directory as `certwright.toml` (data_dir = ".").
+    pub fn write_into_data_dir(&self) -> Result<PathBuf, String> {
+        let mut relative = self.clone();
+        relative.data_dir = PathBuf::from(".");
+        let text = toml::to_string_pretty(&relative).map_err(|e| e.to_string())?;
+        let path = self.data_dir.join(CONFIG_FILE);
+        std::fs::write(&path, format!("# Certwright gateway configuration.\n{text}"))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    }
+}

@@ -1,0 +1,445 @@
+//! The CA service: the CAs of one data directory, their profiles and their
+//! store, behind the operations the layers above call — issue, revoke, CRL,
+//! OCSP, look-ups and exports.
+//!
+//! Nothing is reported issued or revoked before it is durably committed: each
+//! call returns only after the store's (group-committed) fsync.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::authority::{AuthorityError, CaDirectory, CertificationAuthority, PublicationUrls};
+use crate::certificates::{CertificateRecord, CertificateRepository, CertificateStatus, CrlRecord};
+use crate::encoding::{self, EncodingError, ExportFormat};
+use crate::issuance::{self, IssuanceError, IssuanceRequest};
+use crate::keys::KeyProtection;
+use crate::ocsp::{self, OcspError, OcspQuery, OcspStatus, ResponderKey};
+use crate::profile::{CertificateProfile, ProfileError, ProfileSet};
+use crate::revocation::{self, RevocationReason, RevokedEntry};
+use crate::serial::Serial;
+use crate::store::{Durability, Store, StoreError, StoreOptions};
+
+/// The file name of the store inside the data directory.
+pub const STORE_FILE: &str = "store.redb";
+/// The file name of the profile set inside the data directory.
+pub const PROFILES_FILE: &str = "profiles.toml";
+
+/// Errors of the CA service.
+#[derive(Debug, thiserror::Error)]
+pub enum CaServiceError {
+    /// The request cannot be issued as asked.
+    #[error(transparent)]
+    Issuance(#[from] IssuanceError),
+    /// A CA problem.
+    #[error(transparent)]
+    Authority(#[from] AuthorityError),
+    /// A store problem.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A profile problem.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// No such profile.
+    #[error("no profile named '{0}'")]
+    UnknownProfile(String),
+    /// No such certificate.
+    #[error("no certificate {0}")]
+    UnknownCertificate(String),
+    /// The certificate is already revoked.
+    #[error("certificate {0} is already revoked")]
+    AlreadyRevoked(String),
+    /// The data directory has no CA that can issue.
+    #[error("no issuing CA: {0}")]
+    NoIssuer(String),
+    /// An encoding problem.
+    #[error(transparent)]
+    Encoding(#[from] EncodingError),
+    /// Reading a configuration file failed.
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+/// How the service is set up.
+#[derive(Debug, Clone)]
+pub struct CaServiceConfig {
+    /// The data directory (CAs, profiles, store).
+    pub data_dir: PathBuf,
+    /// Where CRLs, CA certificates and OCSP are published (goes into certificates).
+    pub base_url: String,
+    /// How CA keys are protected at rest.
+    pub key_protection: KeyProtection,
+    /// The issuing CA used by profiles that name none; `None` picks the only non-root CA.
+    pub default_issuer: Option<String>,
+    /// How long a CRL is valid.
+    pub crl_validity: Duration,
+    /// How long an OCSP response is valid.
+    pub ocsp_validity: Duration,
+    /// Durable (default) or not (benchmarks only).
+    pub durability: Durability,
+}
+
+impl CaServiceConfig {
+    /// Defaults for a data directory: CRLs valid 7 days, OCSP responses 1 day, durable writes.
+    pub fn new(data_dir: &Path, base_url: &str, key_protection: KeyProtection) -> Self {
+        Self {
+            data_dir: data_dir.to_path_buf(),
+            base_url: base_url.to_string(),
+            key_protection,
+            default_issuer: None,
+            crl_validity: Duration::days(7),
+            ocsp_validity: Duration::days(1),
+            durability: Durability::Immediate,
+        }
+    }
+}
+
+/// The CAs, profiles and store of one gateway.
+pub struct CaService {
+    cas: BTreeMap<String, CertificationAuthority>,
+    default_issuer: String,
+    profiles: ProfileSet,
+    urls: PublicationUrls,
+    certificates: CertificateRepository,
+    crl_validity: Duration,
+    ocsp_validity: Duration,
+    /// Serializes status changes so two revocations of one certificate cannot both win.
+    status_lock: Mutex<()>,
+    /// Serializes CRL generation so CRL numbers stay monotonic.
+    crl_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for CaService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaService")
+            .field("cas", &self.cas.keys().collect::<Vec<_>>())
+            .field("default_issuer", &self.default_issuer)
+            .finish()
+    }
+}
+
+fn unix(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+fn from_unix(t: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Loads the profile set of a data directory (`profiles.toml`, or the shipped defaults).
+pub fn load_profiles(data_dir: &Path) -> Result<ProfileSet, CaServiceError> {
+    let path = data_dir.join(PROFILES_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(ProfileSet::from_toml(&text)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProfileSet::defaults()),
+        Err(e) => Err(CaServiceError::Io(path, e)),
+    }
+}
+
+impl CaService {
+    /// Opens the data directory: loads the CAs and profiles, opens the store
+    /// (refusing if another process holds it) and makes sure every CA has a current CRL.
+    pub fn open(config: &CaServiceConfig) -> Result<Self, CaServiceError> {
+        let directory = CaDirectory::new(&config.data_dir);
+        let cas: BTreeMap<String, CertificationAuthority> = directory
+            .load_all(&config.key_protection)?
+            .into_iter()
+            .map(|ca| (ca.id().to_string(), ca))
+            .collect();
+        let default_issuer = match &config.default_issuer {
+            Some(id) if cas.contains_key(id) => id.clone(),
+            Some(id) => return Err(CaServiceError::NoIssuer(format!("the default issuer '{id}' does not exist"))),
+            None => {
+                let candidates: Vec<&String> = cas
+                    .iter()
+                    .filter(|(_, ca)| !ca.is_root() && ca.signer().is_some())
+                    .map(|(id, _)| id)
+                    .collect();
+                match candidates.as_slice() {
+                    [one] => (*one).clone(),
+                    [] => return Err(CaServiceError::NoIssuer("the data directory has no issuing CA with its key".into())),
+                    many => {
+                        return Err(CaServiceError::NoIssuer(format!(
+                            "several issuing CAs ({}); name the default one in the configuration",
+                            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        )))
+                    }
+                }
+            }
+        };
+        let profiles = load_profiles(&config.data_dir)?;
+        for profile in profiles.iter() {
+            if let Some(issuer) = &profile.issuer {
+                if !cas.contains_key(issuer) {
+                    return Err(CaServiceError::NoIssuer(format!(
+                        "profile '{}' names issuer '{issuer}', which does not exist",
+                        profile.name
+                    )));
+                }
+            }
+        }
+        let store = Store::open_redb_with(
+            config.data_dir.join(STORE_FILE),
+            StoreOptions::with_durability(config.durability),
+        )?;
+        let service = Self {
+            cas,
+            default_issuer,
+            profiles,
+            urls: PublicationUrls::new(&config.base_url),
+            certificates: CertificateRepository::open(store)?,
+            crl_validity: config.crl_validity,
+            ocsp_validity: config.ocsp_validity,
+            status_lock: Mutex::new(()),
+            crl_lock: Mutex::new(()),
+        };
+        service.refresh_crls(OffsetDateTime::now_utc(), true)?;
+        Ok(service)
+    }
+
+    /// The CAs, by id.
+    pub fn cas(&self) -> impl Iterator<Item = &CertificationAuthority> {
+        self.cas.values()
+    }
+
+    /// One CA.
+    pub fn ca(&self, id: &str) -> Option<&CertificationAuthority> {
+        self.cas.get(id)
+    }
+
+    /// The default issuing CA's id.
+    pub fn default_issuer(&self) -> &str {
+        &self.default_issuer
+    }
+
+    /// The profiles.
+    pub fn profiles(&self) -> &ProfileSet {
+        &self.profiles
+    }
+
+    /// A profile by name.
+    pub fn profile(&self, name: &str) -> Result<&CertificateProfile, CaServiceError> {
+        self.profiles.get(name).ok_or_else(|| CaServiceError::UnknownProfile(name.to_string()))
+    }
+
+    /// The publication URLs.
+    pub fn urls(&self) -> &PublicationUrls {
+        &self.urls
+    }
+
+    /// The certificate records.
+    pub fn certificates(&self) -> &CertificateRepository {
+        &self.certificates
+    }
+
+    /// The issuing CA a profile uses.
+    pub fn issuer_for(&self, profile: &CertificateProfile) -> Result<&CertificationAuthority, CaServiceError> {
+        let id = profile.issuer.as_deref().unwrap_or(&self.default_issuer);
+        self.cas
+            .get(id)
+            .ok_or_else(|| CaServiceError::NoIssuer(format!("CA '{id}' is not loaded")))
+    }
+
+    /// Issues a certificate and commits it durably before returning it.
+    pub fn issue(&self, request: &IssuanceRequest<'_>, requester: &str) -> Result<CertificateRecord, CaServiceError> {
+        let ca = self.issuer_for(request.profile)?;
+        // A serial collision (2^-127 per pair) is retried with a fresh serial.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let now = OffsetDateTime::now_utc();
+            let issued = issuance::issue(ca, &self.urls, request, Serial::random(), now)?;
+            let record = CertificateRecord {
+                id: self.certificates.allocate_id(),
+                serial: issued.serial,
+                issuer_id: issued.issuer_id,
+                profile: issued.profile,
+                subject: issued.subject,
+                names: issued.names,
+                not_before: unix(issued.not_before),
+                not_after: unix(issued.not_after),
+                requester: requester.to_string(),
+                issued_at: unix(now),
+                status: CertificateStatus::Issued,
+                der: issued.der,
+            };
+            match self.certificates.insert(&record) {
+                Ok(()) => return Ok(record),
+                Err(StoreError::Conflict { .. }) if attempts < 3 => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Revokes a certificate, commits it, and re-signs its CA's CRL.
+    pub fn revoke(
+        &self,
+        serial: &Serial,
+        reason: RevocationReason,
+        message: &str,
+    ) -> Result<CertificateRecord, CaServiceError> {
+        let record = {
+            let _guard = self.status_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let before = self
+                .certificates
+                .by_serial(serial)?
+                .ok_or_else(|| CaServiceError::UnknownCertificate(serial.to_hex()))?;
+            if matches!(before.status, CertificateStatus::Revoked { .. }) {
+                return Err(CaServiceError::AlreadyRevoked(serial.to_hex()));
+            }
+            let mut batch = crate::store::WriteBatch::new();
+            let after = self.certificates.update_status_into(
+                &mut batch,
+                &before,
+                CertificateStatus::Revoked {
+                    revoked_at: unix(OffsetDateTime::now_utc()),
+                    reason,
+                    message: message.to_string(),
+                },
+            )?;
+            self.certificates.store().write(batch)?;
+            after
+        };
+        if let Some(ca) = self.cas.get(&record.issuer_id) {
+            self.regenerate_crl(ca, OffsetDateTime::now_utc())?;
+        }
+        Ok(record)
+    }
+
+    /// Marks a certificate replaced by another (renewal through `replaces`).
+    pub fn mark_replaced(&self, old_id: u64, new_id: u64) -> Result<CertificateRecord, CaServiceError> {
+        let _guard = self.status_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let before = self
+            .certificates
+            .get(old_id)?
+            .ok_or_else(|| CaServiceError::UnknownCertificate(old_id.to_string()))?;
+        if !matches!(before.status, CertificateStatus::Issued) {
+            return Ok(before);
+        }
+        let mut batch = crate::store::WriteBatch::new();
+        let after = self
+            .certificates
+            .update_status_into(&mut batch, &before, CertificateStatus::Replaced { by: new_id })?;
+        self.certificates.store().write(batch)?;
+        Ok(after)
+    }
+
+    /// Signs and stores a new CRL for a CA (number = previous + 1).
+    pub fn regenerate_crl(&self, ca: &CertificationAuthority, now: OffsetDateTime) -> Result<CrlRecord, CaServiceError> {
+        let _guard = self.crl_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let number = self.certificates.crl(ca.id())?.map(|c| c.number + 1).unwrap_or(1);
+        let mut entries: Vec<RevokedEntry> = self
+            .certificates
+            .revoked_of(ca.id())?
+            .into_iter()
+            .map(|(serial, r)| RevokedEntry {
+                serial,
+                revoked_at: from_unix(r.revoked_at),
+                reason: r.reason,
+            })
+            .collect();
+        entries.sort_by(|a, b| a.revoked_at.cmp(&b.revoked_at));
+        let next_update = now + self.crl_validity;
+        let der = revocation::build_crl(ca, &entries, number, now, next_update)?;
+        let record = CrlRecord {
+            number,
+            this_update: unix(now),
+            next_update: unix(next_update),
+            der,
+        };
+        self.certificates.put_crl(ca.id(), &record)?;
+        Ok(record)
+    }
+
+    /// Re-signs every CRL past half its validity (or all of them with `force`).
+    /// Returns the ids of the CAs whose CRL was re-signed.
+    pub fn refresh_crls(&self, now: OffsetDateTime, force: bool) -> Result<Vec<String>, CaServiceError> {
+        let mut refreshed = Vec::new();
+        for ca in self.cas.values().filter(|ca| ca.signer().is_some()) {
+            let stale = match self.certificates.crl(ca.id())? {
+                None => true,
+                Some(crl) => {
+                    let half = (crl.next_update - crl.this_update) / 2;
+                    unix(now) >= crl.this_update + half
+                }
+            };
+            if force || stale {
+                self.regenerate_crl(ca, now)?;
+                refreshed.push(ca.id().to_string());
+            }
+        }
+        Ok(refreshed)
+    }
+
+    /// The current CRL of a CA (DER), re-signed first if it is past half its validity.
+    pub fn crl_der(&self, ca_id: &str) -> Result<Option<Vec<u8>>, CaServiceError> {
+        let Some(ca) = self.cas.get(ca_id) else {
+            return Ok(None);
+        };
+        let now = OffsetDateTime::now_utc();
+        match self.certificates.crl(ca_id)? {
+            Some(crl) if unix(now) < crl.this_update + (crl.next_update - crl.this_update) / 2 => Ok(Some(crl.der)),
+            _ if ca.signer().is_some() => Ok(Some(self.regenerate_crl(ca, now)?.der)),
+            Some(crl) => Ok(Some(crl.der)),
+            None => Ok(None),
+        }
+    }
+
+    /// Answers a DER OCSP request with a DER OCSP response (an error response where RFC 6960 says so).
+    pub fn ocsp_response(&self, request_der: &[u8]) -> Vec<u8> {
+        match self.try_ocsp_response(request_der) {
+            Ok(der) => der,
+            Err(e) => {
+                tracing::debug!(error = %e, "OCSP request refused");
+                e.to_response_der()
+            }
+        }
+    }
+
+    fn try_ocsp_response(&self, request_der: &[u8]) -> Result<Vec<u8>, OcspError> {
+        let query = OcspQuery::parse(request_der)?;
+        let ca = self
+            .cas
+            .values()
+            .find(|ca| ca.signer().is_some() && query.names_issuer(0, ca))
+            .ok_or(OcspError::Unauthorized)?;
+        let mut statuses = Vec::with_capacity(query.len());
+        for serial in query.serials() {
+            let record = self
+                .certificates
+                .by_serial(&serial)
+                .map_err(|e| OcspError::Internal(e.to_string()))?;
+            statuses.push(match record {
+                Some(r) if r.issuer_id == ca.id() => match r.status {
+                    CertificateStatus::Revoked { revoked_at, reason, .. } => OcspStatus::Revoked {
+                        at: from_unix(revoked_at),
+                        reason,
+                    },
+                    _ => OcspStatus::Good,
+                },
+                _ => OcspStatus::Unknown,
+            });
+        }
+        ocsp::sign_response(
+            ca,
+            &ResponderKey::Ca,
+            &query,
+            &statuses,
+            OffsetDateTime::now_utc(),
+            self.ocsp_validity,
+        )
+    }
+
+    /// A stored certificate in an export format, with its CA chain.
+    pub fn export(&self, record: &CertificateRecord, format: ExportFormat) -> Result<Vec<u8>, CaServiceError> {
+        let ca = self
+            .cas
+            .get(&record.issuer_id)
+            .ok_or_else(|| CaServiceError::NoIssuer(format!("CA '{}' is not loaded", record.issuer_id)))?;
+        let mut chain = vec![ca.certificate_der().to_vec()];
+        chain.extend(ca.chain_der().iter().cloned());
+        Ok(encoding::export(format, &record.der, &chain)?)
+    }
+}
