@@ -17,10 +17,13 @@ use zeroize::Zeroizing;
 #[serde(rename_all = "kebab-case")]
 pub enum KeyAlgorithm {
     /// RSA with a 2048-bit modulus.
+    #[serde(rename = "rsa-2048")]
     Rsa2048,
     /// RSA with a 3072-bit modulus.
+    #[serde(rename = "rsa-3072")]
     Rsa3072,
     /// RSA with a 4096-bit modulus.
+    #[serde(rename = "rsa-4096")]
     Rsa4096,
     /// ECDSA on NIST P-256.
     EcP256,

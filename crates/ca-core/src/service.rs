@@ -195,7 +195,7 @@ impl CaService {
             status_lock: Mutex::new(()),
             crl_lock: Mutex::new(()),
         };
-        service.refresh_crls(OffsetDateTime::now_utc(), true)?;
+        service.refresh_crls(OffsetDateTime::now_utc(), false)?;
         Ok(service)
     }
 
@@ -353,8 +353,9 @@ impl CaService {
         Ok(record)
     }
 
-    /// Re-signs every CRL past half its validity (or all of them with `force`).
-    /// Returns the ids of the CAs whose CRL was re-signed.
+    /// Re-signs every CRL past half its validity or older than a revocation of
+    /// its CA (a crash between a revocation's commit and its CRL), or all of
+    /// them with `force`. Returns the ids of the CAs whose CRL was re-signed.
     pub fn refresh_crls(&self, now: OffsetDateTime, force: bool) -> Result<Vec<String>, CaServiceError> {
         let mut refreshed = Vec::new();
         for ca in self.cas.values().filter(|ca| ca.signer().is_some()) {
@@ -363,6 +364,11 @@ impl CaService {
                 Some(crl) => {
                     let half = (crl.next_update - crl.this_update) / 2;
                     unix(now) >= crl.this_update + half
+                        || self
+                            .certificates
+                            .revoked_of(ca.id())?
+                            .iter()
+                            .any(|(_, r)| r.revoked_at >= crl.this_update)
                 }
             };
             if force || stale {
