@@ -44,7 +44,11 @@ pub fn run_in(dir: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -
 pub fn must(dir: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Run {
     let program_text = format!("{:?}", program.as_ref());
     let run = run_in(dir, program, args);
-    assert!(run.ok, "{program_text} {args:?} failed:\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert!(
+        run.ok,
+        "{program_text} {args:?} failed:\nstdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     run
 }
 
@@ -55,12 +59,21 @@ pub fn gateway_binary(path_from_env: &str) -> PathBuf {
 
 /// A free loopback port (bound then released; good enough for tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Whether pkilint's linters are installed (the test script installs them; CI runs that script).
 pub fn pkilint_available() -> bool {
-    Command::new("lint_pkix_cert").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+    Command::new("lint_pkix_cert")
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
 }
 
 /// Runs a pkilint linter and returns the findings of severity ERROR or worse (empty: clean).
@@ -76,7 +89,11 @@ pub fn pkilint_errors(dir: &Path, linter: &str, args: &[&str]) -> String {
     full.extend_from_slice(args);
     let run = run_in(dir, linter, &full);
     // pkilint exits non-zero when it reports findings at or above the threshold.
-    format!("{}{}", run.stdout.trim(), if run.ok { "" } else { run.stderr.trim() })
+    format!(
+        "{}{}",
+        run.stdout.trim(),
+        if run.ok { "" } else { run.stderr.trim() }
+    )
 }
 
 /// The first PEM certificate block of a text.
@@ -126,7 +143,10 @@ impl Gateway {
             Err(_) => {
                 let _ = child.kill();
                 let out = child.wait_with_output().expect("gateway output");
-                panic!("the gateway did not start: {}", String::from_utf8_lossy(&out.stderr));
+                panic!(
+                    "the gateway did not start: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
         };
         Gateway {
@@ -138,7 +158,9 @@ impl Gateway {
 
     /// Stops it with SIGTERM and waits (the store is released when it exits).
     pub fn stop(mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -160,16 +182,31 @@ impl Drop for Gateway {
 
 /// GET a URL with curl, returning the body bytes (panics on HTTP failure).
 pub fn http_get(url: &str) -> Vec<u8> {
-    let out = Command::new("curl").args(["-sS", "--fail", url]).output().expect("curl");
-    assert!(out.status.success(), "GET {url} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("curl")
+        .args(["-sS", "--fail", url])
+        .output()
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "GET {url} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
 /// Makes a CSR with `openssl req` and returns its path.
-pub fn openssl_csr(dir: &Path, name: &str, key_args: &[&str], subject: &str, san: Option<&str>) -> PathBuf {
+pub fn openssl_csr(
+    dir: &Path,
+    name: &str,
+    key_args: &[&str],
+    subject: &str,
+    san: Option<&str>,
+) -> PathBuf {
     let key = format!("{name}.key");
     let csr = format!("{name}.csr");
-    let mut args = vec!["req", "-new", "-nodes", "-keyout", &key, "-out", &csr, "-subj", subject];
+    let mut args = vec![
+        "req", "-new", "-nodes", "-keyout", &key, "-out", &csr, "-subj", subject,
+    ];
     args.extend_from_slice(key_args);
     let ext;
     if let Some(san) = san {

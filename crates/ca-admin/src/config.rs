@@ -129,8 +129,13 @@ impl GatewayConfig {
                 path.display()
             ));
         }
-        if !(config.http.base_url.starts_with("http://") || config.http.base_url.starts_with("https://")) {
-            return Err(format!("{}: http.base_url must start with http:// or https://", path.display()));
+        if !(config.http.base_url.starts_with("http://")
+            || config.http.base_url.starts_with("https://"))
+        {
+            return Err(format!(
+                "{}: http.base_url must start with http:// or https://",
+                path.display()
+            ));
         }
         Ok(config)
     }
@@ -141,8 +146,11 @@ impl GatewayConfig {
         relative.data_dir = PathBuf::from(".");
         let text = toml::to_string_pretty(&relative).map_err(|e| e.to_string())?;
         let path = self.data_dir.join(CONFIG_FILE);
-        std::fs::write(&path, format!("# Certwright gateway configuration.\n{text}"))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(
+            &path,
+            format!("# Certwright gateway configuration.\n{text}"),
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path)
     }
 }

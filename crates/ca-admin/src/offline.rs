@@ -19,7 +19,10 @@ use crate::config::{GatewayConfig, CONFIG_FILE};
 use crate::protection;
 
 fn key_protection(keys: &KeyArgs) -> Result<KeyProtection, String> {
-    protection::resolve(keys.passphrase_file.as_deref(), keys.insecure_plaintext_keys)
+    protection::resolve(
+        keys.passphrase_file.as_deref(),
+        keys.insecure_plaintext_keys,
+    )
 }
 
 /// Opens the CA service of a data directory for an offline command.
@@ -58,12 +61,19 @@ pub fn init(args: &InitArgs) -> Result<(), String> {
     let data_dir = &args.keys.data_dir;
     let directory = CaDirectory::new(data_dir);
     if !directory.ids().map_err(|e| e.to_string())?.is_empty() {
-        return Err(format!("{} already holds CAs; choose another --data-dir", data_dir.display()));
+        return Err(format!(
+            "{} already holds CAs; choose another --data-dir",
+            data_dir.display()
+        ));
     }
     std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     let key_algorithm = parse_key(&args.key_type)?;
     let hash = parse_hash(&args.hash)?;
-    if args.root_years == 0 || args.issuing_years == 0 || args.root_years > 50 || args.issuing_years > 50 {
+    if args.root_years == 0
+        || args.issuing_years == 0
+        || args.root_years > 50
+        || args.issuing_years > 50
+    {
         return Err("CA lifetimes must be between 1 and 50 years".into());
     }
     let with_place = |mut subject: CaSubject, cn: &Option<String>| {
@@ -92,11 +102,19 @@ pub fn init(args: &InitArgs) -> Result<(), String> {
     };
     let urls = PublicationUrls::new(&args.base_url);
     if args.external_root {
-        let csr = directory.create_external(&issuing, &protection).map_err(|e| e.to_string())?;
+        let csr = directory
+            .create_external(&issuing, &protection)
+            .map_err(|e| e.to_string())?;
         let path = data_dir.join(format!("{}.csr", args.issuing_id));
         std::fs::write(&path, &csr).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("Created issuing CA '{}' awaiting its certificate.", args.issuing_id);
-        println!("Have the external root sign {} (a CA certificate), then run:", path.display());
+        println!(
+            "Created issuing CA '{}' awaiting its certificate.",
+            args.issuing_id
+        );
+        println!(
+            "Have the external root sign {} (a CA certificate), then run:",
+            path.display()
+        );
         println!(
             "  ca-admin ca import --data-dir {} --id {} --cert signed.pem --chain root-chain.pem",
             data_dir.display(),
@@ -113,21 +131,36 @@ pub fn init(args: &InitArgs) -> Result<(), String> {
             permitted_dns: Vec::new(),
             excluded_dns: Vec::new(),
         };
-        directory.create_root(&root, &protection).map_err(|e| e.to_string())?;
+        directory
+            .create_root(&root, &protection)
+            .map_err(|e| e.to_string())?;
         directory
             .create_subordinate(&issuing, &args.root_id, &protection, Some(&urls))
             .map_err(|e| e.to_string())?;
-        println!("Created root CA '{}' and issuing CA '{}' in {}.", args.root_id, args.issuing_id, data_dir.display());
+        println!(
+            "Created root CA '{}' and issuing CA '{}' in {}.",
+            args.root_id,
+            args.issuing_id,
+            data_dir.display()
+        );
     }
     write_default_profiles(data_dir)?;
     let mut config = GatewayConfig::for_data_dir(data_dir);
     config.http.base_url = args.base_url.clone();
     config.http.listen = args.http_listen;
     config.keys.insecure_plaintext_keys = matches!(protection, KeyProtection::InsecurePlaintext);
-    config.keys.passphrase_file = args.keys.passphrase_file.as_ref().map(|p| std::path::absolute(p).unwrap_or(p.clone()));
+    config.keys.passphrase_file = args
+        .keys
+        .passphrase_file
+        .as_ref()
+        .map(|p| std::path::absolute(p).unwrap_or(p.clone()));
     config.ca.default_issuer = Some(args.issuing_id.clone());
     let path = config.write_into_data_dir()?;
-    println!("Wrote {} and {}.", path.display(), data_dir.join(PROFILES_FILE).display());
+    println!(
+        "Wrote {} and {}.",
+        path.display(),
+        data_dir.join(PROFILES_FILE).display()
+    );
     if matches!(protection, KeyProtection::InsecurePlaintext) {
         eprintln!("{}", protection::PLAINTEXT_WARNING);
     }
@@ -138,7 +171,8 @@ pub fn init(args: &InitArgs) -> Result<(), String> {
 pub fn write_default_profiles(data_dir: &Path) -> Result<(), String> {
     let path = data_dir.join(PROFILES_FILE);
     if !path.exists() {
-        std::fs::write(&path, DEFAULT_PROFILES_TOML).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, DEFAULT_PROFILES_TOML)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }
@@ -157,26 +191,41 @@ pub fn issue(args: &IssueArgs) -> Result<(), String> {
         term_days: args.term_days,
         owner_subject: Default::default(),
     };
-    let record = service.issue(&request, &args.requester).map_err(|e| e.to_string())?;
+    let record = service
+        .issue(&request, &args.requester)
+        .map_err(|e| e.to_string())?;
     let bytes = service.export(&record, format).map_err(|e| e.to_string())?;
     match &args.out {
-        Some(path) => std::fs::write(path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?
+        }
         None => {
             use std::io::Write;
-            std::io::stdout().write_all(&bytes).map_err(|e| e.to_string())?;
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| e.to_string())?;
         }
     }
-    eprintln!("issued certificate id {} serial {} ({})", record.id, record.serial, record.subject);
+    eprintln!(
+        "issued certificate id {} serial {} ({})",
+        record.id, record.serial, record.subject
+    );
     Ok(())
 }
 
 /// `ca-admin revoke`.
 pub fn revoke(args: &RevokeArgs) -> Result<(), String> {
-    let serial = Serial::from_hex(&args.serial).ok_or_else(|| format!("'{}' is not a hex serial number", args.serial))?;
+    let serial = Serial::from_hex(&args.serial)
+        .ok_or_else(|| format!("'{}' is not a hex serial number", args.serial))?;
     let reason: RevocationReason = args.reason.parse()?;
     let service = open_offline(&args.keys.data_dir, key_protection(&args.keys)?)?;
-    let record = service.revoke(&serial, reason, &args.message).map_err(|e| e.to_string())?;
-    println!("revoked certificate id {} serial {} ({reason})", record.id, record.serial);
+    let record = service
+        .revoke(&serial, reason, &args.message)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "revoked certificate id {} serial {} ({reason})",
+        record.id, record.serial
+    );
     Ok(())
 }
 
@@ -200,7 +249,12 @@ pub fn ca(command: &CaCommand) -> Result<(), String> {
         }
         CaCommand::Create(args) => create_ca(args),
         CaCommand::Csr { data_dir, id } => {
-            print!("{}", CaDirectory::new(data_dir).pending_csr(id).map_err(|e| e.to_string())?);
+            print!(
+                "{}",
+                CaDirectory::new(data_dir)
+                    .pending_csr(id)
+                    .map_err(|e| e.to_string())?
+            );
             Ok(())
         }
         CaCommand::Import(args) => import_ca(args),
@@ -226,7 +280,12 @@ fn create_ca(args: &CreateCaArgs) -> Result<(), String> {
         excluded_dns: args.exclude_dns.clone(),
     };
     CaDirectory::new(&args.keys.data_dir)
-        .create_subordinate(&spec, &args.parent, &protection, Some(&PublicationUrls::new(&args.base_url)))
+        .create_subordinate(
+            &spec,
+            &args.parent,
+            &protection,
+            Some(&PublicationUrls::new(&args.base_url)),
+        )
         .map_err(|e| e.to_string())?;
     println!("created CA '{}' signed by '{}'", args.id, args.parent);
     Ok(())
@@ -234,8 +293,10 @@ fn create_ca(args: &CreateCaArgs) -> Result<(), String> {
 
 fn import_ca(args: &ImportCaArgs) -> Result<(), String> {
     let protection = key_protection(&args.keys)?;
-    let cert = std::fs::read_to_string(&args.cert).map_err(|e| format!("{}: {e}", args.cert.display()))?;
-    let chain = std::fs::read_to_string(&args.chain).map_err(|e| format!("{}: {e}", args.chain.display()))?;
+    let cert =
+        std::fs::read_to_string(&args.cert).map_err(|e| format!("{}: {e}", args.cert.display()))?;
+    let chain = std::fs::read_to_string(&args.chain)
+        .map_err(|e| format!("{}: {e}", args.chain.display()))?;
     CaDirectory::new(&args.keys.data_dir)
         .import_certificate(&args.id, &cert, &chain, &protection)
         .map_err(|e| e.to_string())?;

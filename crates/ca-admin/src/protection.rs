@@ -11,9 +11,14 @@ pub const PASSPHRASE_ENV: &str = "CERTWRIGHT_CA_PASSPHRASE";
 
 /// The protection to use, from (in order) a passphrase file, the environment,
 /// or the insecure flag. No source is an error that says what to do.
-pub fn resolve(passphrase_file: Option<&Path>, insecure_plaintext: bool) -> Result<KeyProtection, String> {
+pub fn resolve(
+    passphrase_file: Option<&Path>,
+    insecure_plaintext: bool,
+) -> Result<KeyProtection, String> {
     if let Some(path) = passphrase_file {
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?);
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
         let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
         return passphrase(line);
     }

@@ -107,7 +107,7 @@ impl CaSubject {
     fn distinguished_name(&self) -> DistinguishedName {
         let mut dn = DistinguishedName::new();
         if let Some(c) = &self.country {
-            dn.push(DnType::CountryName, c.as_str());
+            dn.push(DnType::CountryName, country_value(c));
         }
         if let Some(st) = &self.state {
             dn.push(DnType::StateOrProvinceName, st.as_str());
@@ -374,6 +374,14 @@ fn validate_id(id: &str) -> Result<(), AuthorityError> {
     }
 }
 
+/// countryName is a PrintableString (RFC 5280 appendix A); rcgen's default is UTF8String.
+pub(crate) fn country_value(code: &str) -> rcgen::DnValue {
+    match rcgen::string::PrintableString::try_from(code.to_string()) {
+        Ok(p) => rcgen::DnValue::PrintableString(p),
+        Err(_) => rcgen::DnValue::Utf8String(code.to_string()),
+    }
+}
+
 /// The CAs of one data directory.
 #[derive(Debug, Clone)]
 pub struct CaDirectory {
@@ -579,12 +587,15 @@ impl CaDirectory {
         }
         let key = SigningKeyPair::generate(spec.key_algorithm, spec.hash)?;
         let now = OffsetDateTime::now_utc();
-        let params = ca_params(
+        let mut params = ca_params(
             spec,
             now,
             now + Duration::days(spec.validity_days.into()),
             None,
         )?;
+        // A CSR carries no serial; name constraints are the external signer's to set.
+        params.serial_number = None;
+        params.name_constraints = None;
         let csr = params
             .serialize_request(key.key_pair())
             .map_err(|e| AuthorityError::Certificate(e.to_string()))?;

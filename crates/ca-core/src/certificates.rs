@@ -12,7 +12,9 @@ use crate::names::SubjectAltName;
 use crate::revocation::RevocationReason;
 use crate::serial::Serial;
 use crate::store::keys::{u64_from_key, KeyReader};
-use crate::store::{IndexTable, KeyBuilder, KeyRange, Record, Store, StoreError, Table, WriteBatch};
+use crate::store::{
+    IndexTable, KeyBuilder, KeyRange, Record, Store, StoreError, Table, WriteBatch,
+};
 
 /// The lifecycle state of an issued certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,7 +169,10 @@ fn revoked_key(ca: &str, serial: &Serial) -> Vec<u8> {
 impl CertificateRepository {
     /// Opens the repository; ids continue after the highest stored.
     pub fn open(store: Store) -> Result<Self, StoreError> {
-        let last = CERTIFICATES.last_key(&store)?.and_then(|k| u64_from_key(&k)).unwrap_or(0);
+        let last = CERTIFICATES
+            .last_key(&store)?
+            .and_then(|k| u64_from_key(&k))
+            .unwrap_or(0);
         Ok(Self {
             store,
             next_id: AtomicU64::new(last + 1),
@@ -192,7 +197,11 @@ impl CertificateRepository {
     }
 
     /// Adds a new record and its indexes to a batch (for callers that write more in the same batch).
-    pub fn insert_into(&self, batch: &mut WriteBatch, record: &CertificateRecord) -> Result<(), StoreError> {
+    pub fn insert_into(
+        &self,
+        batch: &mut WriteBatch,
+        record: &CertificateRecord,
+    ) -> Result<(), StoreError> {
         let key = id_key(record.id);
         CERTIFICATES.require_absent(batch, &key);
         CERTIFICATES.put(batch, &key, record)?;
@@ -201,7 +210,10 @@ impl CertificateRepository {
         BY_SERIAL.put(batch, &serial_key, &SerialEntry { id: record.id })?;
         BY_STATUS.insert(batch, &status_key(&record.status, record.id));
         BY_EXPIRY.insert(batch, &expiry_key(record.not_after, record.id));
-        if let CertificateStatus::Revoked { revoked_at, reason, .. } = &record.status {
+        if let CertificateStatus::Revoked {
+            revoked_at, reason, ..
+        } = &record.status
+        {
             REVOKED_BY_CA.put(
                 batch,
                 &revoked_key(&record.issuer_id, &record.serial),
@@ -229,7 +241,10 @@ impl CertificateRepository {
         CERTIFICATES.put(batch, &key, &after)?;
         BY_STATUS.remove(batch, &status_key(&before.status, before.id));
         BY_STATUS.insert(batch, &status_key(&after.status, after.id));
-        if let CertificateStatus::Revoked { revoked_at, reason, .. } = &after.status {
+        if let CertificateStatus::Revoked {
+            revoked_at, reason, ..
+        } = &after.status
+        {
             REVOKED_BY_CA.put(
                 batch,
                 &revoked_key(&after.issuer_id, &after.serial),
@@ -259,12 +274,20 @@ impl CertificateRepository {
     /// Records in id order, starting after `after_id`, at most `limit`.
     pub fn list(&self, after_id: u64, limit: usize) -> Result<Vec<CertificateRecord>, StoreError> {
         let range = KeyRange::starting_at(id_key(after_id.saturating_add(1)));
-        Ok(CERTIFICATES.scan(&self.store, range, limit)?.into_iter().map(|(_, r)| r).collect())
+        Ok(CERTIFICATES
+            .scan(&self.store, range, limit)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
     }
 
     /// Ids with a given status (by status code), at most `limit`.
     pub fn ids_with_status(&self, status_code: u8, limit: usize) -> Result<Vec<u64>, StoreError> {
-        let keys = BY_STATUS.scan_keys(&self.store, KeyBuilder::new().u8(status_code).prefix(), limit)?;
+        let keys = BY_STATUS.scan_keys(
+            &self.store,
+            KeyBuilder::new().u8(status_code).prefix(),
+            limit,
+        )?;
         Ok(keys
             .iter()
             .filter_map(|k| {
@@ -276,8 +299,16 @@ impl CertificateRepository {
     }
 
     /// Ids of certificates expiring in `[from, to)` (unix times), at most `limit`.
-    pub fn ids_expiring_between(&self, from: i64, to: i64, limit: usize) -> Result<Vec<u64>, StoreError> {
-        let range = KeyRange::between(KeyBuilder::new().i64(from).build(), KeyBuilder::new().i64(to).build());
+    pub fn ids_expiring_between(
+        &self,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let range = KeyRange::between(
+            KeyBuilder::new().i64(from).build(),
+            KeyBuilder::new().i64(to).build(),
+        );
         let keys = BY_EXPIRY.scan_keys(&self.store, range, limit)?;
         Ok(keys
             .iter()
@@ -291,7 +322,11 @@ impl CertificateRepository {
 
     /// Every revoked serial of a CA, for its CRL.
     pub fn revoked_of(&self, ca_id: &str) -> Result<Vec<(Serial, RevokedSerial)>, StoreError> {
-        let rows = REVOKED_BY_CA.scan(&self.store, KeyBuilder::new().str(ca_id).prefix(), usize::MAX)?;
+        let rows = REVOKED_BY_CA.scan(
+            &self.store,
+            KeyBuilder::new().str(ca_id).prefix(),
+            usize::MAX,
+        )?;
         Ok(rows
             .into_iter()
             .filter_map(|(key, entry)| {

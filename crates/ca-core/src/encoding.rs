@@ -46,9 +46,10 @@ impl ExportFormat {
     pub fn media_type(self) -> &'static str {
         match self {
             ExportFormat::Der => "application/pkix-cert",
-            ExportFormat::Pem | ExportFormat::PemChain | ExportFormat::PemFullChain | ExportFormat::ChainOnly => {
-                "application/pem-certificate-chain"
-            }
+            ExportFormat::Pem
+            | ExportFormat::PemChain
+            | ExportFormat::PemFullChain
+            | ExportFormat::ChainOnly => "application/pem-certificate-chain",
             ExportFormat::Pkcs7Der => "application/pkcs7-mime",
             ExportFormat::Pkcs7Pem => "application/x-pem-file",
         }
@@ -58,7 +59,10 @@ impl ExportFormat {
     pub fn file_extension(self) -> &'static str {
         match self {
             ExportFormat::Der => "crt",
-            ExportFormat::Pem | ExportFormat::PemChain | ExportFormat::PemFullChain | ExportFormat::ChainOnly => "pem",
+            ExportFormat::Pem
+            | ExportFormat::PemChain
+            | ExportFormat::PemFullChain
+            | ExportFormat::ChainOnly => "pem",
             ExportFormat::Pkcs7Der => "p7b",
             ExportFormat::Pkcs7Pem => "p7b.pem",
         }
@@ -115,7 +119,8 @@ pub fn pkcs7_certs_only(certificates: &[&[u8]]) -> Result<Vec<u8>, EncodingError
     let mut set = SetOfVec::new();
     for der in certificates {
         let cert = x509_cert::Certificate::from_der(der).map_err(err)?;
-        set.insert(CertificateChoices::Certificate(cert)).map_err(err)?;
+        set.insert(CertificateChoices::Certificate(cert))
+            .map_err(err)?;
     }
     let signed = SignedData {
         version: CmsVersion::V1,
@@ -136,7 +141,11 @@ pub fn pkcs7_certs_only(certificates: &[&[u8]]) -> Result<Vec<u8>, EncodingError
 }
 
 /// Encodes a certificate with its issuers (`chain`: parent first, root last).
-pub fn export(format: ExportFormat, certificate: &[u8], chain: &[Vec<u8>]) -> Result<Vec<u8>, EncodingError> {
+pub fn export(
+    format: ExportFormat,
+    certificate: &[u8],
+    chain: &[Vec<u8>],
+) -> Result<Vec<u8>, EncodingError> {
     let without_root = match chain.len() {
         0 => &chain[..0],
         n => &chain[..n - 1],
@@ -145,14 +154,22 @@ pub fn export(format: ExportFormat, certificate: &[u8], chain: &[Vec<u8>]) -> Re
         ExportFormat::Der => certificate.to_vec(),
         ExportFormat::Pem => pem("CERTIFICATE", certificate).into_bytes(),
         ExportFormat::PemChain | ExportFormat::PemFullChain => {
-            let issuers = if format == ExportFormat::PemChain { without_root } else { chain };
+            let issuers = if format == ExportFormat::PemChain {
+                without_root
+            } else {
+                chain
+            };
             let mut out = pem("CERTIFICATE", certificate);
             for der in issuers {
                 out.push_str(&pem("CERTIFICATE", der));
             }
             out.into_bytes()
         }
-        ExportFormat::ChainOnly => chain.iter().map(|d| pem("CERTIFICATE", d)).collect::<String>().into_bytes(),
+        ExportFormat::ChainOnly => chain
+            .iter()
+            .map(|d| pem("CERTIFICATE", d))
+            .collect::<String>()
+            .into_bytes(),
         ExportFormat::Pkcs7Der | ExportFormat::Pkcs7Pem => {
             let mut all: Vec<&[u8]> = vec![certificate];
             all.extend(chain.iter().map(Vec::as_slice));

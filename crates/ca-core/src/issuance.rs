@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SanType,
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose,
+    SanType,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -16,7 +17,9 @@ use crate::csr::{CsrError, VerifiedCsr};
 use crate::extensions;
 use crate::keys::KeyAlgorithm;
 use crate::names::{SanKind, SubjectAltName};
-use crate::profile::{CertificateProfile, ExtendedKeyUsage, KeyUsage, SubjectAttribute};
+use crate::profile::{
+    CertificateProfile, CertificateType, ExtendedKeyUsage, KeyUsage, SubjectAttribute,
+};
 use crate::serial::Serial;
 
 /// How far notBefore is set in the past, so clients with a slightly slow clock accept a fresh certificate.
@@ -145,7 +148,10 @@ pub fn resolve_names(
     };
     for name in &names {
         if !profile.san_types.contains(&name.kind()) {
-            return Err(refuse(name, format!("the profile does not allow {} names", name.kind())));
+            return Err(refuse(
+                name,
+                format!("the profile does not allow {} names", name.kind()),
+            ));
         }
         if name.is_wildcard() && !profile.allow_wildcards {
             return Err(refuse(name, "the profile does not allow wildcards".into()));
@@ -201,7 +207,9 @@ pub fn issue(
     let names = check_request(request)?;
     let profile = request.profile;
     let signer = ca.usable_signer(now)?;
-    let term = profile.term_for(request.term_days).expect("checked by check_request");
+    let term = profile
+        .term_for(request.term_days)
+        .expect("checked by check_request");
 
     let not_before = now - BACKDATE;
     let not_after = (now + Duration::days(term.into())).min(ca.not_after());
@@ -248,10 +256,14 @@ pub fn issue(
     let ocsp = profile.ocsp_url.then(|| urls.ocsp());
     let ca_issuers = profile.ca_issuers_url.then(|| urls.ca_certificate(ca.id()));
     let signing_err = |e: der::Error| IssuanceError::Signing(e.to_string());
-    if let Some(aia) = extensions::authority_info_access(ocsp.as_deref(), ca_issuers.as_deref()).map_err(signing_err)? {
+    if let Some(aia) = extensions::authority_info_access(ocsp.as_deref(), ca_issuers.as_deref())
+        .map_err(signing_err)?
+    {
         params.custom_extensions.push(aia);
     }
-    if let Some(policies) = extensions::certificate_policies(&profile.certificate_policies).map_err(signing_err)? {
+    if let Some(policies) =
+        extensions::certificate_policies(&profile.certificate_policies).map_err(signing_err)?
+    {
         params.custom_extensions.push(policies);
     }
     if profile.ocsp_no_check {
@@ -278,10 +290,12 @@ pub fn issue(
 
 fn san_type(name: &SubjectAltName) -> Result<SanType, IssuanceError> {
     let ia5 = |v: &str| {
-        rcgen::string::Ia5String::try_from(v.to_string()).map_err(|e| IssuanceError::NameNotAllowed {
-            name: name.to_string(),
-            profile: String::new(),
-            reason: e.to_string(),
+        rcgen::string::Ia5String::try_from(v.to_string()).map_err(|e| {
+            IssuanceError::NameNotAllowed {
+                name: name.to_string(),
+                profile: String::new(),
+                reason: e.to_string(),
+            }
         })
     };
     Ok(match name {
@@ -296,7 +310,10 @@ fn san_type(name: &SubjectAltName) -> Result<SanType, IssuanceError> {
 ///
 /// For TLS server profiles the CN, when kept, must be one of the SANs (Baseline
 /// Requirements §7.1.4.3); a CSR CN that is not is replaced by the first DNS name.
-fn subject_for(request: &IssuanceRequest<'_>, names: &[SubjectAltName]) -> (DistinguishedName, String) {
+fn subject_for(
+    request: &IssuanceRequest<'_>,
+    names: &[SubjectAltName],
+) -> (DistinguishedName, String) {
     let profile = request.profile;
     let mut values: BTreeMap<SubjectAttribute, String> = BTreeMap::new();
     for attr in &profile.subject_from_csr {
@@ -309,20 +326,24 @@ fn subject_for(request: &IssuanceRequest<'_>, names: &[SubjectAltName]) -> (Dist
             values.insert(*attr, v.clone());
         }
     }
-    if profile.san_types.contains(&SanKind::Dns) || profile.san_types.contains(&SanKind::Ip) {
+    if profile.certificate_type == CertificateType::TlsServer {
         let cn_ok = values
             .get(&SubjectAttribute::CommonName)
             .is_some_and(|cn| names.iter().any(|n| n.value().eq_ignore_ascii_case(cn)));
         if !cn_ok {
             values.remove(&SubjectAttribute::CommonName);
-            if let Some(first) = names.iter().find(|n| matches!(n, SubjectAltName::Dns(_) | SubjectAltName::Ip(_))) {
-                values.insert(SubjectAttribute::CommonName, first.value());
-            }
         }
     }
     if !values.contains_key(&SubjectAttribute::CommonName) {
-        if let Some(first) = names.first() {
-            values.insert(SubjectAttribute::CommonName, first.value());
+        // ub-common-name is 64 characters: a longer name (a URI) cannot be the CN.
+        let candidate = names
+            .iter()
+            .find(|n| matches!(n, SubjectAltName::Dns(_) | SubjectAltName::Ip(_)))
+            .or_else(|| names.first())
+            .map(SubjectAltName::value)
+            .filter(|v| v.len() <= 64);
+        if let Some(cn) = candidate {
+            values.insert(SubjectAttribute::CommonName, cn);
         }
     }
     let mut dn = DistinguishedName::new();
@@ -332,12 +353,24 @@ fn subject_for(request: &IssuanceRequest<'_>, names: &[SubjectAltName]) -> (Dist
         (SubjectAttribute::Country, DnType::CountryName, "C"),
         (SubjectAttribute::State, DnType::StateOrProvinceName, "ST"),
         (SubjectAttribute::Locality, DnType::LocalityName, "L"),
-        (SubjectAttribute::Organization, DnType::OrganizationName, "O"),
-        (SubjectAttribute::OrganizationalUnit, DnType::OrganizationalUnitName, "OU"),
+        (
+            SubjectAttribute::Organization,
+            DnType::OrganizationName,
+            "O",
+        ),
+        (
+            SubjectAttribute::OrganizationalUnit,
+            DnType::OrganizationalUnitName,
+            "OU",
+        ),
         (SubjectAttribute::CommonName, DnType::CommonName, "CN"),
     ] {
         if let Some(v) = values.get(&attr) {
-            dn.push(ty, v.as_str());
+            if attr == SubjectAttribute::Country {
+                dn.push(ty, crate::authority::country_value(v));
+            } else {
+                dn.push(ty, v.as_str());
+            }
             text.push(format!("{key}={v}"));
         }
     }

@@ -17,8 +17,8 @@ use time::{Duration, OffsetDateTime};
 use x509_cert::ext::pkix::crl::CrlReason;
 use x509_cert::ext::Extension;
 use x509_ocsp::{
-    BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse, ResponderId,
-    ResponseData, RevokedInfo, SingleResponse, Version,
+    BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse,
+    ResponderId, ResponseData, RevokedInfo, SingleResponse, Version,
 };
 
 use crate::authority::CertificationAuthority;
@@ -71,24 +71,42 @@ impl OcspQuery {
         if der.len() > MAX_OCSP_REQUEST_BYTES {
             return Err(OcspError::Malformed("request too large".into()));
         }
-        let request = OcspRequest::from_der(der).map_err(|e| OcspError::Malformed(e.to_string()))?;
-        let cert_ids: Vec<CertId> = request.tbs_request.request_list.iter().map(|r| r.req_cert.clone()).collect();
+        let request =
+            OcspRequest::from_der(der).map_err(|e| OcspError::Malformed(e.to_string()))?;
+        let cert_ids: Vec<CertId> = request
+            .tbs_request
+            .request_list
+            .iter()
+            .map(|r| r.req_cert.clone())
+            .collect();
         if cert_ids.is_empty() {
-            return Err(OcspError::Malformed("the request lists no certificate".into()));
+            return Err(OcspError::Malformed(
+                "the request lists no certificate".into(),
+            ));
         }
         if cert_ids.len() > 32 {
-            return Err(OcspError::Malformed("more than 32 certificates in one request".into()));
+            return Err(OcspError::Malformed(
+                "more than 32 certificates in one request".into(),
+            ));
         }
         let nonce = request
             .tbs_request
             .request_extensions
             .as_ref()
-            .and_then(|exts| exts.iter().find(|e| e.extn_id == ID_PKIX_OCSP_NONCE).cloned());
+            .and_then(|exts| {
+                exts.iter()
+                    .find(|e| e.extn_id == ID_PKIX_OCSP_NONCE)
+                    .cloned()
+            });
         if let Some(n) = &nonce {
             // RFC 8954: a nonce is 1 to 32 octets.
-            let len = OctetString::from_der(n.extn_value.as_bytes()).map(|o| o.as_bytes().len()).unwrap_or(0);
+            let len = OctetString::from_der(n.extn_value.as_bytes())
+                .map(|o| o.as_bytes().len())
+                .unwrap_or(0);
             if !(1..=32).contains(&len) {
-                return Err(OcspError::Malformed("the nonce must be 1 to 32 octets".into()));
+                return Err(OcspError::Malformed(
+                    "the nonce must be 1 to 32 octets".into(),
+                ));
             }
         }
         Ok(Self { cert_ids, nonce })
@@ -96,7 +114,10 @@ impl OcspQuery {
 
     /// The serials asked about, in order.
     pub fn serials(&self) -> Vec<Serial> {
-        self.cert_ids.iter().map(|c| Serial::from_bytes(c.serial_number.as_bytes())).collect()
+        self.cert_ids
+            .iter()
+            .map(|c| Serial::from_bytes(c.serial_number.as_bytes()))
+            .collect()
     }
 
     /// Whether the request carries a nonce.
@@ -106,7 +127,9 @@ impl OcspQuery {
 
     /// Whether the `index`-th CertID names this CA (by name hash and key hash).
     pub fn names_issuer(&self, index: usize, ca: &CertificationAuthority) -> bool {
-        self.cert_ids.get(index).is_some_and(|id| cert_id_matches(id, ca))
+        self.cert_ids
+            .get(index)
+            .is_some_and(|id| cert_id_matches(id, ca))
     }
 
     /// The number of certificates asked about.
@@ -140,7 +163,8 @@ fn cert_id_matches(id: &CertId, ca: &CertificationAuthority) -> bool {
     };
     let name_hash = aws_lc_rs::digest::digest(alg, ca.subject_der());
     let key_hash = aws_lc_rs::digest::digest(alg, ca.public_key_bits());
-    id.issuer_name_hash.as_bytes() == name_hash.as_ref() && id.issuer_key_hash.as_bytes() == key_hash.as_ref()
+    id.issuer_name_hash.as_bytes() == name_hash.as_ref()
+        && id.issuer_key_hash.as_bytes() == key_hash.as_ref()
 }
 
 /// What the store says about one certificate.
@@ -176,7 +200,10 @@ pub enum ResponderKey<'a> {
     },
 }
 
-fn signature_algorithm_identifier(key: KeyAlgorithm, hash: SignatureHash) -> AlgorithmIdentifierOwned {
+fn signature_algorithm_identifier(
+    key: KeyAlgorithm,
+    hash: SignatureHash,
+) -> AlgorithmIdentifierOwned {
     let (oid, null) = match (key, key.fixed_hash().unwrap_or(hash)) {
         (KeyAlgorithm::EcP256, _) => (ECDSA_WITH_SHA_256, false),
         (KeyAlgorithm::EcP384, _) => (ECDSA_WITH_SHA_384, false),
@@ -191,7 +218,8 @@ fn signature_algorithm_identifier(key: KeyAlgorithm, hash: SignatureHash) -> Alg
 }
 
 fn generalized(t: OffsetDateTime) -> Result<OcspGeneralizedTime, OcspError> {
-    let secs = u64::try_from(t.unix_timestamp()).map_err(|_| OcspError::Internal("time before 1970".into()))?;
+    let secs = u64::try_from(t.unix_timestamp())
+        .map_err(|_| OcspError::Internal("time before 1970".into()))?;
     GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs))
         .map(OcspGeneralizedTime)
         .map_err(|e| OcspError::Internal(e.to_string()))
@@ -239,7 +267,13 @@ pub fn sign_response(
             let signer = ca
                 .signer()
                 .ok_or_else(|| OcspError::Internal(format!("CA '{}' has no key here", ca.id())))?;
-            (signer.key(), ca.metadata().key_algorithm, ca.metadata().hash, ca.public_key_bits(), None)
+            (
+                signer.key(),
+                ca.metadata().key_algorithm,
+                ca.metadata().hash,
+                ca.public_key_bits(),
+                None,
+            )
         }
         ResponderKey::Delegated {
             certificate_der,
@@ -247,24 +281,38 @@ pub fn sign_response(
             key_algorithm,
             public_key_bits,
         } => {
-            let cert = x509_cert::Certificate::from_der(certificate_der).map_err(|e| OcspError::Internal(e.to_string()))?;
-            (*key, *key_algorithm, ca.metadata().hash, *public_key_bits, Some(vec![cert]))
+            let cert = x509_cert::Certificate::from_der(certificate_der)
+                .map_err(|e| OcspError::Internal(e.to_string()))?;
+            (
+                *key,
+                *key_algorithm,
+                ca.metadata().hash,
+                *public_key_bits,
+                Some(vec![cert]),
+            )
         }
     };
-    let key_hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, key_bits);
+    let key_hash =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, key_bits);
     let tbs = ResponseData {
         version: Version::V1,
-        responder_id: ResponderId::ByKey(OctetString::new(key_hash.as_ref()).map_err(|e| OcspError::Internal(e.to_string()))?),
+        responder_id: ResponderId::ByKey(
+            OctetString::new(key_hash.as_ref()).map_err(|e| OcspError::Internal(e.to_string()))?,
+        ),
         produced_at: this_update,
         responses,
         response_extensions: query.nonce.clone().map(|n| vec![n]),
     };
-    let tbs_der = tbs.to_der().map_err(|e| OcspError::Internal(e.to_string()))?;
-    let signature = rcgen::SigningKey::sign(key_pair, &tbs_der).map_err(|e| OcspError::Internal(e.to_string()))?;
+    let tbs_der = tbs
+        .to_der()
+        .map_err(|e| OcspError::Internal(e.to_string()))?;
+    let signature = rcgen::SigningKey::sign(key_pair, &tbs_der)
+        .map_err(|e| OcspError::Internal(e.to_string()))?;
     let basic = BasicOcspResponse {
         tbs_response_data: tbs,
         signature_algorithm: signature_algorithm_identifier(key_algorithm, hash),
-        signature: BitString::from_bytes(&signature).map_err(|e| OcspError::Internal(e.to_string()))?,
+        signature: BitString::from_bytes(&signature)
+            .map_err(|e| OcspError::Internal(e.to_string()))?,
         certs,
     };
     OcspResponse::successful(basic)

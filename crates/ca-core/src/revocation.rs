@@ -113,7 +113,8 @@ impl FromStr for RevocationReason {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.to_ascii_lowercase().replace(['_', ' '], "-");
         if let Ok(code) = wanted.parse::<u8>() {
-            return Self::from_code(code).ok_or_else(|| format!("no revocation reason has code {code}"));
+            return Self::from_code(code)
+                .ok_or_else(|| format!("no revocation reason has code {code}"));
         }
         let compact = wanted.replace('-', "");
         Self::ALL
@@ -147,9 +148,9 @@ pub fn build_crl(
     this_update: OffsetDateTime,
     next_update: OffsetDateTime,
 ) -> Result<Vec<u8>, AuthorityError> {
-    let signer = ca
-        .signer()
-        .ok_or_else(|| AuthorityError::CannotSign(ca.id().into(), "its private key is not held here".into()))?;
+    let signer = ca.signer().ok_or_else(|| {
+        AuthorityError::CannotSign(ca.id().into(), "its private key is not held here".into())
+    })?;
     let params = CertificateRevocationListParams {
         this_update,
         next_update,
@@ -189,9 +190,18 @@ mod tests {
 
     #[test]
     fn reasons_parse_by_name_and_code() {
-        assert_eq!("keyCompromise".parse::<RevocationReason>().unwrap(), RevocationReason::KeyCompromise);
-        assert_eq!("key-compromise".parse::<RevocationReason>().unwrap(), RevocationReason::KeyCompromise);
-        assert_eq!("4".parse::<RevocationReason>().unwrap(), RevocationReason::Superseded);
+        assert_eq!(
+            "keyCompromise".parse::<RevocationReason>().unwrap(),
+            RevocationReason::KeyCompromise
+        );
+        assert_eq!(
+            "key-compromise".parse::<RevocationReason>().unwrap(),
+            RevocationReason::KeyCompromise
+        );
+        assert_eq!(
+            "4".parse::<RevocationReason>().unwrap(),
+            RevocationReason::Superseded
+        );
         assert!("7".parse::<RevocationReason>().is_err());
         assert!("bogus".parse::<RevocationReason>().is_err());
     }

@@ -148,27 +148,36 @@ impl CaService {
             .into_iter()
             .map(|ca| (ca.id().to_string(), ca))
             .collect();
-        let default_issuer = match &config.default_issuer {
-            Some(id) if cas.contains_key(id) => id.clone(),
-            Some(id) => return Err(CaServiceError::NoIssuer(format!("the default issuer '{id}' does not exist"))),
-            None => {
-                let candidates: Vec<&String> = cas
-                    .iter()
-                    .filter(|(_, ca)| !ca.is_root() && ca.signer().is_some())
-                    .map(|(id, _)| id)
-                    .collect();
-                match candidates.as_slice() {
-                    [one] => (*one).clone(),
-                    [] => return Err(CaServiceError::NoIssuer("the data directory has no issuing CA with its key".into())),
-                    many => {
-                        return Err(CaServiceError::NoIssuer(format!(
+        let default_issuer =
+            match &config.default_issuer {
+                Some(id) if cas.contains_key(id) => id.clone(),
+                Some(id) => {
+                    return Err(CaServiceError::NoIssuer(format!(
+                        "the default issuer '{id}' does not exist"
+                    )))
+                }
+                None => {
+                    let candidates: Vec<&String> = cas
+                        .iter()
+                        .filter(|(_, ca)| !ca.is_root() && ca.signer().is_some())
+                        .map(|(id, _)| id)
+                        .collect();
+                    match candidates.as_slice() {
+                        [one] => (*one).clone(),
+                        [] => {
+                            return Err(CaServiceError::NoIssuer(
+                                "the data directory has no issuing CA with its key".into(),
+                            ))
+                        }
+                        many => {
+                            return Err(CaServiceError::NoIssuer(format!(
                             "several issuing CAs ({}); name the default one in the configuration",
                             many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
                         )))
+                        }
                     }
                 }
-            }
-        };
+            };
         let profiles = load_profiles(&config.data_dir)?;
         for profile in profiles.iter() {
             if let Some(issuer) = &profile.issuer {
@@ -221,7 +230,9 @@ impl CaService {
 
     /// A profile by name.
     pub fn profile(&self, name: &str) -> Result<&CertificateProfile, CaServiceError> {
-        self.profiles.get(name).ok_or_else(|| CaServiceError::UnknownProfile(name.to_string()))
+        self.profiles
+            .get(name)
+            .ok_or_else(|| CaServiceError::UnknownProfile(name.to_string()))
     }
 
     /// The publication URLs.
@@ -235,7 +246,10 @@ impl CaService {
     }
 
     /// The issuing CA a profile uses.
-    pub fn issuer_for(&self, profile: &CertificateProfile) -> Result<&CertificationAuthority, CaServiceError> {
+    pub fn issuer_for(
+        &self,
+        profile: &CertificateProfile,
+    ) -> Result<&CertificationAuthority, CaServiceError> {
         let id = profile.issuer.as_deref().unwrap_or(&self.default_issuer);
         self.cas
             .get(id)
@@ -243,7 +257,11 @@ impl CaService {
     }
 
     /// Issues a certificate and commits it durably before returning it.
-    pub fn issue(&self, request: &IssuanceRequest<'_>, requester: &str) -> Result<CertificateRecord, CaServiceError> {
+    pub fn issue(
+        &self,
+        request: &IssuanceRequest<'_>,
+        requester: &str,
+    ) -> Result<CertificateRecord, CaServiceError> {
         let ca = self.issuer_for(request.profile)?;
         // A serial collision (2^-127 per pair) is retried with a fresh serial.
         let mut attempts = 0;
@@ -309,7 +327,11 @@ impl CaService {
     }
 
     /// Marks a certificate replaced by another (renewal through `replaces`).
-    pub fn mark_replaced(&self, old_id: u64, new_id: u64) -> Result<CertificateRecord, CaServiceError> {
+    pub fn mark_replaced(
+        &self,
+        old_id: u64,
+        new_id: u64,
+    ) -> Result<CertificateRecord, CaServiceError> {
         let _guard = self.status_lock.lock().unwrap_or_else(|e| e.into_inner());
         let before = self
             .certificates
@@ -319,17 +341,27 @@ impl CaService {
             return Ok(before);
         }
         let mut batch = crate::store::WriteBatch::new();
-        let after = self
-            .certificates
-            .update_status_into(&mut batch, &before, CertificateStatus::Replaced { by: new_id })?;
+        let after = self.certificates.update_status_into(
+            &mut batch,
+            &before,
+            CertificateStatus::Replaced { by: new_id },
+        )?;
         self.certificates.store().write(batch)?;
         Ok(after)
     }
 
     /// Signs and stores a new CRL for a CA (number = previous + 1).
-    pub fn regenerate_crl(&self, ca: &CertificationAuthority, now: OffsetDateTime) -> Result<CrlRecord, CaServiceError> {
+    pub fn regenerate_crl(
+        &self,
+        ca: &CertificationAuthority,
+        now: OffsetDateTime,
+    ) -> Result<CrlRecord, CaServiceError> {
         let _guard = self.crl_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let number = self.certificates.crl(ca.id())?.map(|c| c.number + 1).unwrap_or(1);
+        let number = self
+            .certificates
+            .crl(ca.id())?
+            .map(|c| c.number + 1)
+            .unwrap_or(1);
         let mut entries: Vec<RevokedEntry> = self
             .certificates
             .revoked_of(ca.id())?
@@ -356,7 +388,11 @@ impl CaService {
     /// Re-signs every CRL past half its validity or older than a revocation of
     /// its CA (a crash between a revocation's commit and its CRL), or all of
     /// them with `force`. Returns the ids of the CAs whose CRL was re-signed.
-    pub fn refresh_crls(&self, now: OffsetDateTime, force: bool) -> Result<Vec<String>, CaServiceError> {
+    pub fn refresh_crls(
+        &self,
+        now: OffsetDateTime,
+        force: bool,
+    ) -> Result<Vec<String>, CaServiceError> {
         let mut refreshed = Vec::new();
         for ca in self.cas.values().filter(|ca| ca.signer().is_some()) {
             let stale = match self.certificates.crl(ca.id())? {
@@ -386,7 +422,9 @@ impl CaService {
         };
         let now = OffsetDateTime::now_utc();
         match self.certificates.crl(ca_id)? {
-            Some(crl) if unix(now) < crl.this_update + (crl.next_update - crl.this_update) / 2 => Ok(Some(crl.der)),
+            Some(crl) if unix(now) < crl.this_update + (crl.next_update - crl.this_update) / 2 => {
+                Ok(Some(crl.der))
+            }
             _ if ca.signer().is_some() => Ok(Some(self.regenerate_crl(ca, now)?.der)),
             Some(crl) => Ok(Some(crl.der)),
             None => Ok(None),
@@ -419,7 +457,9 @@ impl CaService {
                 .map_err(|e| OcspError::Internal(e.to_string()))?;
             statuses.push(match record {
                 Some(r) if r.issuer_id == ca.id() => match r.status {
-                    CertificateStatus::Revoked { revoked_at, reason, .. } => OcspStatus::Revoked {
+                    CertificateStatus::Revoked {
+                        revoked_at, reason, ..
+                    } => OcspStatus::Revoked {
                         at: from_unix(revoked_at),
                         reason,
                     },
@@ -439,11 +479,14 @@ impl CaService {
     }
 
     /// A stored certificate in an export format, with its CA chain.
-    pub fn export(&self, record: &CertificateRecord, format: ExportFormat) -> Result<Vec<u8>, CaServiceError> {
-        let ca = self
-            .cas
-            .get(&record.issuer_id)
-            .ok_or_else(|| CaServiceError::NoIssuer(format!("CA '{}' is not loaded", record.issuer_id)))?;
+    pub fn export(
+        &self,
+        record: &CertificateRecord,
+        format: ExportFormat,
+    ) -> Result<Vec<u8>, CaServiceError> {
+        let ca = self.cas.get(&record.issuer_id).ok_or_else(|| {
+            CaServiceError::NoIssuer(format!("CA '{}' is not loaded", record.issuer_id))
+        })?;
         let mut chain = vec![ca.certificate_der().to_vec()];
         chain.extend(ca.chain_der().iter().cloned());
         Ok(encoding::export(format, &record.der, &chain)?)

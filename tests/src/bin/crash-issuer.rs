@@ -17,7 +17,11 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let data_dir = std::path::PathBuf::from(args.next().expect("data dir"));
     let threads: usize = args.next().and_then(|t| t.parse().ok()).unwrap_or(4);
-    let config = CaServiceConfig::new(&data_dir, "http://127.0.0.1:8080", KeyProtection::InsecurePlaintext);
+    let config = CaServiceConfig::new(
+        &data_dir,
+        "http://127.0.0.1:8080",
+        KeyProtection::InsecurePlaintext,
+    );
     let service = Arc::new(CaService::open(&config).expect("open the data directory"));
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
     let csr = rcgen::CertificateParams::new(vec!["crash.test".to_string()])

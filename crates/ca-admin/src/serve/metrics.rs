@@ -24,10 +24,19 @@ pub struct Metrics {
 
 impl Metrics {
     /// The exposition text.
-    pub fn render(&self, certificates_issued: usize, certificates_revoked: usize, store_commits: u64, store_batches: u64) -> String {
+    pub fn render(
+        &self,
+        certificates_issued: usize,
+        certificates_revoked: usize,
+        store_commits: u64,
+        store_batches: u64,
+    ) -> String {
         let mut out = String::new();
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let _ = writeln!(out, "# HELP certwright_http_requests_total HTTP requests by route family.");
+        let _ = writeln!(
+            out,
+            "# HELP certwright_http_requests_total HTTP requests by route family."
+        );
         let _ = writeln!(out, "# TYPE certwright_http_requests_total counter");
         for (route, counter) in [
             ("ca", &self.requests_ca),
@@ -35,20 +44,54 @@ impl Metrics {
             ("ocsp", &self.requests_ocsp),
             ("other", &self.requests_other),
         ] {
-            let _ = writeln!(out, "certwright_http_requests_total{{route=\"{route}\"}} {}", get(counter));
+            let _ = writeln!(
+                out,
+                "certwright_http_requests_total{{route=\"{route}\"}} {}",
+                get(counter)
+            );
         }
-        let _ = writeln!(out, "# HELP certwright_http_errors_total HTTP error responses by class.");
+        let _ = writeln!(
+            out,
+            "# HELP certwright_http_errors_total HTTP error responses by class."
+        );
         let _ = writeln!(out, "# TYPE certwright_http_errors_total counter");
-        let _ = writeln!(out, "certwright_http_errors_total{{class=\"4xx\"}} {}", get(&self.client_errors));
-        let _ = writeln!(out, "certwright_http_errors_total{{class=\"5xx\"}} {}", get(&self.server_errors));
-        let _ = writeln!(out, "# HELP certwright_crls_refreshed_total CRLs re-signed by the refresher.");
+        let _ = writeln!(
+            out,
+            "certwright_http_errors_total{{class=\"4xx\"}} {}",
+            get(&self.client_errors)
+        );
+        let _ = writeln!(
+            out,
+            "certwright_http_errors_total{{class=\"5xx\"}} {}",
+            get(&self.server_errors)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP certwright_crls_refreshed_total CRLs re-signed by the refresher."
+        );
         let _ = writeln!(out, "# TYPE certwright_crls_refreshed_total counter");
-        let _ = writeln!(out, "certwright_crls_refreshed_total {}", get(&self.crls_refreshed));
-        let _ = writeln!(out, "# HELP certwright_certificates Certificates in the store by status.");
+        let _ = writeln!(
+            out,
+            "certwright_crls_refreshed_total {}",
+            get(&self.crls_refreshed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP certwright_certificates Certificates in the store by status."
+        );
         let _ = writeln!(out, "# TYPE certwright_certificates gauge");
-        let _ = writeln!(out, "certwright_certificates{{status=\"issued\"}} {certificates_issued}");
-        let _ = writeln!(out, "certwright_certificates{{status=\"revoked\"}} {certificates_revoked}");
-        let _ = writeln!(out, "# HELP certwright_store_commits_total Durable store transactions since start.");
+        let _ = writeln!(
+            out,
+            "certwright_certificates{{status=\"issued\"}} {certificates_issued}"
+        );
+        let _ = writeln!(
+            out,
+            "certwright_certificates{{status=\"revoked\"}} {certificates_revoked}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP certwright_store_commits_total Durable store transactions since start."
+        );
         let _ = writeln!(out, "# TYPE certwright_store_commits_total counter");
         let _ = writeln!(out, "certwright_store_commits_total {store_commits}");
         let _ = writeln!(out, "# HELP certwright_store_batches_total Write batches committed since start (batches/commits = group-commit factor).");

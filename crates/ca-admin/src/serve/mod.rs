@@ -68,11 +68,24 @@ fn create_demo(data_dir: &Path) -> Result<GatewayConfig, String> {
         excluded_dns: Vec::new(),
     };
     directory
-        .create_root(&spec(DEMO_ROOT_ID, CaSubject::root_for("Certwright Demo"), 20 * 365 + 5, None), &protection)
+        .create_root(
+            &spec(
+                DEMO_ROOT_ID,
+                CaSubject::root_for("Certwright Demo"),
+                20 * 365 + 5,
+                None,
+            ),
+            &protection,
+        )
         .map_err(|e| e.to_string())?;
     directory
         .create_subordinate(
-            &spec(DEMO_ISSUING_ID, CaSubject::issuing_for("Certwright Demo"), 10 * 365 + 2, Some(0)),
+            &spec(
+                DEMO_ISSUING_ID,
+                CaSubject::issuing_for("Certwright Demo"),
+                10 * 365 + 2,
+                Some(0),
+            ),
             DEMO_ROOT_ID,
             &protection,
             Some(&PublicationUrls::new(&config.http.base_url)),
@@ -88,8 +101,12 @@ fn create_demo(data_dir: &Path) -> Result<GatewayConfig, String> {
 }
 
 fn service_config(config: &GatewayConfig) -> Result<CaServiceConfig, String> {
-    let protection = protection::resolve(config.keys.passphrase_file.as_deref(), config.keys.insecure_plaintext_keys)?;
-    let mut service_config = CaServiceConfig::new(&config.data_dir, &config.http.base_url, protection);
+    let protection = protection::resolve(
+        config.keys.passphrase_file.as_deref(),
+        config.keys.insecure_plaintext_keys,
+    )?;
+    let mut service_config =
+        CaServiceConfig::new(&config.data_dir, &config.http.base_url, protection);
     service_config.default_issuer = config.ca.default_issuer.clone();
     service_config.crl_validity = time::Duration::hours(config.ca.crl_validity_hours.into());
     service_config.ocsp_validity = time::Duration::hours(config.ca.ocsp_validity_hours.into());
@@ -103,7 +120,10 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         config.http.listen = listen;
     }
     let service_config = service_config(&config)?;
-    if matches!(service_config.key_protection, KeyProtection::InsecurePlaintext) {
+    if matches!(
+        service_config.key_protection,
+        KeyProtection::InsecurePlaintext
+    ) {
         eprintln!("{}", protection::PLAINTEXT_WARNING);
     }
     let service = CaService::open(&service_config).map_err(|e| match e {
@@ -180,9 +200,16 @@ async fn refresh_crls(state: Arc<GatewayState>) {
     loop {
         interval.tick().await;
         let service = state.service.clone();
-        match tokio::task::spawn_blocking(move || service.refresh_crls(time::OffsetDateTime::now_utc(), false)).await {
+        match tokio::task::spawn_blocking(move || {
+            service.refresh_crls(time::OffsetDateTime::now_utc(), false)
+        })
+        .await
+        {
             Ok(Ok(refreshed)) => {
-                state.metrics.crls_refreshed.fetch_add(refreshed.len() as u64, Ordering::Relaxed);
+                state
+                    .metrics
+                    .crls_refreshed
+                    .fetch_add(refreshed.len() as u64, Ordering::Relaxed);
                 for id in refreshed {
                     tracing::info!(ca = %id, "CRL re-signed");
                 }
@@ -197,13 +224,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -223,7 +251,12 @@ fn print_banner(config: &GatewayConfig, service: &CaService, local: std::net::So
     println!("  listening       {base}");
     println!("  CA list         {base}/ca/");
     for ca in service.cas() {
-        println!("  CA {:<13} {base}/ca/{}.pem   CRL {base}/crl/{}.crl", ca.id(), ca.id(), ca.id());
+        println!(
+            "  CA {:<13} {base}/ca/{}.pem   CRL {base}/crl/{}.crl",
+            ca.id(),
+            ca.id(),
+            ca.id()
+        );
     }
     println!("  OCSP            {base}/ocsp");
     println!("  health          {base}/healthz    metrics {base}/metrics");
@@ -232,5 +265,8 @@ fn print_banner(config: &GatewayConfig, service: &CaService, local: std::net::So
 }
 
 fn display_path(path: &Path) -> String {
-    std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path)).display().to_string()
+    std::path::absolute(path)
+        .unwrap_or_else(|_| PathBuf::from(path))
+        .display()
+        .to_string()
 }

@@ -38,7 +38,10 @@ fn text(status: StatusCode, body: &str) -> HttpResponse {
 }
 
 /// Routes one request.
-pub async fn handle(state: Arc<GatewayState>, request: Request<Incoming>) -> Result<HttpResponse, std::convert::Infallible> {
+pub async fn handle(
+    state: Arc<GatewayState>,
+    request: Request<Incoming>,
+) -> Result<HttpResponse, std::convert::Infallible> {
     let response = route(&state, request).await;
     if response.status().is_client_error() {
         state.metrics.client_errors.fetch_add(1, Ordering::Relaxed);
@@ -103,27 +106,42 @@ fn ca_list(state: &GatewayState) -> HttpResponse {
             })
         })
         .collect();
-    let body = serde_json::to_vec_pretty(&serde_json::json!({ "cas": list, "ocsp_url": urls.ocsp() }))
-        .unwrap_or_default();
+    let body =
+        serde_json::to_vec_pretty(&serde_json::json!({ "cas": list, "ocsp_url": urls.ocsp() }))
+            .unwrap_or_default();
     respond(StatusCode::OK, "application/json", body)
 }
 
 fn ca_file(state: &GatewayState, file: &str) -> HttpResponse {
     let (id, kind) = if let Some(id) = file.strip_suffix("-chain.pem") {
         (id, "chain")
-    } else if let Some(id) = file.strip_suffix(".crt").or_else(|| file.strip_suffix(".der")) {
+    } else if let Some(id) = file
+        .strip_suffix(".crt")
+        .or_else(|| file.strip_suffix(".der"))
+    {
         (id, "der")
     } else if let Some(id) = file.strip_suffix(".pem") {
         (id, "pem")
     } else {
-        return text(StatusCode::NOT_FOUND, "use /ca/<id>.crt, /ca/<id>.pem or /ca/<id>-chain.pem");
+        return text(
+            StatusCode::NOT_FOUND,
+            "use /ca/<id>.crt, /ca/<id>.pem or /ca/<id>-chain.pem",
+        );
     };
     let Some(ca) = state.service.ca(id) else {
         return text(StatusCode::NOT_FOUND, &format!("no CA '{id}'"));
     };
     match kind {
-        "der" => respond(StatusCode::OK, "application/pkix-cert", ca.certificate_der().to_vec()),
-        "pem" => respond(StatusCode::OK, "application/x-pem-file", pem("CERTIFICATE", ca.certificate_der())),
+        "der" => respond(
+            StatusCode::OK,
+            "application/pkix-cert",
+            ca.certificate_der().to_vec(),
+        ),
+        "pem" => respond(
+            StatusCode::OK,
+            "application/x-pem-file",
+            pem("CERTIFICATE", ca.certificate_der()),
+        ),
         _ => {
             let mut body = pem("CERTIFICATE", ca.certificate_der());
             for der in ca.chain_der() {
@@ -145,14 +163,24 @@ async fn crl_file(state: &Arc<GatewayState>, file: &str) -> HttpResponse {
     let service = state.service.clone();
     let result = tokio::task::spawn_blocking(move || service.crl_der(&id)).await;
     match result {
-        Ok(Ok(Some(der))) if as_pem => respond(StatusCode::OK, "application/x-pem-file", pem("X509 CRL", &der)),
+        Ok(Ok(Some(der))) if as_pem => respond(
+            StatusCode::OK,
+            "application/x-pem-file",
+            pem("X509 CRL", &der),
+        ),
         Ok(Ok(Some(der))) => respond(StatusCode::OK, "application/pkix-crl", der),
         Ok(Ok(None)) => text(StatusCode::NOT_FOUND, "no such CA"),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "CRL unavailable");
-            text(StatusCode::INTERNAL_SERVER_ERROR, "the CRL could not be produced")
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the CRL could not be produced",
+            )
         }
-        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "the CRL could not be produced"),
+        Err(_) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the CRL could not be produced",
+        ),
     }
 }
 
@@ -160,8 +188,14 @@ fn ocsp_response(der: Vec<u8>) -> HttpResponse {
     respond(StatusCode::OK, "application/ocsp-response", der)
 }
 
-async fn ocsp(state: &Arc<GatewayState>, method: Method, path: &str, request: Request<Incoming>) -> HttpResponse {
-    let malformed = || ocsp_response(ca_core::ocsp::OcspError::Malformed(String::new()).to_response_der());
+async fn ocsp(
+    state: &Arc<GatewayState>,
+    method: Method,
+    path: &str,
+    request: Request<Incoming>,
+) -> HttpResponse {
+    let malformed =
+        || ocsp_response(ca_core::ocsp::OcspError::Malformed(String::new()).to_response_der());
     let der: Vec<u8> = match method {
         Method::POST => {
             let limited = Limited::new(request.into_body(), MAX_OCSP_REQUEST_BYTES);
@@ -187,7 +221,9 @@ async fn ocsp(state: &Arc<GatewayState>, method: Method, path: &str, request: Re
     let service = state.service.clone();
     match tokio::task::spawn_blocking(move || service.ocsp_response(&der)).await {
         Ok(body) => ocsp_response(body),
-        Err(_) => ocsp_response(ca_core::ocsp::OcspError::Internal(String::new()).to_response_der()),
+        Err(_) => {
+            ocsp_response(ca_core::ocsp::OcspError::Internal(String::new()).to_response_der())
+        }
     }
 }
 
@@ -214,8 +250,14 @@ async fn metrics_page(state: &Arc<GatewayState>) -> HttpResponse {
     let service = state.service.clone();
     let counts = tokio::task::spawn_blocking(move || {
         let repo = service.certificates();
-        let issued = repo.ids_with_status(1, usize::MAX).map(|v| v.len()).unwrap_or(0);
-        let revoked = repo.ids_with_status(2, usize::MAX).map(|v| v.len()).unwrap_or(0);
+        let issued = repo
+            .ids_with_status(1, usize::MAX)
+            .map(|v| v.len())
+            .unwrap_or(0);
+        let revoked = repo
+            .ids_with_status(2, usize::MAX)
+            .map(|v| v.len())
+            .unwrap_or(0);
         let stats = repo.store().stats();
         (issued, revoked, stats.commits, stats.batches)
     })

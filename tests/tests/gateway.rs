@@ -1,0 +1,367 @@
+//! `ca-admin serve` on its embedded default, against real clients: curl for
+//! the CA, CRL, health and metrics endpoints, `openssl ocsp` (POST and the GET
+//! form) for OCSP, `openssl crl` for the CRL, and pkilint for the CRL and the
+//! OCSP responses. Revocation goes through the offline command while the
+//! server is stopped (the REST API arrives with the next issue); while the
+//! server runs, the offline command must refuse and leave the store intact.
+
+use std::path::Path;
+
+use certwright_tests::{free_port, http_get, must, openssl_csr, pkilint_errors, run_in, Gateway};
+
+const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
+
+fn ocsp(dir: &Path, base: &str, extra: &[&str]) -> String {
+    let url = format!("{base}/ocsp");
+    let mut args = vec![
+        "ocsp",
+        "-issuer",
+        "issuing.pem",
+        "-cert",
+        "leaf.pem",
+        "-url",
+        &url,
+        "-CAfile",
+        "root.pem",
+    ];
+    args.extend_from_slice(extra);
+    let run = must(dir, "openssl", &args);
+    format!("{}{}", run.stdout, run.stderr)
+}
+
+#[test]
+fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let port = free_port();
+
+    // First start: the demo hierarchy is created and announced.
+    let gateway = Gateway::start(Path::new(BIN), dir, &[], port);
+    assert!(
+        gateway.banner.contains("Created a demo CA hierarchy"),
+        "{}",
+        gateway.banner
+    );
+    assert!(gateway.banner.contains("demo-root") && gateway.banner.contains("demo-issuing"));
+    assert!(gateway.banner.contains(&format!("{}/ocsp", gateway.base)));
+    assert_eq!(http_get(&format!("{}/healthz", gateway.base)), b"ok\n");
+    let list: serde_json::Value =
+        serde_json::from_slice(&http_get(&format!("{}/ca/", gateway.base))).unwrap();
+    let ids: Vec<&str> = list["cas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["demo-issuing", "demo-root"]);
+    std::fs::write(
+        dir.join("root.pem"),
+        http_get(&format!("{}/ca/demo-root.pem", gateway.base)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("issuing.pem"),
+        http_get(&format!("{}/ca/demo-issuing.pem", gateway.base)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("root.der"),
+        http_get(&format!("{}/ca/demo-root.crt", gateway.base)),
+    )
+    .unwrap();
+    must(
+        dir,
+        "openssl",
+        &["x509", "-inform", "DER", "-in", "root.der", "-noout"],
+    );
+    let chain = String::from_utf8(http_get(&format!(
+        "{}/ca/demo-issuing-chain.pem",
+        gateway.base
+    )))
+    .unwrap();
+    assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2);
+    must(
+        dir,
+        "openssl",
+        &["verify", "-CAfile", "root.pem", "issuing.pem"],
+    );
+
+    // While the server holds the store, offline commands refuse and change nothing.
+    let csr = openssl_csr(
+        dir,
+        "leaf",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "/CN=www.demo.test",
+        Some("DNS:www.demo.test"),
+    );
+    let run = run_in(
+        dir,
+        BIN,
+        &[
+            "issue",
+            "--data-dir",
+            "ca-data",
+            "--insecure-plaintext-keys",
+            "--csr",
+            csr.to_str().unwrap(),
+            "--profile",
+            "tls-server",
+        ],
+    );
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("in use by a running server"),
+        "{}",
+        run.stderr
+    );
+    gateway.stop();
+
+    must(
+        dir,
+        BIN,
+        &[
+            "issue",
+            "--data-dir",
+            "ca-data",
+            "--insecure-plaintext-keys",
+            "--csr",
+            csr.to_str().unwrap(),
+            "--profile",
+            "tls-server",
+            "--out",
+            "leaf-chain.pem",
+        ],
+    );
+    let leaf_chain = std::fs::read_to_string(dir.join("leaf-chain.pem")).unwrap();
+    std::fs::write(
+        dir.join("leaf.pem"),
+        certwright_tests::first_pem_certificate(&leaf_chain),
+    )
+    .unwrap();
+    must(
+        dir,
+        "openssl",
+        &[
+            "verify",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "issuing.pem",
+            "leaf.pem",
+        ],
+    );
+
+    // OCSP says good, over POST with a nonce, and over GET.
+    let gateway = Gateway::start(Path::new(BIN), dir, &[], port);
+    let out = ocsp(dir, &gateway.base, &["-respout", "good.der"]);
+    assert!(out.contains("Response verify OK"), "{out}");
+    assert!(out.contains("leaf.pem: good"), "{out}");
+    let findings = pkilint_errors(dir, "lint_ocsp_response", &["good.der"]);
+    assert!(findings.is_empty(), "pkilint OCSP errors: {findings}");
+    must(
+        dir,
+        "openssl",
+        &[
+            "ocsp",
+            "-issuer",
+            "issuing.pem",
+            "-cert",
+            "leaf.pem",
+            "-no_nonce",
+            "-reqout",
+            "req.der",
+        ],
+    );
+    let request = std::fs::read(dir.join("req.der")).unwrap();
+    let encoded = {
+        use base64::Engine;
+        use std::fmt::Write;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&request);
+        let mut out = String::new();
+        for c in b64.chars() {
+            match c {
+                '/' => out.push_str("%2F"),
+                '+' => out.push_str("%2B"),
+                '=' => out.push_str("%3D"),
+                c => write!(out, "{c}").unwrap(),
+            }
+        }
+        out
+    };
+    std::fs::write(
+        dir.join("get.der"),
+        http_get(&format!("{}/ocsp/{encoded}", gateway.base)),
+    )
+    .unwrap();
+    let run = must(
+        dir,
+        "openssl",
+        &[
+            "ocsp",
+            "-respin",
+            "get.der",
+            "-CAfile",
+            "root.pem",
+            "-issuer",
+            "issuing.pem",
+            "-cert",
+            "leaf.pem",
+        ],
+    );
+    assert!(run.stdout.contains("leaf.pem: good"), "{}", run.stdout);
+
+    // Junk gets malformedRequest.
+    let junk = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--data-binary",
+            "not an ocsp request",
+            "-H",
+            "Content-Type: application/ocsp-request",
+            &format!("{}/ocsp", gateway.base),
+        ])
+        .output()
+        .unwrap();
+    std::fs::write(dir.join("junk.der"), &junk.stdout).unwrap();
+    let run = run_in(
+        dir,
+        "openssl",
+        &["ocsp", "-respin", "junk.der", "-resp_text", "-noverify"],
+    );
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("malformedrequest"),
+        "{run:?}"
+    );
+    // The server is still up after junk.
+    assert_eq!(http_get(&format!("{}/healthz", gateway.base)), b"ok\n");
+    gateway.stop();
+
+    // Revoke (offline, server stopped), restart: OCSP says revoked with the reason; the CRL lists it.
+    let serial = must(
+        dir,
+        "openssl",
+        &["x509", "-in", "leaf.pem", "-noout", "-serial"],
+    )
+    .stdout;
+    let serial = serial.trim().trim_start_matches("serial=").to_string();
+    must(
+        dir,
+        BIN,
+        &[
+            "revoke",
+            "--data-dir",
+            "ca-data",
+            "--insecure-plaintext-keys",
+            "--serial",
+            &serial,
+            "--reason",
+            "superseded",
+        ],
+    );
+    let run = run_in(
+        dir,
+        BIN,
+        &[
+            "revoke",
+            "--data-dir",
+            "ca-data",
+            "--insecure-plaintext-keys",
+            "--serial",
+            &serial,
+        ],
+    );
+    assert!(
+        !run.ok && run.stderr.contains("already revoked"),
+        "{}",
+        run.stderr
+    );
+
+    let gateway = Gateway::start(Path::new(BIN), dir, &[], port);
+    assert!(
+        !gateway.banner.contains("Created a demo"),
+        "the demo is created once"
+    );
+    let out = ocsp(dir, &gateway.base, &["-respout", "revoked.der"]);
+    assert!(out.contains("leaf.pem: revoked"), "{out}");
+    assert!(out.contains("Reason: superseded"), "{out}");
+    let findings = pkilint_errors(dir, "lint_ocsp_response", &["revoked.der"]);
+    assert!(findings.is_empty(), "pkilint OCSP errors: {findings}");
+
+    std::fs::write(
+        dir.join("issuing.crl"),
+        http_get(&format!("{}/crl/demo-issuing.crl", gateway.base)),
+    )
+    .unwrap();
+    let run = must(
+        dir,
+        "openssl",
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            "issuing.crl",
+            "-CAfile",
+            "issuing.pem",
+            "-verify",
+            "-noout",
+            "-text",
+        ],
+    );
+    assert!(
+        run.stderr.contains("verify OK") || run.stdout.contains("verify OK"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.to_uppercase().contains(&serial.to_uppercase()),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Superseded"), "{}", run.stdout);
+    for profile in ["PKIX", "BR"] {
+        let findings = pkilint_errors(
+            dir,
+            "lint_crl",
+            &["-t", "CRL", "-p", profile, "issuing.crl"],
+        );
+        assert!(
+            findings.is_empty(),
+            "pkilint {profile} CRL errors: {findings}"
+        );
+    }
+    std::fs::write(
+        dir.join("root.crl"),
+        http_get(&format!("{}/crl/demo-root.crl", gateway.base)),
+    )
+    .unwrap();
+    must(
+        dir,
+        "openssl",
+        &[
+            "crl", "-inform", "DER", "-in", "root.crl", "-CAfile", "root.pem", "-verify", "-noout",
+        ],
+    );
+
+    let metrics = String::from_utf8(http_get(&format!("{}/metrics", gateway.base))).unwrap();
+    assert!(
+        metrics.contains("certwright_http_requests_total{route=\"ocsp\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("certwright_certificates{status=\"revoked\"} 1"),
+        "{metrics}"
+    );
+    let missing = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{}/crl/nope.crl", gateway.base),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&missing.stdout), "404");
+    gateway.stop();
+}
