@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the tests need when it is missing
+# (openssl and curl from Debian's packages, pkilint from PyPI), then runs every
+# test of the workspace, the integration tests with real outside tools included.
+#
+#   scripts/test.sh            # everything
+#   scripts/test.sh -p ca-core # extra arguments go to `cargo test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing ${need_apt[*]} (apt-get)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v lint_pkix_cert >/dev/null 2>&1; then
+  echo "installing pkilint (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check pkilint \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pkilint
+  hash -r
+fi
+# pip may install scripts outside PATH (user installs).
+if ! command -v lint_pkix_cert >/dev/null 2>&1; then
+  export PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
+fi
+command -v lint_pkix_cert >/dev/null 2>&1 || { echo "pkilint is still missing after installing it" >&2; exit 1; }
+
+echo "openssl: $(openssl version)"
+echo "pkilint: $(python3 -m pip show pkilint 2>/dev/null | awk '/^Version/ {print $2}')"
+exec cargo test --workspace "$@"
