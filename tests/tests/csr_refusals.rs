@@ -735,3 +735,9 @@ fn the_cli_refuses_bad_csrs_and_stores_nothing() {
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(stored[0].names, vec![dns("host.example.com")]);
 }
+
+#[test]
+fn zz_scratch_upn() {
+    let bytes = std::fs::read("/tmp/oexp/upn.csr").unwrap();
+    eprintln!("upn: {:?}", VerifiedCsr::parse(&bytes).map(|c| c.requested_names().to_vec()));
+}

@@ -334,7 +334,9 @@ fn subject_for(
             values.remove(&SubjectAttribute::CommonName);
         }
     }
-    if !values.contains_key(&SubjectAttribute::CommonName) {
+    if let std::collections::btree_map::Entry::Vacant(cn) =
+        values.entry(SubjectAttribute::CommonName)
+    {
         // ub-common-name is 64 characters: a longer name (a URI) cannot be the CN.
         let candidate = names
             .iter()
@@ -342,8 +344,8 @@ fn subject_for(
             .or_else(|| names.first())
             .map(SubjectAltName::value)
             .filter(|v| v.len() <= 64);
-        if let Some(cn) = candidate {
-            values.insert(SubjectAttribute::CommonName, cn);
+        if let Some(value) = candidate {
+            cn.insert(value);
         }
     }
     let mut dn = DistinguishedName::new();

@@ -372,7 +372,7 @@ impl CaService {
                 reason: r.reason,
             })
             .collect();
-        entries.sort_by(|a, b| a.revoked_at.cmp(&b.revoked_at));
+        entries.sort_by_key(|e| e.revoked_at);
         let next_update = now + self.crl_validity;
         let der = revocation::build_crl(ca, &entries, number, now, next_update)?;
         let record = CrlRecord {
