@@ -736,8 +736,32 @@ fn the_cli_refuses_bad_csrs_and_stores_nothing() {
     assert_eq!(stored[0].names, vec![dns("host.example.com")]);
 }
 
+/// RSA key sizes are read from x509-parser's `key_size`, which drops the
+/// modulus's first byte instead of counting its bits: a 2050-bit key is taken
+/// for RSA-2048 and a 2047-bit key is reported as 2040 bits. Ignored until
+/// `csr::key_algorithm_of` counts the modulus bits itself.
 #[test]
-fn zz_scratch_upn() {
-    let bytes = std::fs::read("/tmp/oexp/upn.csr").unwrap();
-    eprintln!("upn: {:?}", VerifiedCsr::parse(&bytes).map(|c| c.requested_names().to_vec()));
+#[ignore = "bug: csr::key_algorithm_of miscounts RSA moduli that are not a multiple of 8 bits"]
+fn rsa_key_sizes_are_counted_in_bits() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let odd = csr(
+        dir,
+        "rsa-2050",
+        &["-newkey", "rsa:2050"],
+        "/CN=x",
+        Some("DNS:host.example.com"),
+    );
+    assert_refused!(VerifiedCsr::parse(&odd.der), CsrError::UnsupportedKey(_));
+    let short = csr(
+        dir,
+        "rsa-2047",
+        &["-newkey", "rsa:2047"],
+        "/CN=x",
+        Some("DNS:host.example.com"),
+    );
+    assert_refused!(
+        VerifiedCsr::parse(&short.der),
+        CsrError::KeyTooSmall { bits: 2047 }
+    );
 }

@@ -365,3 +365,80 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
     assert_eq!(String::from_utf8_lossy(&missing.stdout), "404");
     gateway.stop();
 }
+
+#[test]
+fn a_delegated_ocsp_responder_signs_responses_that_openssl_accepts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let port = free_port();
+    let gateway = Gateway::start(Path::new(BIN), dir, &[], port);
+    std::fs::write(
+        dir.join("root.pem"),
+        http_get(&format!("{}/ca/demo-root.pem", gateway.base)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("issuing.pem"),
+        http_get(&format!("{}/ca/demo-issuing.pem", gateway.base)),
+    )
+    .unwrap();
+    gateway.stop();
+
+    let config_path = dir.join("ca-data/certwright.toml");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    let config = config.replace("ocsp_signer = \"ca\"", "ocsp_signer = \"delegated\"");
+    assert!(config.contains("ocsp_signer = \"delegated\""), "{config}");
+    std::fs::write(&config_path, config).unwrap();
+
+    let csr = openssl_csr(
+        dir,
+        "leaf",
+        &["-newkey", "rsa:2048"],
+        "/CN=host.demo.test",
+        Some("DNS:host.demo.test"),
+    );
+    must(
+        dir,
+        BIN,
+        &[
+            "issue",
+            "--data-dir",
+            "ca-data",
+            "--insecure-plaintext-keys",
+            "--csr",
+            csr.to_str().unwrap(),
+            "--profile",
+            "tls-server",
+            "--out",
+            "leaf.pem",
+            "--format",
+            "pem",
+        ],
+    );
+
+    let gateway = Gateway::start(Path::new(BIN), dir, &[], port);
+    let out = ocsp(
+        dir,
+        &gateway.base,
+        &["-respout", "delegated.der", "-resp_text"],
+    );
+    assert!(out.contains("Response verify OK"), "{out}");
+    assert!(out.contains("leaf.pem: good"), "{out}");
+    assert!(
+        out.contains("demo-issuing OCSP Responder"),
+        "the responder certificate is included: {out}"
+    );
+    assert!(out.contains("OCSP Signing"), "{out}");
+    let findings = pkilint_errors(dir, "lint_ocsp_response", &["delegated.der"]);
+    assert!(findings.is_empty(), "pkilint OCSP errors: {findings}");
+    // The responder is reused, not re-issued per request.
+    let again = ocsp(dir, &gateway.base, &["-resp_text"]);
+    let serial_of = |text: &str| {
+        text.lines()
+            .skip_while(|l| !l.contains("Certificate:"))
+            .find(|l| l.trim_start().starts_with("Serial Number"))
+            .map(str::to_string)
+    };
+    assert_eq!(serial_of(&out), serial_of(&again));
+    gateway.stop();
+}

@@ -66,6 +66,10 @@ pub struct CaConfig {
     /// How long an OCSP response is valid, in hours.
     #[serde(default = "default_ocsp_hours")]
     pub ocsp_validity_hours: u32,
+    /// Who signs OCSP responses: "ca" (the CA's key) or "delegated" (a short-lived
+    /// OCSP-signing certificate per CA, profile `ocsp-signing`).
+    #[serde(default)]
+    pub ocsp_signer: ca_core::service::OcspSigner,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -99,6 +103,7 @@ impl Default for CaConfig {
             default_issuer: None,
             crl_validity_hours: default_crl_hours(),
             ocsp_validity_hours: default_ocsp_hours(),
+            ocsp_signer: Default::default(),
         }
     }
 }

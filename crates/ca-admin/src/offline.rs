@@ -37,6 +37,7 @@ fn open_offline(data_dir: &Path, protection: KeyProtection) -> Result<CaService,
     config.default_issuer = gateway.ca.default_issuer.clone();
     config.crl_validity = time::Duration::hours(gateway.ca.crl_validity_hours.into());
     config.ocsp_validity = time::Duration::hours(gateway.ca.ocsp_validity_hours.into());
+    config.ocsp_signer = gateway.ca.ocsp_signer;
     CaService::open(&config).map_err(|e| match e {
         CaServiceError::Store(StoreError::Locked { .. }) => format!(
             "the data directory {} is in use by a running server; stop it first \

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use time::{Duration, OffsetDateTime};
 
@@ -15,7 +15,7 @@ use crate::authority::{AuthorityError, CaDirectory, CertificationAuthority, Publ
 use crate::certificates::{CertificateRecord, CertificateRepository, CertificateStatus, CrlRecord};
 use crate::encoding::{self, EncodingError, ExportFormat};
 use crate::issuance::{self, IssuanceError, IssuanceRequest};
-use crate::keys::KeyProtection;
+use crate::keys::{KeyAlgorithm, KeyProtection};
 use crate::ocsp::{self, OcspError, OcspQuery, OcspStatus, ResponderKey};
 use crate::profile::{CertificateProfile, ProfileError, ProfileSet};
 use crate::revocation::{self, RevocationReason, RevokedEntry};
@@ -79,6 +79,8 @@ pub struct CaServiceConfig {
     pub ocsp_validity: Duration,
     /// Durable (default) or not (benchmarks only).
     pub durability: Durability,
+    /// Who signs OCSP responses.
+    pub ocsp_signer: OcspSigner,
 }
 
 impl CaServiceConfig {
@@ -92,6 +94,7 @@ impl CaServiceConfig {
             crl_validity: Duration::days(7),
             ocsp_validity: Duration::days(1),
             durability: Durability::Immediate,
+            ocsp_signer: OcspSigner::Ca,
         }
     }
 }
@@ -109,6 +112,30 @@ pub struct CaService {
     status_lock: Mutex<()>,
     /// Serializes CRL generation so CRL numbers stay monotonic.
     crl_lock: Mutex<()>,
+    /// Who signs OCSP responses.
+    ocsp_signer: OcspSigner,
+    /// Delegated OCSP responders, by CA id (in memory: re-issued after a restart).
+    responders: RwLock<BTreeMap<String, Arc<DelegatedResponder>>>,
+}
+
+/// The profile delegated OCSP responder certificates are issued under.
+pub const OCSP_RESPONDER_PROFILE: &str = "ocsp-signing";
+
+/// Who signs OCSP responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OcspSigner {
+    /// The CA's own key.
+    #[default]
+    Ca,
+    /// A short-lived OCSP-signing certificate per CA (profile `ocsp-signing`), with a key that never leaves memory.
+    Delegated,
+}
+
+struct DelegatedResponder {
+    certificate_der: Vec<u8>,
+    key: rcgen::KeyPair,
+    renew_after: i64,
 }
 
 impl std::fmt::Debug for CaService {
@@ -203,7 +230,12 @@ impl CaService {
             ocsp_validity: config.ocsp_validity,
             status_lock: Mutex::new(()),
             crl_lock: Mutex::new(()),
+            ocsp_signer: config.ocsp_signer,
+            responders: RwLock::new(BTreeMap::new()),
         };
+        if service.ocsp_signer == OcspSigner::Delegated {
+            service.profile(OCSP_RESPONDER_PROFILE)?;
+        }
         service.refresh_crls(OffsetDateTime::now_utc(), false)?;
         Ok(service)
     }
@@ -263,6 +295,16 @@ impl CaService {
         requester: &str,
     ) -> Result<CertificateRecord, CaServiceError> {
         let ca = self.issuer_for(request.profile)?;
+        self.issue_from(ca, request, requester)
+    }
+
+    /// Issues from a given CA, whatever the profile names.
+    fn issue_from(
+        &self,
+        ca: &CertificationAuthority,
+        request: &IssuanceRequest<'_>,
+        requester: &str,
+    ) -> Result<CertificateRecord, CaServiceError> {
         // A serial collision (2^-127 per pair) is retried with a fresh serial.
         let mut attempts = 0;
         loop {
@@ -468,14 +510,89 @@ impl CaService {
                 _ => OcspStatus::Unknown,
             });
         }
-        ocsp::sign_response(
-            ca,
-            &ResponderKey::Ca,
-            &query,
-            &statuses,
-            OffsetDateTime::now_utc(),
-            self.ocsp_validity,
-        )
+        let now = OffsetDateTime::now_utc();
+        match self.ocsp_signer {
+            OcspSigner::Ca => ocsp::sign_response(
+                ca,
+                &ResponderKey::Ca,
+                &query,
+                &statuses,
+                now,
+                self.ocsp_validity,
+            ),
+            OcspSigner::Delegated => {
+                let responder = self
+                    .delegated_responder(ca, now)
+                    .map_err(|e| OcspError::Internal(e.to_string()))?;
+                ocsp::sign_response(
+                    ca,
+                    &ResponderKey::Delegated {
+                        certificate_der: &responder.certificate_der,
+                        key: &responder.key,
+                        key_algorithm: KeyAlgorithm::EcP256,
+                        public_key_bits: responder.key.public_key_raw(),
+                    },
+                    &query,
+                    &statuses,
+                    now,
+                    self.ocsp_validity,
+                )
+            }
+        }
+    }
+
+    /// The CA's delegated OCSP responder, issued (and recorded like any
+    /// certificate) on first use and again once past half its lifetime.
+    fn delegated_responder(
+        &self,
+        ca: &CertificationAuthority,
+        now: OffsetDateTime,
+    ) -> Result<Arc<DelegatedResponder>, CaServiceError> {
+        let fresh = |r: &DelegatedResponder| unix(now) < r.renew_after;
+        if let Some(r) = self
+            .responders
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(ca.id())
+        {
+            if fresh(r) {
+                return Ok(r.clone());
+            }
+        }
+        let mut responders = self.responders.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = responders.get(ca.id()) {
+            if fresh(r) {
+                return Ok(r.clone());
+            }
+        }
+        let profile = self.profile(OCSP_RESPONDER_PROFILE)?;
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| CaServiceError::NoIssuer(format!("OCSP responder key: {e}")))?;
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            format!("{} OCSP Responder", ca.id()),
+        );
+        let csr_der = params
+            .serialize_request(&key)
+            .map_err(|e| CaServiceError::NoIssuer(format!("OCSP responder CSR: {e}")))?;
+        let csr = crate::csr::VerifiedCsr::from_der(csr_der.der()).map_err(IssuanceError::from)?;
+        let request = IssuanceRequest {
+            csr: &csr,
+            profile,
+            names: None,
+            term_days: None,
+            owner_subject: Default::default(),
+        };
+        let record = self.issue_from(ca, &request, "ocsp-responder")?;
+        let responder = Arc::new(DelegatedResponder {
+            renew_after: record.not_before + (record.not_after - record.not_before) / 2,
+            certificate_der: record.der,
+            key,
+        });
+        responders.insert(ca.id().to_string(), responder.clone());
+        Ok(responder)
     }
 
     /// A stored certificate in an export format, with its CA chain.

@@ -110,6 +110,7 @@ fn service_config(config: &GatewayConfig) -> Result<CaServiceConfig, String> {
     service_config.default_issuer = config.ca.default_issuer.clone();
     service_config.crl_validity = time::Duration::hours(config.ca.crl_validity_hours.into());
     service_config.ocsp_validity = time::Duration::hours(config.ca.ocsp_validity_hours.into());
+    service_config.ocsp_signer = config.ca.ocsp_signer;
     Ok(service_config)
 }
 
