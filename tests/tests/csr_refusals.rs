@@ -736,12 +736,10 @@ fn the_cli_refuses_bad_csrs_and_stores_nothing() {
     assert_eq!(stored[0].names, vec![dns("host.example.com")]);
 }
 
-/// RSA key sizes are read from x509-parser's `key_size`, which drops the
-/// modulus's first byte instead of counting its bits: a 2050-bit key is taken
-/// for RSA-2048 and a 2047-bit key is reported as 2040 bits. Ignored until
-/// `csr::key_algorithm_of` counts the modulus bits itself.
+/// RSA key sizes are counted in bits: x509-parser's `key_size` counts whole
+/// bytes, which took a 2050-bit key for RSA-2048 and reported a 2047-bit key
+/// as 2040 bits.
 #[test]
-#[ignore = "bug: csr::key_algorithm_of miscounts RSA moduli that are not a multiple of 8 bits"]
 fn rsa_key_sizes_are_counted_in_bits() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();

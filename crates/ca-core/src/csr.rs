@@ -225,6 +225,18 @@ fn ip_from_bytes(bytes: &[u8]) -> Result<std::net::IpAddr, CsrError> {
     }
 }
 
+/// The exact bit length of an RSA modulus (x509-parser's `key_size` counts whole bytes).
+fn rsa_modulus_bits(modulus: &[u8]) -> usize {
+    let start = modulus
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(modulus.len());
+    match modulus.get(start) {
+        Some(first) => (modulus.len() - start - 1) * 8 + (8 - first.leading_zeros() as usize),
+        None => 0,
+    }
+}
+
 /// The key type of a SubjectPublicKeyInfo, refusing what we do not issue for.
 pub fn key_algorithm_of(
     spki: &x509_parser::x509::SubjectPublicKeyInfo,
@@ -242,7 +254,7 @@ pub fn key_algorithm_of(
                     "RSA public exponent {exponent}"
                 )));
             }
-            match rsa.key_size() {
+            match rsa_modulus_bits(rsa.modulus) {
                 bits if bits < 2048 => Err(CsrError::KeyTooSmall { bits }),
                 2048 => Ok(KeyAlgorithm::Rsa2048),
                 3072 => Ok(KeyAlgorithm::Rsa3072),

@@ -100,7 +100,7 @@ pub struct CertificateProfile {
     pub issuer: Option<String>,
     /// Allowed subject key types.
     pub key_types: Vec<KeyAlgorithm>,
-    /// Allowed terms, in days; the first that is at least the requested term is used.
+    /// Offered terms, in days: a request may ask for any term up to the longest of them.
     pub terms_days: Vec<u32>,
     /// The term used when the request names none.
     pub default_term_days: u32,
