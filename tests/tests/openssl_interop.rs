@@ -524,3 +524,144 @@ fn without_tag_uri_finding(findings: &str) -> String {
     }
     kept.join("\n").trim().to_string()
 }
+
+#[test]
+fn every_export_format_reads_back_with_openssl() {
+    use ca_core::encoding::{export, pkcs12, ExportFormat};
+    use ca_core::keys::{KeyAlgorithm, SignatureHash, SigningKeyPair};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    init_hierarchy(dir, "ec-p256");
+    let csr = openssl_csr(
+        dir,
+        "leaf",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "/CN=www.example.com",
+        Some("DNS:www.example.com"),
+    );
+    let leaf_pem = issue(dir, &csr, "tls-server", "leaf.pem");
+    let leaf_der = ca_core::authority::pem_certificates(&leaf_pem)
+        .unwrap()
+        .remove(0);
+    let issuing = ca_core::authority::pem_certificates(
+        &std::fs::read_to_string(dir.join("data/cas/issuing/certificate.pem")).unwrap(),
+    )
+    .unwrap()
+    .remove(0);
+    let root = ca_core::authority::pem_certificates(
+        &std::fs::read_to_string(dir.join("data/cas/root/certificate.pem")).unwrap(),
+    )
+    .unwrap()
+    .remove(0);
+    let chain = vec![issuing, root];
+
+    for format in ExportFormat::ALL {
+        let bytes = export(format, &leaf_der, &chain).unwrap();
+        let file = format!("export.{}", format.file_extension());
+        std::fs::write(dir.join(&file), &bytes).unwrap();
+        let (tool_args, expected): (Vec<&str>, usize) = match format {
+            ExportFormat::Der => (
+                vec!["x509", "-inform", "DER", "-in", &file, "-noout", "-subject"],
+                1,
+            ),
+            ExportFormat::Pem => (vec!["x509", "-in", &file, "-noout", "-subject"], 1),
+            ExportFormat::PemChain => (vec!["crl2pkcs7", "-nocrl", "-certfile", &file], 2),
+            ExportFormat::PemFullChain => (vec!["crl2pkcs7", "-nocrl", "-certfile", &file], 3),
+            ExportFormat::ChainOnly => (vec!["crl2pkcs7", "-nocrl", "-certfile", &file], 2),
+            ExportFormat::Pkcs7Der => (
+                vec![
+                    "pkcs7",
+                    "-inform",
+                    "DER",
+                    "-in",
+                    &file,
+                    "-print_certs",
+                    "-noout",
+                ],
+                3,
+            ),
+            ExportFormat::Pkcs7Pem => (vec!["pkcs7", "-in", &file, "-print_certs", "-noout"], 3),
+        };
+        let out = must(dir, "openssl", &tool_args).stdout;
+        let count = match format {
+            ExportFormat::Der | ExportFormat::Pem => usize::from(out.contains("www.example.com")),
+            ExportFormat::PemChain | ExportFormat::PemFullChain | ExportFormat::ChainOnly => {
+                std::fs::write(dir.join("p7.pem"), &out).unwrap();
+                must(
+                    dir,
+                    "openssl",
+                    &["pkcs7", "-in", "p7.pem", "-print_certs", "-noout"],
+                )
+                .stdout
+                .matches("subject=")
+                .count()
+            }
+            _ => out.matches("subject=").count(),
+        };
+        assert_eq!(count, expected, "{format:?}: {out}");
+    }
+
+    // PKCS#12 with a key the CA holds: openssl opens it with the password and finds key and chain.
+    let other = SigningKeyPair::generate(KeyAlgorithm::EcP256, SignatureHash::Sha256).unwrap();
+    assert!(
+        pkcs12(
+            &leaf_der,
+            &chain,
+            other.key_pair().serialized_der(),
+            "export password",
+            "x"
+        )
+        .is_err(),
+        "a key that is not the certificate's is refused"
+    );
+    let key = SigningKeyPair::from_pem(
+        &std::fs::read_to_string(dir.join("leaf.key")).unwrap(),
+        SignatureHash::Sha256,
+        Some(&ca_core::keys::KeyProtection::InsecurePlaintext),
+    )
+    .unwrap();
+    let p12 = pkcs12(
+        &leaf_der,
+        &chain,
+        key.key_pair().serialized_der(),
+        "export password",
+        "www.example.com",
+    )
+    .unwrap();
+    std::fs::write(dir.join("bundle.p12"), p12).unwrap();
+    let out = must(
+        dir,
+        "openssl",
+        &[
+            "pkcs12",
+            "-in",
+            "bundle.p12",
+            "-passin",
+            "pass:export password",
+            "-nodes",
+            "-info",
+        ],
+    );
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        text.contains("PBES2") && text.contains("AES-256-CBC"),
+        "{text}"
+    );
+    assert!(text.contains("BEGIN PRIVATE KEY"), "{text}");
+    assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 3, "{text}");
+    let wrong = run_in(
+        dir,
+        "openssl",
+        &[
+            "pkcs12",
+            "-in",
+            "bundle.p12",
+            "-passin",
+            "pass:wrong",
+            "-nodes",
+            "-info",
+        ],
+    );
+    assert!(!wrong.ok, "a wrong password must not open the PKCS#12 file");
+}

@@ -140,6 +140,56 @@ pub fn pkcs7_certs_only(certificates: &[&[u8]]) -> Result<Vec<u8>, EncodingError
     info.to_der().map_err(err)
 }
 
+/// A PKCS#12 file holding a private key (PKCS#8 DER), its certificate and the
+/// issuers, for the cases where the CA generated the key (server-side key
+/// generation). PBES2 with AES-256-CBC and an HMAC-SHA256 MAC, OpenSSL 3's
+/// defaults; the legacy RC2/3DES schemes are not offered.
+pub fn pkcs12(
+    certificate: &[u8],
+    chain: &[Vec<u8>],
+    private_key_pkcs8: &[u8],
+    password: &str,
+    friendly_name: &str,
+) -> Result<Vec<u8>, EncodingError> {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+    let err = |e: p12_keystore::error::Error| EncodingError(format!("PKCS#12: {e}"));
+    if password.len() < 4 {
+        return Err(EncodingError(
+            "a PKCS#12 password must be at least 4 characters".into(),
+        ));
+    }
+    let key_pair = crate::keys::SigningKeyPair::from_pkcs8_der(
+        private_key_pkcs8,
+        crate::keys::SignatureHash::Sha256,
+    )
+    .map_err(|e| EncodingError(format!("PKCS#12 key: {e}")))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(certificate)
+        .map_err(|e| EncodingError(format!("PKCS#12 certificate: {e}")))?;
+    if parsed.public_key().raw != key_pair.public_key_spki_der().as_slice() {
+        return Err(EncodingError(
+            "the private key does not belong to the certificate".into(),
+        ));
+    }
+    let mut certs = vec![Certificate::from_der(certificate).map_err(err)?];
+    for der in chain {
+        certs.push(Certificate::from_der(der).map_err(err)?);
+    }
+    let key = PrivateKey::from_der(private_key_pkcs8).map_err(err)?;
+    let local_key_id =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, certificate);
+    let mut store = KeyStore::new();
+    store.add_entry(
+        friendly_name,
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(local_key_id.as_ref(), key, certs)),
+    );
+    store
+        .writer(password)
+        .encryption_iterations(100_000)
+        .mac_iterations(100_000)
+        .write()
+        .map_err(err)
+}
+
 /// Encodes a certificate with its issuers (`chain`: parent first, root last).
 pub fn export(
     format: ExportFormat,
