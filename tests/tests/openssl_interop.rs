@@ -665,3 +665,100 @@ fn every_export_format_reads_back_with_openssl() {
     );
     assert!(!wrong.ok, "a wrong password must not open the PKCS#12 file");
 }
+
+#[test]
+fn a_name_constrained_ca_chosen_by_its_profile_is_enforced_by_openssl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    init_hierarchy(dir, "ec-p256");
+    must(
+        dir,
+        BIN,
+        &[
+            "ca",
+            "create",
+            "--data-dir",
+            "data",
+            "--passphrase-file",
+            "pass.txt",
+            "--id",
+            "scoped",
+            "--parent",
+            "root",
+            "--cn",
+            "Example Corp Scoped CA",
+            "--organization",
+            "Example Corp",
+            "--path-len",
+            "0",
+            "--permit-dns",
+            "example.com",
+            "--base-url",
+            "http://pki.example.com",
+        ],
+    );
+    // A profile that names the constrained CA as its issuer.
+    let profiles = std::fs::read_to_string(dir.join("data/profiles.toml")).unwrap();
+    let tls = profiles
+        .split("[[profile]]")
+        .find(|p| p.contains("name = \"tls-server\""))
+        .unwrap();
+    let scoped = tls.replace(
+        "name = \"tls-server\"",
+        "name = \"scoped-tls\"\nissuer = \"scoped\"",
+    );
+    std::fs::write(
+        dir.join("data/profiles.toml"),
+        format!("{profiles}\n[[profile]]{scoped}"),
+    )
+    .unwrap();
+
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    let inside = openssl_csr(
+        dir,
+        "inside",
+        &ec,
+        "/CN=www.example.com",
+        Some("DNS:www.example.com"),
+    );
+    let outside = openssl_csr(
+        dir,
+        "outside",
+        &ec,
+        "/CN=www.example.org",
+        Some("DNS:www.example.org"),
+    );
+    issue(dir, &inside, "scoped-tls", "inside.pem");
+    issue(dir, &outside, "scoped-tls", "outside.pem");
+    let issuer = must(
+        dir,
+        "openssl",
+        &["x509", "-in", "inside.pem", "-noout", "-issuer"],
+    )
+    .stdout;
+    assert!(
+        issuer.contains("Scoped CA"),
+        "the profile's issuer signed it: {issuer}"
+    );
+    assert!(verify(dir, "data/cas/scoped/certificate.pem", "inside.pem"));
+    let run = run_in(
+        dir,
+        "openssl",
+        &[
+            "verify",
+            "-CAfile",
+            "data/cas/root/certificate.pem",
+            "-untrusted",
+            "data/cas/scoped/certificate.pem",
+            "outside.pem",
+        ],
+    );
+    assert!(
+        !run.ok,
+        "a name outside the CA's permitted subtree must not verify"
+    );
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("permitted subtree violation"),
+        "{run:?}"
+    );
+}
