@@ -227,6 +227,25 @@ impl Store {
         }
     }
 
+    /// Queue `batch` for commit and return at once; [`PendingWrite::wait`]
+    /// blocks until it is durable.
+    ///
+    /// The single writer commits in queue order, so callers that must commit
+    /// in a fixed order (an append-only hash chain) enqueue under their own
+    /// lock and wait after releasing it: order is kept and concurrent writers
+    /// still share one fsync.
+    pub fn enqueue(&self, batch: WriteBatch) -> Result<PendingWrite, StoreError> {
+        let (reply, result) = mpsc::sync_channel(1);
+        let queue = self.inner.queue.as_ref().ok_or(StoreError::Closed)?;
+        queue
+            .send(Request {
+                batches: vec![batch],
+                reply,
+            })
+            .map_err(|_| StoreError::Closed)?;
+        Ok(PendingWrite { result })
+    }
+
     fn submit(&self, batches: Vec<WriteBatch>) -> Result<BatchResults, StoreError> {
         if batches.is_empty() {
             return Ok(Vec::new());
@@ -391,6 +410,25 @@ fn commit_group(
                 }
                 let _ = reply.send(result);
             }
+        }
+    }
+}
+
+/// A queued write; see [`Store::enqueue`].
+#[must_use = "a queued write is only known durable once `wait` returns Ok"]
+pub struct PendingWrite {
+    result: mpsc::Receiver<Result<BatchResults, StoreError>>,
+}
+
+impl PendingWrite {
+    /// Blocks until the batch is durably committed (or rejected).
+    pub fn wait(self) -> Result<(), StoreError> {
+        let mut results = self.result.recv().map_err(|_| StoreError::Closed)??;
+        match results.pop() {
+            Some(result) => result.map_err(StoreError::from),
+            None => Err(StoreError::Engine(
+                "engine returned no result for the batch".into(),
+            )),
         }
     }
 }

@@ -52,7 +52,7 @@ pub use batch::{BatchRejected, Precondition, WriteBatch, WriteOp};
 pub use codec::{decode, encode, schema_version, IndexTable, Record, Table};
 pub use engine::{Durability, Entries, KvEngine};
 pub use error::StoreError;
-pub use group_commit::{Store, StoreOptions, StoreStats};
+pub use group_commit::{PendingWrite, Store, StoreOptions, StoreStats};
 pub use keys::{i64_key, u64_key, KeyBuilder, KeyReader};
 pub use range::KeyRange;
 pub use redb_engine::RedbEngine;

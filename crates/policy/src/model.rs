@@ -1,0 +1,364 @@
+//! The registration authority's records: organizations, departments, domain
+//! delegations, administrators and their privileges, enrollment endpoints.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use ca_core::profile::CertificateType;
+use ca_core::store::Record;
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl $name {
+            /// A short label for audit entries, e.g. `org:3`.
+            pub fn label(self) -> String {
+                format!(concat!($prefix, ":{}"), self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An organization's id.
+    OrgId, "org"
+);
+id_type!(
+    /// A department's id.
+    DeptId, "dept"
+);
+id_type!(
+    /// A domain delegation's id.
+    DomainId, "domain"
+);
+id_type!(
+    /// An administrator's id.
+    AdminId, "admin"
+);
+id_type!(
+    /// An enrollment endpoint's id.
+    EndpointId, "endpoint"
+);
+id_type!(
+    /// A certificate request's id.
+    RequestId, "request"
+);
+
+/// A postal address (the subject attributes an organization forces).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Address {
+    /// L.
+    pub locality: Option<String>,
+    /// ST.
+    pub state: Option<String>,
+    /// C, two letters.
+    pub country: Option<String>,
+}
+
+/// An organization: owns departments, domains and certificates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// Its id.
+    pub id: OrgId,
+    /// Its name (O in certificates whose profile forces it).
+    pub name: String,
+    /// Its address.
+    pub address: Address,
+    /// Unix time of creation.
+    pub created_at: i64,
+}
+
+impl Record for Organization {
+    const SCHEMA_VERSION: u16 = 1;
+}
+
+/// A department inside an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Department {
+    /// Its id.
+    pub id: DeptId,
+    /// The organization it belongs to.
+    pub org: OrgId,
+    /// Its name (OU where a profile takes it).
+    pub name: String,
+    /// Unix time of creation.
+    pub created_at: i64,
+}
+
+impl Record for Department {
+    const SCHEMA_VERSION: u16 = 1;
+}
+
+/// A domain (or IP network) delegated to an organization or one of its departments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainDelegation {
+    /// Its id.
+    pub id: DomainId,
+    /// The delegated name: a DNS domain (covering its subdomains) or an IP network in CIDR form.
+    pub name: crate::names::DelegatedName,
+    /// The organization.
+    pub org: OrgId,
+    /// The department, when delegated to one only.
+    pub dept: Option<DeptId>,
+    /// Unix time of creation.
+    pub created_at: i64,
+}
+
+impl Record for DomainDelegation {
+    const SCHEMA_VERSION: u16 = 1;
+}
+
+/// The classes of certificate that privileges are granted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CertificateClass {
+    /// TLS server certificates.
+    TlsServer,
+    /// TLS client and S/MIME certificates.
+    ClientSmime,
+    /// Device certificates (and SCEP RA / OCSP signing, which are infrastructure).
+    Device,
+    /// Code-signing certificates.
+    CodeSigning,
+}
+
+impl CertificateClass {
+    /// Every class.
+    pub const ALL: [CertificateClass; 4] = [
+        CertificateClass::TlsServer,
+        CertificateClass::ClientSmime,
+        CertificateClass::Device,
+        CertificateClass::CodeSigning,
+    ];
+
+    /// The class a profile's certificate type falls in.
+    pub fn of(certificate_type: CertificateType) -> Self {
+        match certificate_type {
+            CertificateType::TlsServer => CertificateClass::TlsServer,
+            CertificateType::TlsClient | CertificateType::Smime => CertificateClass::ClientSmime,
+            CertificateType::Device | CertificateType::ScepRa | CertificateType::OcspSigning => {
+                CertificateClass::Device
+            }
+            CertificateType::CodeSigning => CertificateClass::CodeSigning,
+        }
+    }
+}
+
+/// What an administrator may do with a class of certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Privilege {
+    /// Submit requests.
+    Request,
+    /// Approve or decline requests.
+    Approve,
+    /// Revoke certificates.
+    Revoke,
+    /// Manage the enrollment endpoints, domains and departments of their scope.
+    Manage,
+}
+
+impl Privilege {
+    /// Every privilege.
+    pub const ALL: [Privilege; 4] = [
+        Privilege::Request,
+        Privilege::Approve,
+        Privilege::Revoke,
+        Privilege::Manage,
+    ];
+}
+
+/// Privileges per certificate class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Privileges(pub BTreeMap<CertificateClass, BTreeSet<Privilege>>);
+
+impl Privileges {
+    /// Every privilege on every class.
+    pub fn all() -> Self {
+        Privileges(
+            CertificateClass::ALL
+                .into_iter()
+                .map(|c| (c, Privilege::ALL.into_iter().collect()))
+                .collect(),
+        )
+    }
+
+    /// Whether `privilege` is held for `class`.
+    pub fn allows(&self, class: CertificateClass, privilege: Privilege) -> bool {
+        self.0
+            .get(&class)
+            .is_some_and(|set| set.contains(&privilege))
+    }
+
+    /// Whether `privilege` is held for any class.
+    pub fn allows_any(&self, privilege: Privilege) -> bool {
+        self.0.values().any(|set| set.contains(&privilege))
+    }
+}
+
+/// An administrator's role and, for RAO / DRAO, the scope delegated to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "kebab-case")]
+pub enum Role {
+    /// Master RA officer: everything, everywhere.
+    Mrao,
+    /// RA officer for the organizations delegated to them and their departments.
+    Rao {
+        /// The organizations.
+        orgs: BTreeSet<OrgId>,
+    },
+    /// Department RA officer for the departments delegated to them.
+    Drao {
+        /// The departments.
+        depts: BTreeSet<DeptId>,
+    },
+}
+
+impl Role {
+    /// The role's short name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::Mrao => "mrao",
+            Role::Rao { .. } => "rao",
+            Role::Drao { .. } => "drao",
+        }
+    }
+}
+
+/// An administrator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Administrator {
+    /// Its id.
+    pub id: AdminId,
+    /// Login name, unique.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Role and scope.
+    pub role: Role,
+    /// Per-class privileges (MRAO holds all whatever this says).
+    pub privileges: Privileges,
+    /// A deactivated administrator can neither log in nor use API keys.
+    pub active: bool,
+    /// Unix time of creation.
+    pub created_at: i64,
+}
+
+impl Record for Administrator {
+    const SCHEMA_VERSION: u16 = 1;
+}
+
+/// How an endpoint's requests are approved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalMode {
+    /// Approved at once.
+    Auto,
+    /// Wait in the approval queue for an administrator.
+    Queue,
+}
+
+/// One ACME external-account-binding key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EabKey {
+    /// The key id clients send.
+    pub key_id: String,
+    /// The HMAC key, sealed with the gateway's secret-box key (AES-256-GCM).
+    #[serde(with = "serde_bytes")]
+    pub sealed_hmac_key: Vec<u8>,
+    /// The ACME account it is bound to, once used (a key id binds one account).
+    pub bound_account: Option<String>,
+    /// Unix time of creation.
+    pub created_at: i64,
+}
+
+/// What protocol an endpoint speaks and the credential it checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum EndpointKind {
+    /// ACME, with external account binding keys.
+    Acme {
+        /// Whether new accounts must present an EAB.
+        eab_required: bool,
+        /// The EAB keys.
+        eab_keys: Vec<EabKey>,
+    },
+    /// SCEP, with a challenge password (Argon2id hash).
+    Scep {
+        /// The challenge's hash.
+        challenge_hash: String,
+    },
+    /// EST, with a label and HTTP Basic credentials (password as Argon2id hash).
+    Est {
+        /// The EST label (the path segment after /.well-known/est/).
+        label: String,
+        /// The Basic user name.
+        username: String,
+        /// The password's hash.
+        password_hash: String,
+    },
+    /// REST submissions by API clients.
+    Rest,
+}
+
+impl EndpointKind {
+    /// The kind's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EndpointKind::Acme { .. } => "acme",
+            EndpointKind::Scep { .. } => "scep",
+            EndpointKind::Est { .. } => "est",
+            EndpointKind::Rest => "rest",
+        }
+    }
+}
+
+/// An enrollment endpoint: a protocol credential bound to an owner, a profile and an approval mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Its id.
+    pub id: EndpointId,
+    /// Its name, unique (used in URLs, e.g. /acme/<name>/directory).
+    pub name: String,
+    /// Protocol and credential.
+    pub kind: EndpointKind,
+    /// The owning organization.
+    pub org: OrgId,
+    /// The owning department, if any.
+    pub dept: Option<DeptId>,
+    /// The certificate profile.
+    pub profile: String,
+    /// Default term in days (else the profile's).
+    pub default_term_days: Option<u32>,
+    /// Auto-approve or queue.
+    pub approval: ApprovalMode,
+    /// An inactive endpoint refuses requests.
+    pub active: bool,
+    /// Unix time of creation.
+    pub created_at: i64,
+}
+
+impl Record for Endpoint {
+    const SCHEMA_VERSION: u16 = 1;
+}
+
+/// Where an object sits: the organization and, optionally, the department. Authorization checks scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    /// The organization.
+    pub org: OrgId,
+    /// The department, if the object belongs to one.
+    pub dept: Option<DeptId>,
+}
