@@ -258,6 +258,16 @@ impl CertificateRepository {
         Ok(after)
     }
 
+    /// Adds the removal of a record and its indexes to a batch (external certificates only; issued ones are kept).
+    pub fn delete_into(&self, batch: &mut WriteBatch, record: &CertificateRecord) {
+        let key = id_key(record.id);
+        CERTIFICATES.require_present(batch, &key);
+        CERTIFICATES.delete(batch, &key);
+        BY_SERIAL.delete(batch, record.serial.as_bytes());
+        BY_STATUS.remove(batch, &status_key(&record.status, record.id));
+        BY_EXPIRY.remove(batch, &expiry_key(record.not_after, record.id));
+    }
+
     /// A record by id.
     pub fn get(&self, id: u64) -> Result<Option<CertificateRecord>, StoreError> {
         CERTIFICATES.get(&self.store, &id_key(id))

@@ -118,6 +118,15 @@ pub struct CaService {
     responders: RwLock<BTreeMap<String, Arc<DelegatedResponder>>>,
 }
 
+/// A signed certificate and the uncommitted batch that stores it.
+#[derive(Debug)]
+pub struct PreparedIssue {
+    /// The certificate record.
+    pub record: CertificateRecord,
+    /// The batch inserting it with its indexes (and a uniqueness check on its serial).
+    pub batch: crate::store::WriteBatch,
+}
+
 /// The profile delegated OCSP responder certificates are issued under.
 pub const OCSP_RESPONDER_PROFILE: &str = "ocsp-signing";
 
@@ -309,28 +318,53 @@ impl CaService {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let now = OffsetDateTime::now_utc();
-            let issued = issuance::issue(ca, &self.urls, request, Serial::random(), now)?;
-            let record = CertificateRecord {
-                id: self.certificates.allocate_id(),
-                serial: issued.serial,
-                issuer_id: issued.issuer_id,
-                profile: issued.profile,
-                subject: issued.subject,
-                names: issued.names,
-                not_before: unix(issued.not_before),
-                not_after: unix(issued.not_after),
-                requester: requester.to_string(),
-                issued_at: unix(now),
-                status: CertificateStatus::Issued,
-                der: issued.der,
-            };
-            match self.certificates.insert(&record) {
-                Ok(()) => return Ok(record),
+            let prepared = self.prepare_issue_from(ca, request, requester)?;
+            match self.certificates.store().write(prepared.batch) {
+                Ok(()) => return Ok(prepared.record),
                 Err(StoreError::Conflict { .. }) if attempts < 3 => continue,
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Signs a certificate and returns it with the batch that stores it,
+    /// uncommitted, so a caller can add its own records (the request's new
+    /// state, its audit entry) and commit them atomically with it. A commit
+    /// that fails with [`StoreError::Conflict`] hit a serial collision: prepare again.
+    pub fn prepare_issue(
+        &self,
+        request: &IssuanceRequest<'_>,
+        requester: &str,
+    ) -> Result<PreparedIssue, CaServiceError> {
+        let ca = self.issuer_for(request.profile)?;
+        self.prepare_issue_from(ca, request, requester)
+    }
+
+    fn prepare_issue_from(
+        &self,
+        ca: &CertificationAuthority,
+        request: &IssuanceRequest<'_>,
+        requester: &str,
+    ) -> Result<PreparedIssue, CaServiceError> {
+        let now = OffsetDateTime::now_utc();
+        let issued = issuance::issue(ca, &self.urls, request, Serial::random(), now)?;
+        let record = CertificateRecord {
+            id: self.certificates.allocate_id(),
+            serial: issued.serial,
+            issuer_id: issued.issuer_id,
+            profile: issued.profile,
+            subject: issued.subject,
+            names: issued.names,
+            not_before: unix(issued.not_before),
+            not_after: unix(issued.not_after),
+            requester: requester.to_string(),
+            issued_at: unix(now),
+            status: CertificateStatus::Issued,
+            der: issued.der,
+        };
+        let mut batch = crate::store::WriteBatch::new();
+        self.certificates.insert_into(&mut batch, &record)?;
+        Ok(PreparedIssue { record, batch })
     }
 
     /// Revokes a certificate, commits it, and re-signs its CA's CRL.

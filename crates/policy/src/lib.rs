@@ -12,4 +12,5 @@ pub mod authz;
 pub mod credentials;
 pub mod model;
 pub mod names;
+pub mod registry;
 pub mod request;
