@@ -116,9 +116,18 @@ impl Gateway {
     /// Starts the gateway binary in `dir` with `args` and waits for "Ready.".
     pub fn start(binary: &Path, dir: &Path, args: &[&str], port: u16) -> Gateway {
         let listen = format!("127.0.0.1:{port}");
+        // The HTTPS listener defaults to 127.0.0.1:8443, which gateways started in
+        // parallel would fight over: unless the test picks an address, let the
+        // system pick a free port.
+        let https_default: &[&str] = if args.contains(&"--https-listen") {
+            &[]
+        } else {
+            &["--https-listen", "127.0.0.1:0"]
+        };
         let mut child = Command::new(binary)
             .arg("serve")
             .args(args)
+            .args(https_default)
             .args(["--http-listen", &listen])
             .current_dir(dir)
             .env_remove(ca_admin::protection::PASSPHRASE_ENV)

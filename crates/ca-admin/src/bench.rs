@@ -165,6 +165,8 @@ struct RawRates {
     p256_verify: Rate,
     /// `rcgen::SigningKey::sign` with each issuing CA's own key.
     sign: Vec<SignRate>,
+    /// A 4 KiB overwrite plus `File::sync_data` in the scratch directory: the disk's own limit for durable commits.
+    disk_sync: Rate,
 }
 
 #[derive(Debug, Serialize)]
@@ -206,6 +208,7 @@ struct StoreRun {
     commits: u64,
     batches: u64,
     rejected: u64,
+    commits_per_second: f64,
     batches_per_commit: f64,
     largest_group: u64,
 }
@@ -273,6 +276,7 @@ fn measure_all(args: &BenchArgs) -> Result<Report, String> {
         Ok(())
     })?;
     let p256_verify = measure_p256_verify(seconds, &message)?;
+    let disk_sync = measure_disk_sync(seconds, &scratch_parent)?;
     let mut sign = Vec::new();
     for (key, _, ca) in &cas {
         sign.push(SignRate {
@@ -329,6 +333,7 @@ fn measure_all(args: &BenchArgs) -> Result<Report, String> {
             csr_parse_verify,
             p256_verify,
             sign,
+            disk_sync,
         },
         issuance: issuance_figures,
         store: StoreFigures {
@@ -399,6 +404,32 @@ fn measure_p256_verify(seconds: f64, message: &[u8]) -> Result<Rate, String> {
             .verify(black_box(message), black_box(&signature))
             .map_err(|_| "the reference P-256 signature does not verify".to_string())
     })
+}
+
+/// How many 4 KiB overwrite + `sync_data` rounds the scratch directory's disk does per second.
+fn measure_disk_sync(seconds: f64, scratch_parent: &Path) -> Result<Rate, String> {
+    use std::io::{Seek, SeekFrom, Write};
+    const BLOCK: usize = 4096;
+    const BLOCKS: u64 = 256;
+    let dir = ScratchDir::new(scratch_parent)?;
+    let path = dir.path().join("sync-test");
+    let io = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut file = std::fs::File::create(&path).map_err(io)?;
+    let block = vec![0x5au8; BLOCK];
+    // Allocate the whole file first, so the measured writes are overwrites (as a store commit's are).
+    for _ in 0..BLOCKS {
+        file.write_all(&block).map_err(io)?;
+    }
+    file.sync_all().map_err(io)?;
+    let rate = measure(seconds, |i| {
+        let offset = (i as u64 % BLOCKS) * BLOCK as u64;
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        file.write_all(&block).map_err(io)?;
+        file.sync_data().map_err(io)
+    })?;
+    drop(file);
+    drop(dir);
+    Ok(rate)
 }
 
 /// The signature rate of a CA's own (loaded) key.
@@ -536,6 +567,7 @@ fn store_run(
         commits,
         batches,
         rejected,
+        commits_per_second: commits as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
         batches_per_commit: if commits == 0 {
             0.0
         } else {
@@ -809,6 +841,10 @@ fn render_table(report: &Report) -> String {
             &s.rate,
         );
     }
+    raw_row(
+        "disk: 4 KiB overwrite + fdatasync, scratch directory".into(),
+        &raw.disk_sync,
+    );
 
     let _ = writeln!(out);
     let _ = writeln!(
@@ -841,12 +877,13 @@ fn render_table(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "  {:>7}  {:<10} {:>12} {:>10} {:>10} {:>15} {:>14}",
+        "  {:>7}  {:<10} {:>10} {:>9} {:>9} {:>10} {:>15} {:>14}",
         "writers",
         "durability",
         "issued/s",
         "commits",
         "batches",
+        "commits/s",
         "batches/commit",
         "largest group"
     );
@@ -854,12 +891,13 @@ fn render_table(report: &Report) -> String {
         for run in [&r.durable, &r.non_durable] {
             let _ = writeln!(
                 out,
-                "  {:>7}  {:<10} {:>12} {:>10} {:>10} {:>15.2} {:>14}",
+                "  {:>7}  {:<10} {:>10} {:>9} {:>9} {:>10} {:>15.2} {:>14}",
                 r.writers,
                 run.durability,
                 grouped(run.issued.per_second),
                 run.commits,
                 run.batches,
+                grouped(run.commits_per_second),
                 run.batches_per_commit,
                 run.largest_group
             );

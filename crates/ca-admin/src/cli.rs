@@ -119,6 +119,9 @@ pub struct ServeArgs {
     /// Override the HTTP listen address.
     #[arg(long)]
     pub http_listen: Option<SocketAddr>,
+    /// Override the HTTPS listen address (REST API and the public routes).
+    #[arg(long)]
+    pub https_listen: Option<SocketAddr>,
 }
 
 /// `ca-admin issue`.

@@ -27,6 +27,9 @@ pub struct GatewayConfig {
     /// CA behaviour.
     #[serde(default)]
     pub ca: CaConfig,
+    /// HTTPS listener settings (the REST API and the same public routes as HTTP).
+    #[serde(default)]
+    pub https: HttpsConfig,
 }
 
 /// The plain-HTTP listener (CA certificates, CRLs, OCSP, health, metrics).
@@ -39,6 +42,28 @@ pub struct HttpConfig {
     /// The base URL put into certificates (CRL distribution point, AIA).
     #[serde(default = "default_base_url")]
     pub base_url: String,
+}
+
+/// The HTTPS listener: the REST API under `/api/`, and the same public routes as HTTP.
+///
+/// Its server certificate is issued at every start from the gateway's own
+/// issuing CA (through the named profile, recorded like any certificate) for
+/// a key that exists only in memory, and is renewed in place before it expires.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpsConfig {
+    /// Whether to run the HTTPS listener at all.
+    #[serde(default = "default_https_enabled")]
+    pub enabled: bool,
+    /// Address to listen on.
+    #[serde(default = "default_https_listen")]
+    pub listen: SocketAddr,
+    /// DNS names and IP addresses the server certificate covers.
+    #[serde(default = "default_https_names")]
+    pub names: Vec<String>,
+    /// The certificate profile the server certificate is issued under.
+    #[serde(default = "default_https_profile")]
+    pub profile: String,
 }
 
 /// How CA private keys are protected at rest.
@@ -81,6 +106,18 @@ fn default_listen() -> SocketAddr {
 fn default_base_url() -> String {
     "http://127.0.0.1:8080".to_string()
 }
+fn default_https_enabled() -> bool {
+    true
+}
+fn default_https_listen() -> SocketAddr {
+    "127.0.0.1:8443".parse().expect("valid address")
+}
+fn default_https_names() -> Vec<String> {
+    vec!["localhost".to_string(), "127.0.0.1".to_string()]
+}
+fn default_https_profile() -> String {
+    "tls-server".to_string()
+}
 fn default_crl_hours() -> u32 {
     168
 }
@@ -93,6 +130,17 @@ impl Default for HttpConfig {
         Self {
             listen: default_listen(),
             base_url: default_base_url(),
+        }
+    }
+}
+
+impl Default for HttpsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: default_https_enabled(),
+            listen: default_https_listen(),
+            names: default_https_names(),
+            profile: default_https_profile(),
         }
     }
 }
@@ -116,6 +164,7 @@ impl GatewayConfig {
             http: HttpConfig::default(),
             keys: KeysConfig::default(),
             ca: CaConfig::default(),
+            https: HttpsConfig::default(),
         }
     }
 
@@ -142,6 +191,12 @@ impl GatewayConfig {
                 path.display()
             ));
         }
+        if config.https.enabled && config.https.names.iter().all(|n| n.trim().is_empty()) {
+            return Err(format!(
+                "{}: https.names must name at least one DNS name or IP address (or set https.enabled = false)",
+                path.display()
+            ));
+        }
         Ok(config)
     }
 
@@ -157,5 +212,56 @@ impl GatewayConfig {
         )
         .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<GatewayConfig, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE);
+        std::fs::write(&path, text).unwrap();
+        GatewayConfig::load(&path)
+    }
+
+    #[test]
+    fn a_file_without_https_gets_the_defaults() {
+        // Files written before the HTTPS listener existed must keep loading.
+        let config = load_text("data_dir = \".\"\n[http]\nlisten = \"127.0.0.1:8080\"\n").unwrap();
+        assert_eq!(config.https, HttpsConfig::default());
+        assert!(config.https.enabled);
+        assert_eq!(config.https.listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(config.https.names, ["localhost", "127.0.0.1"]);
+        assert_eq!(config.https.profile, "tls-server");
+    }
+
+    #[test]
+    fn https_settings_are_read_and_checked() {
+        let config = load_text(
+            "[https]\nlisten = \"0.0.0.0:9443\"\nnames = [\"pki.example.com\"]\nprofile = \"web\"\nenabled = false\n",
+        )
+        .unwrap();
+        assert!(!config.https.enabled);
+        assert_eq!(config.https.listen.to_string(), "0.0.0.0:9443");
+        assert_eq!(config.https.names, ["pki.example.com"]);
+        assert_eq!(config.https.profile, "web");
+        assert!(load_text("[https]\nlisten_on = \"127.0.0.1:1\"\n")
+            .unwrap_err()
+            .contains("unknown field"));
+        assert!(load_text("[https]\nnames = []\n")
+            .unwrap_err()
+            .contains("https.names"));
+        assert!(load_text("[https]\nnames = []\nenabled = false\n").is_ok());
+    }
+
+    #[test]
+    fn a_written_configuration_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = GatewayConfig::for_data_dir(dir.path());
+        let path = config.write_into_data_dir().unwrap();
+        let back = GatewayConfig::load(&path).unwrap();
+        assert_eq!(back.https, config.https);
     }
 }

@@ -1,30 +1,65 @@
 //! `ca-admin serve`: the gateway.
 //!
 //! Reads the configuration (or makes the demo one), opens the data directory
-//! (the store is held by this one process), starts the plain-HTTP listener
-//! and a CRL refresher, and stops cleanly on Ctrl-C / SIGTERM so every queued
-//! store write is committed.
+//! (the store is held by this one process), starts the plain-HTTP listener,
+//! the HTTPS listener (with a server certificate from the gateway's own
+//! issuing CA, renewed in place, see [`tls`]), a CRL refresher, and stops
+//! cleanly on Ctrl-C / SIGTERM so every queued store write is committed.
+//!
+//! Both listeners serve the same public routes; the REST API ([`ApiService`])
+//! is mounted under `/api/` on the HTTPS listener only, because it carries
+//! credentials.
 
 mod metrics;
 mod routes;
+pub mod tls;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use bytes::Bytes;
 use ca_core::authority::{CaDirectory, CaSubject, NewCa, PublicationUrls};
 use ca_core::keys::{KeyAlgorithm, KeyProtection, SignatureHash};
 use ca_core::service::{CaService, CaServiceConfig};
+use http::{header, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use crate::cli::ServeArgs;
 use crate::config::{GatewayConfig, CONFIG_FILE};
 use crate::protection;
 use routes::GatewayState;
+use tls::ServerCertificate;
+
+/// The REST API, as the HTTPS listener mounts it under `/api/`.
+///
+/// Defined here rather than in the REST API crate so the gateway can be built
+/// and tested without one; `ca-admin serve` puts an implementation into
+/// `GatewayState::api`.
+pub trait ApiService: Send + Sync {
+    /// Answers one request whose path starts with `/api/`.
+    fn call(
+        &self,
+        request: Request<Incoming>,
+    ) -> Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
+}
+
+/// How long a client may take over its TLS handshake before the connection is dropped.
+///
+/// Without a limit, clients that connect and stall would each hold a task and
+/// a socket for as long as they like.
+const TLS_HANDSHAKE_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 
 /// Id of the demo root CA.
 pub const DEMO_ROOT_ID: &str = "demo-root";
@@ -120,6 +155,9 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
     if let Some(listen) = args.http_listen {
         config.http.listen = listen;
     }
+    if let Some(listen) = args.https_listen {
+        config.https.listen = listen;
+    }
     let service_config = service_config(&config)?;
     if matches!(
         service_config.key_protection,
@@ -140,18 +178,47 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
     runtime.block_on(run(config, Arc::new(service)))
 }
 
+/// The HTTPS side once it is ready to accept: its socket, its TLS configuration, its certificate.
+struct HttpsListener {
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    certificate: Arc<ServerCertificate>,
+    url: String,
+}
+
+/// Which listener a request came in on, for what may be served there.
+#[derive(Clone)]
+enum Side {
+    /// Plain HTTP; `https_url` says where the API is, if HTTPS runs.
+    Http { https_url: Option<Arc<str>> },
+    /// HTTPS, where the API is mounted.
+    Https,
+}
+
 async fn run(config: GatewayConfig, service: Arc<CaService>) -> Result<(), String> {
     let listener = TcpListener::bind(config.http.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.http.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    print_banner(&config, &service, local);
+    let https = if config.https.enabled {
+        Some(start_https(&config, &service).await?)
+    } else {
+        None
+    };
+    print_banner(&config, &service, local, https.as_ref());
 
     let state = Arc::new(GatewayState {
         service: service.clone(),
         metrics: Default::default(),
+        api: None,
     });
+    let http_side = Side::Http {
+        https_url: https.as_ref().map(|h| Arc::from(h.url.as_str())),
+    };
     let refresher = tokio::spawn(refresh_crls(state.clone()));
+    let renewer = https
+        .as_ref()
+        .map(|h| h.certificate.clone().spawn_renewal());
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let connections = tokio_util_tracker();
@@ -159,29 +226,32 @@ async fn run(config: GatewayConfig, service: Arc<CaService>) -> Result<(), Strin
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(StdDuration::from_millis(50)).await;
-                        continue;
-                    }
-                };
+                let Some((stream, _)) = accepted_or_pause(accepted).await else { continue };
+                let state = state.clone();
+                let side = http_side.clone();
+                let guard = connections.clone();
+                tokio::spawn(async move {
+                    let _guard = guard;
+                    serve_connection(TokioIo::new(stream), state, side).await;
+                });
+            }
+            accepted = accept_optional(https.as_ref().map(|h| &h.listener)) => {
+                let Some((stream, peer)) = accepted_or_pause(accepted).await else { continue };
+                let acceptor = https.as_ref().map(|h| h.acceptor.clone()).expect("accepted on the HTTPS listener");
                 let state = state.clone();
                 let guard = connections.clone();
                 tokio::spawn(async move {
                     let _guard = guard;
-                    let service = service_fn(move |request| routes::handle(state.clone(), request));
-                    let builder = auto::Builder::new(TokioExecutor::new());
-                    if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
+                    serve_tls_connection(acceptor, stream, peer, state).await;
                 });
             }
         }
     }
     println!("Shutting down.");
     refresher.abort();
+    if let Some(renewer) = renewer {
+        renewer.abort();
+    }
     // Give open connections a moment to finish their responses.
     let deadline = tokio::time::Instant::now() + StdDuration::from_secs(5);
     while Arc::strong_count(&connections) > 1 && tokio::time::Instant::now() < deadline {
@@ -189,6 +259,157 @@ async fn run(config: GatewayConfig, service: Arc<CaService>) -> Result<(), Strin
     }
     drop(state);
     Ok(())
+}
+
+/// Binds the HTTPS listener and issues its first server certificate.
+async fn start_https(
+    config: &GatewayConfig,
+    service: &Arc<CaService>,
+) -> Result<HttpsListener, String> {
+    let listen = config.https.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen} (https): {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let settings = config.https.clone();
+    let issuing_service = service.clone();
+    // Issuance signs and commits durably: keep it off the async workers.
+    let certificate =
+        tokio::task::spawn_blocking(move || ServerCertificate::issue(issuing_service, &settings))
+            .await
+            .map_err(|e| format!("HTTPS server certificate: {e}"))??;
+    let acceptor = TlsAcceptor::from(certificate.server_config()?);
+    Ok(HttpsListener {
+        listener,
+        acceptor,
+        certificate,
+        url: https_url(local, &config.https.names),
+    })
+}
+
+/// The HTTPS base URL: the bound address, or for a wildcard bind the first configured name.
+fn https_url(local: SocketAddr, names: &[String]) -> String {
+    if !local.ip().is_unspecified() {
+        return format!("https://{local}");
+    }
+    let host = names
+        .iter()
+        .map(|n| n.trim())
+        .find(|n| !n.is_empty())
+        .unwrap_or("localhost");
+    match host.parse::<std::net::Ipv6Addr>() {
+        Ok(_) => format!("https://[{host}]:{}", local.port()),
+        Err(_) => format!("https://{host}:{}", local.port()),
+    }
+}
+
+/// Accepts on the listener if there is one; never completes if there is none.
+async fn accept_optional(
+    listener: Option<&TcpListener>,
+) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The accepted connection, or after an accept error (out of file descriptors, mostly) a short pause.
+async fn accepted_or_pause(
+    accepted: std::io::Result<(TcpStream, SocketAddr)>,
+) -> Option<(TcpStream, SocketAddr)> {
+    match accepted {
+        Ok(pair) => Some(pair),
+        Err(e) => {
+            tracing::warn!(error = %e, "accept failed");
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+            None
+        }
+    }
+}
+
+/// Completes the TLS handshake, then serves HTTP over it.
+///
+/// A handshake that fails or stalls drops this connection only: it is logged
+/// at debug level, because scanners and misconfigured clients make such
+/// connections all day and they say nothing about the gateway's health.
+async fn serve_tls_connection(
+    acceptor: TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    state: Arc<GatewayState>,
+) {
+    let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    serve_connection(TokioIo::new(tls), state, Side::Https).await;
+}
+
+/// Serves HTTP/1.1 or HTTP/2 (whichever the client speaks) on one connection.
+async fn serve_connection<I>(io: I, state: Arc<GatewayState>, side: Side)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| dispatch(state.clone(), side.clone(), request));
+    let builder = auto::Builder::new(TokioExecutor::new());
+    if let Err(e) = builder.serve_connection(io, service).await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Whether a path belongs to the REST API's mount point.
+fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Sends `/api/` to the REST API (HTTPS only) and everything else to the public routes.
+async fn dispatch(
+    state: Arc<GatewayState>,
+    side: Side,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if !is_api_path(request.uri().path()) {
+        return routes::handle(state, request).await;
+    }
+    let response = match (&side, &state.api) {
+        (Side::Https, Some(api)) => api.call(request).await,
+        (Side::Https, None) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the REST API is not available in this build",
+        ),
+        // Never over plain HTTP, not even a redirect: the request may already
+        // have carried credentials in the clear, and a client that follows a
+        // redirect would not notice its mistake.
+        (Side::Http { https_url: Some(url) }, _) => text(
+            StatusCode::NOT_FOUND,
+            &format!("the REST API is served over HTTPS at {url}/api/v1/"),
+        ),
+        (Side::Http { https_url: None }, _) => text(
+            StatusCode::NOT_FOUND,
+            "the REST API is served over HTTPS only, and this gateway's configuration disables HTTPS ([https] enabled = false)",
+        ),
+    };
+    if response.status().is_client_error() {
+        state.metrics.client_errors.fetch_add(1, Ordering::Relaxed);
+    } else if response.status().is_server_error() {
+        state.metrics.server_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(response)
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from(format!("{body}\n"))))
+        .expect("static headers are valid")
 }
 
 /// A counter of live connections (its strong count).
@@ -244,7 +465,12 @@ async fn shutdown_signal() {
     }
 }
 
-fn print_banner(config: &GatewayConfig, service: &CaService, local: std::net::SocketAddr) {
+fn print_banner(
+    config: &GatewayConfig,
+    service: &CaService,
+    local: SocketAddr,
+    https: Option<&HttpsListener>,
+) {
     let base = format!("http://{local}");
     println!("Certwright gateway");
     println!("  data directory  {}", display_path(&config.data_dir));
@@ -261,6 +487,22 @@ fn print_banner(config: &GatewayConfig, service: &CaService, local: std::net::So
     }
     println!("  OCSP            {base}/ocsp");
     println!("  health          {base}/healthz    metrics {base}/metrics");
+    match https {
+        Some(https) => {
+            let url = &https.url;
+            let served = https.certificate.served();
+            println!("  https           {url}");
+            println!("  REST API        {url}/api/v1/");
+            println!(
+                "  https cert      serial {} from '{}' for {}, valid until {}, renewed in place",
+                served.serial_hex,
+                served.issuer_id,
+                config.https.names.join(", "),
+                ca_core::authority::rfc3339(served.not_after)
+            );
+        }
+        None => println!("  https           disabled ([https] enabled = false)"),
+    }
     println!("  URLs in certificates use {}", config.http.base_url);
     println!("Ready.");
 }
@@ -270,4 +512,41 @@ fn display_path(path: &Path) -> String {
         .unwrap_or_else(|_| PathBuf::from(path))
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_mount_point_is_api_and_below() {
+        assert!(is_api_path("/api/v1/certificates"));
+        assert!(is_api_path("/api/"));
+        assert!(is_api_path("/api"));
+        assert!(!is_api_path("/apis"));
+        assert!(!is_api_path("/ca/api.pem"));
+        assert!(!is_api_path("/"));
+    }
+
+    #[test]
+    fn the_https_url_names_a_reachable_host() {
+        let names = vec!["pki.example.com".to_string(), "10.0.0.1".to_string()];
+        assert_eq!(
+            https_url("127.0.0.1:8443".parse().unwrap(), &names),
+            "https://127.0.0.1:8443"
+        );
+        // A wildcard bind is no address to connect to: use the certificate's first name.
+        assert_eq!(
+            https_url("0.0.0.0:8443".parse().unwrap(), &names),
+            "https://pki.example.com:8443"
+        );
+        assert_eq!(
+            https_url("[::]:443".parse().unwrap(), &["::1".to_string()]),
+            "https://[::1]:443"
+        );
+        assert_eq!(
+            https_url("[::]:443".parse().unwrap(), &[]),
+            "https://localhost:443"
+        );
+    }
 }

@@ -21,6 +21,8 @@ pub struct GatewayState {
     pub service: Arc<CaService>,
     /// Counters.
     pub metrics: Metrics,
+    /// The REST API mounted under `/api/` on the HTTPS listener; `None` until a build provides one.
+    pub api: Option<Arc<dyn super::ApiService>>,
 }
 
 type HttpResponse = Response<Full<Bytes>>;
