@@ -7,12 +7,24 @@
 //! sequence order under a short lock (the store commits in queue order), so
 //! the chain on disk has no gaps even after a crash while concurrent writers
 //! still share one fsync.
+//!
+//! A batch that the store would reject (a precondition fails) must never get
+//! a sequence number, or the entries chained after it would point at an entry
+//! that never reached the disk. So preconditions are checked under the same
+//! lock, against the committed state plus the writes of batches still in the
+//! queue; a batch that would fail is refused before it is chained.
+//!
+//! What a hash chain cannot show on its own is the removal of the newest
+//! entries: `verify` reports the head's sequence number and hash so that an
+//! operator can record them elsewhere and compare.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use ca_core::store::keys::u64_from_key;
 use ca_core::store::{
-    IndexTable, KeyBuilder, KeyRange, Record, Store, StoreError, Table, WriteBatch,
+    IndexTable, KeyBuilder, KeyRange, Precondition, Record, Store, StoreError, Table, WriteBatch,
+    WriteOp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -134,17 +146,26 @@ pub fn entry_hash(entry: &AuditEntry) -> String {
     hex::encode(ctx.finish().as_ref())
 }
 
+/// The chain's head and the keys written by batches still in the store's queue.
+#[derive(Debug)]
+struct Head {
+    seq: u64,
+    hash: String,
+    /// (table, key) → (sequence number of the queued batch that wrote it, present after it).
+    pending: HashMap<(&'static str, Vec<u8>), (u64, bool)>,
+}
+
 /// The audit log over the store.
 #[derive(Debug)]
 pub struct AuditLog {
     store: Store,
-    head: Mutex<(u64, String)>,
+    head: Mutex<Head>,
 }
 
 impl AuditLog {
     /// Opens the log and finds its head.
     pub fn open(store: Store) -> Result<Self, StoreError> {
-        let head = match ENTRIES.last_key(&store)?.and_then(|k| u64_from_key(&k)) {
+        let (seq, hash) = match ENTRIES.last_key(&store)?.and_then(|k| u64_from_key(&k)) {
             Some(seq) => {
                 let last = ENTRIES
                     .get(&store, &KeyBuilder::new().u64(seq).build())?
@@ -155,7 +176,11 @@ impl AuditLog {
         };
         Ok(Self {
             store,
-            head: Mutex::new(head),
+            head: Mutex::new(Head {
+                seq,
+                hash,
+                pending: HashMap::new(),
+            }),
         })
     }
 
@@ -167,15 +192,31 @@ impl AuditLog {
     ) -> Result<AuditEntry, StoreError> {
         let (pending, entry) = {
             let mut head = self.head.lock().unwrap_or_else(|e| e.into_inner());
+            for precondition in batch.preconditions() {
+                let (table, key, want_present) = match precondition {
+                    Precondition::Absent { table, key } => (*table, key, false),
+                    Precondition::Present { table, key } => (*table, key, true),
+                };
+                let present = match head.pending.get(&(table, key.clone())) {
+                    Some((_, present)) => *present,
+                    None => self.store.get(table, key)?.is_some(),
+                };
+                if present != want_present {
+                    return Err(StoreError::Conflict {
+                        table,
+                        key: hex::encode(key),
+                    });
+                }
+            }
             let mut entry = AuditEntry {
-                seq: head.0 + 1,
+                seq: head.seq + 1,
                 at: time::OffsetDateTime::now_utc().unix_timestamp(),
                 actor: event.actor,
                 action: event.action,
                 object: event.object,
                 outcome: event.outcome,
                 detail: event.detail,
-                prev_hash: head.1.clone(),
+                prev_hash: head.hash.clone(),
                 hash: String::new(),
             };
             entry.hash = entry_hash(&entry);
@@ -186,18 +227,31 @@ impl AuditLog {
                 &mut batch,
                 &KeyBuilder::new().str(&entry.object).u64(entry.seq).build(),
             );
+            for op in batch.ops() {
+                let (table, key, present) = match op {
+                    WriteOp::Put { table, key, .. } => (*table, key.clone(), true),
+                    WriteOp::Delete { table, key } => (*table, key.clone(), false),
+                };
+                head.pending.insert((table, key), (entry.seq, present));
+            }
             let pending = self.store.enqueue(batch)?;
             // The head moves only once the write is queued, in order.
-            *head = (entry.seq, entry.hash.clone());
+            head.seq = entry.seq;
+            head.hash = entry.hash.clone();
             (pending, entry)
         };
-        match pending.wait() {
+        let result = pending.wait();
+        let mut head = self.head.lock().unwrap_or_else(|e| e.into_inner());
+        head.pending.retain(|_, (owner, _)| *owner != entry.seq);
+        match result {
             Ok(()) => Ok(entry),
             Err(e) => {
-                // The batch did not land: rewind the head if nothing was chained after it.
-                let mut head = self.head.lock().unwrap_or_else(|e| e.into_inner());
-                if head.0 == entry.seq {
-                    *head = (entry.seq - 1, entry.prev_hash.clone());
+                // Only a writer outside the audit path (or a failing disk) gets here.
+                if head.seq == entry.seq {
+                    head.seq = entry.seq - 1;
+                    head.hash = entry.prev_hash.clone();
+                } else {
+                    tracing::error!(seq = entry.seq, error = %e, "an audited write failed after later entries were chained to it");
                 }
                 Err(e)
             }

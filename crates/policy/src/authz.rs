@@ -16,8 +16,10 @@ pub enum Action {
     RevokeCertificate(CertificateClass),
     /// See requests, certificates and the audit entries of a scope.
     View,
-    /// Create or change departments, domains and endpoints in a scope.
+    /// Create or change departments and sub-delegated domains, import external certificates, in a scope.
     ManageScope,
+    /// Create or change enrollment endpoints that issue a class of certificates.
+    ManageEndpoints(CertificateClass),
     /// Create organizations and administrators; change configuration. MRAO only.
     Administer,
 }
@@ -87,6 +89,7 @@ pub fn authorize(admin: &Administrator, action: Action, scope: Scope) -> Result<
         Action::ApproveCertificate(class) => need(class, Privilege::Approve),
         Action::RevokeCertificate(class) => need(class, Privilege::Revoke),
         Action::View => Ok(()),
+        Action::ManageEndpoints(class) => need(class, Privilege::Manage),
         Action::ManageScope => {
             if admin.privileges.allows_any(Privilege::Manage) {
                 Ok(())

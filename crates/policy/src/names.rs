@@ -106,6 +106,21 @@ fn network_covers(address: IpAddr, prefix: u8, ip: IpAddr) -> bool {
 }
 
 impl DelegatedName {
+    /// Whether this delegation covers all of `other` (a subdomain, or a sub-network).
+    pub fn contains(&self, other: &DelegatedName) -> bool {
+        match (self, other) {
+            (DelegatedName::Domain(d), DelegatedName::Domain(o)) => domain_covers(d, o),
+            (
+                DelegatedName::Network { address, prefix },
+                DelegatedName::Network {
+                    address: other_address,
+                    prefix: other_prefix,
+                },
+            ) => other_prefix >= prefix && network_covers(*address, *prefix, *other_address),
+            _ => false,
+        }
+    }
+
     /// Whether this delegation covers a requested name. URIs are not covered by domains
     /// (they are checked by the profile only).
     pub fn covers(&self, name: &SubjectAltName) -> bool {

@@ -275,6 +275,8 @@ pub struct RegistrationAuthority {
     /// Serializes state changes of requests (approvals racing each other issue once).
     request_lock: Mutex<()>,
     session_ttl: i64,
+    /// Certificates expiring before this unix time have been swept.
+    swept_until: Mutex<i64>,
 }
 
 impl std::fmt::Debug for RegistrationAuthority {
@@ -347,6 +349,7 @@ impl RegistrationAuthority {
             next_ids: Mutex::new(next_ids),
             request_lock: Mutex::new(()),
             session_ttl: LOGIN_TTL_SECONDS,
+            swept_until: Mutex::new(i64::MIN),
         })
     }
 
@@ -768,15 +771,45 @@ impl RegistrationAuthority {
         dept: Option<DeptId>,
     ) -> RaResult<DomainDelegation> {
         let scope = self.scope_of(org, dept)?;
-        // Delegating names is an organization-level act: a DRAO cannot widen their own department.
-        self.require(
-            actor,
-            Action::ManageScope,
-            crate::authz::org_scope(org),
-            "domain.delegate",
-            &scope_label(scope),
-        )?;
         let delegated: DelegatedName = name.parse().map_err(RaError::InvalidInput)?;
+        let existing = self.all_domains()?;
+        match dept {
+            // Giving an organization a name is the MRAO's decision (it vouches for the name).
+            None => self.require(
+                actor,
+                Action::Administer,
+                scope,
+                "domain.delegate",
+                &scope_label(scope),
+            )?,
+            // Handing part of the organization's names down to a department is the organization's.
+            Some(_) => {
+                self.require(
+                    actor,
+                    Action::ManageScope,
+                    crate::authz::org_scope(org),
+                    "domain.delegate",
+                    &scope_label(scope),
+                )?;
+                if !existing
+                    .iter()
+                    .any(|d| d.org == org && d.dept.is_none() && d.name.contains(&delegated))
+                {
+                    return Err(RaError::InvalidInput(format!(
+                        "{delegated} is not under a domain delegated to organization {org}; delegate it to the organization first"
+                    )));
+                }
+            }
+        }
+        if let Some(clash) = existing
+            .iter()
+            .find(|d| d.org != org && (d.name.contains(&delegated) || delegated.contains(&d.name)))
+        {
+            return Err(RaError::Conflict(format!(
+                "{delegated} overlaps {} of organization {}; a delegation of it",
+                clash.name, clash.org
+            )));
+        }
         let delegation = DomainDelegation {
             id: DomainId(self.next_id(DOMAINS.name())),
             name: delegated,
@@ -979,18 +1012,30 @@ impl RegistrationAuthority {
         new: NewEndpoint,
     ) -> RaResult<(Endpoint, EndpointSecret)> {
         let scope = self.scope_of(new.org, new.dept)?;
-        self.require(
-            actor,
-            Action::ManageScope,
-            scope,
-            "endpoint.create",
-            &scope_label(scope),
-        )?;
         check_slug("name", &new.name)?;
         let profile = self
             .ca
             .profile(&new.profile)
             .map_err(|_| RaError::InvalidInput(format!("no profile named '{}'", new.profile)))?;
+        // An endpoint issues on its owners' behalf: managing it needs `manage` on the class it
+        // issues, and an auto-approving one also needs `approve` (it approves for its creator).
+        let class = CertificateClass::of(profile.certificate_type);
+        self.require(
+            actor,
+            Action::ManageEndpoints(class),
+            scope,
+            "endpoint.create",
+            &scope_label(scope),
+        )?;
+        if new.approval == ApprovalMode::Auto {
+            self.require(
+                actor,
+                Action::ApproveCertificate(class),
+                scope,
+                "endpoint.create",
+                &scope_label(scope),
+            )?;
+        }
         if let Some(term) = new.default_term_days {
             if profile.term_for(Some(term)).is_none() {
                 return Err(RaError::InvalidInput(format!(
@@ -1115,9 +1160,10 @@ impl RegistrationAuthority {
             org: endpoint.org,
             dept: endpoint.dept,
         };
+        let class = CertificateClass::of(self.profile(&endpoint.profile)?.certificate_type);
         self.require(
             actor,
-            Action::ManageScope,
+            Action::ManageEndpoints(class),
             scope,
             "endpoint.eab.create",
             &endpoint_id.label(),
@@ -1230,11 +1276,12 @@ impl RegistrationAuthority {
             )?;
         }
         if let Some(old) = submission.renewal_of {
-            let owned = self.certificate_owner(old)?;
-            if owned.org != org {
-                return Err(RaError::InvalidInput(format!(
-                    "certificate {old} belongs to another organization"
-                )));
+            // Renewing or replacing reaches into another certificate: only one with the same owner.
+            let owned = self
+                .certificate_owner(old)
+                .map_err(|_| RaError::NotFound(format!("certificate:{old}")))?;
+            if owned.org != org || owned.dept != dept {
+                return Err(RaError::NotFound(format!("certificate:{old}")));
             }
         }
         let csr = VerifiedCsr::parse(&submission.csr)
@@ -1921,10 +1968,13 @@ impl RegistrationAuthority {
 
     /// Marks the requests of expired certificates Expired; returns how many.
     pub fn sweep_expired(&self, at: i64) -> RaResult<usize> {
+        // Only what expired since the last sweep (everything, after a restart): the expiry
+        // index is ordered, so this reads keys, not records, and has no cap to outgrow.
+        let from = *self.swept_until.lock().unwrap_or_else(|e| e.into_inner());
         let ids = self
             .ca
             .certificates()
-            .ids_expiring_between(i64::MIN, at, 10_000)?;
+            .ids_expiring_between(from, at, usize::MAX)?;
         let mut count = 0;
         let _guard = self.request_lock.lock().unwrap_or_else(|e| e.into_inner());
         for id in ids {
@@ -1954,6 +2004,7 @@ impl RegistrationAuthority {
                 count += 1;
             }
         }
+        *self.swept_until.lock().unwrap_or_else(|e| e.into_inner()) = at;
         Ok(count)
     }
 
