@@ -353,6 +353,11 @@ impl RegistrationAuthority {
         })
     }
 
+    /// How long a login token lives, in seconds.
+    pub fn session_ttl(&self) -> i64 {
+        self.session_ttl
+    }
+
     /// The CA service.
     pub fn ca(&self) -> &Arc<CaService> {
         &self.ca

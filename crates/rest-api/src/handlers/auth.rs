@@ -1,0 +1,43 @@
+//! Login and API keys.
+
+use policy::model::AdminId;
+use serde_json::json;
+
+use super::{blocking, Ctx, Reply};
+use crate::error::ApiError;
+use crate::views::{rfc3339, AdminView};
+use crate::wire::{ApiKeyRequest, LoginRequest};
+
+/// POST /login.
+pub async fn login(ctx: &Ctx, request: LoginRequest) -> Result<Reply, ApiError> {
+    let LoginRequest { username, password } = request;
+    let (token, admin) = blocking(
+        ctx.ra.clone(),
+        move |ra| Ok(ra.login(&username, &password)?),
+    )
+    .await?;
+    Reply::ok(&json!({
+        "token": token.as_str(),
+        "token_type": "Bearer",
+        "expires_in": ctx.ra.session_ttl(),
+        "admin": AdminView::from(&admin),
+    }))
+}
+
+/// POST /api-keys.
+pub async fn create_api_key(ctx: &Ctx, request: ApiKeyRequest) -> Result<Reply, ApiError> {
+    let value = ctx
+        .run(move |ra, admin| {
+            let owner = request.admin_id.map(AdminId).unwrap_or(admin.id);
+            let (record, key) = ra.create_api_key(admin, owner, &request.label)?;
+            Ok(json!({
+                "id": record.id,
+                "key": key.as_str(),
+                "admin_id": record.admin.0,
+                "label": record.label,
+                "created_at": rfc3339(record.created_at),
+            }))
+        })
+        .await?;
+    Reply::created(&value)
+}

@@ -1,0 +1,227 @@
+//! The handlers, one module per route family. They take decoded request types
+//! and the authenticated administrator, call the registration authority on
+//! the blocking pool (it may wait for a durable fsync), and return views.
+
+mod admins;
+mod audit;
+mod auth;
+mod certificates;
+mod departments;
+mod domains;
+mod endpoints;
+mod organizations;
+mod profiles_cas;
+mod requests;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+use policy::model::Administrator;
+use policy::registry::RegistrationAuthority;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::body;
+use crate::error::ApiError;
+use crate::pagination::PageRequest;
+use crate::query::Query;
+use crate::routes::Route;
+use crate::wire::EmptyRequest;
+
+/// Everything a handler may use about one request.
+pub(crate) struct Ctx {
+    /// The registration authority.
+    pub ra: Arc<RegistrationAuthority>,
+    /// The caller; `None` only on the operations that need no token.
+    pub admin: Option<Administrator>,
+    /// The query parameters (already checked against the route's list).
+    pub query: Query,
+    /// The body (already size-limited; empty for operations that take none).
+    pub body: Bytes,
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The OpenAPI document, serialized once.
+    pub openapi: Bytes,
+}
+
+impl Ctx {
+    /// The caller.
+    pub fn admin(&self) -> Result<Administrator, ApiError> {
+        self.admin
+            .clone()
+            .ok_or_else(|| ApiError::unauthenticated("this operation needs a bearer token"))
+    }
+
+    /// Runs `f` with the RA and the caller on the blocking pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&RegistrationAuthority, &Administrator) -> Result<T, ApiError> + Send + 'static,
+    {
+        let admin = self.admin()?;
+        blocking(self.ra.clone(), move |ra| f(ra, &admin)).await
+    }
+
+    /// The body as a JSON request type.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        body::json(&self.body)
+    }
+
+    /// The body as a JSON request type whose fields are all optional (empty body allowed).
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        body::json_or_default(&self.body)
+    }
+
+    /// Checks that an action without parameters got no parameters.
+    pub fn empty(&self) -> Result<(), ApiError> {
+        self.json_or_default::<EmptyRequest>().map(|_| ())
+    }
+
+    /// The page asked for.
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        PageRequest::from_query(&self.query)
+    }
+}
+
+/// Runs a call of the RA on tokio's blocking pool: its commits wait for an fsync,
+/// which must not stall the async workers serving other connections.
+pub(crate) async fn blocking<T, F>(ra: Arc<RegistrationAuthority>, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&RegistrationAuthority) -> Result<T, ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || f(&ra))
+        .await
+        .map_err(|e| ApiError::internal(format!("a blocking RA call did not finish: {e}")))?
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// A JSON document.
+    Json(StatusCode, serde_json::Value),
+    /// Bytes of a given media type, as an attachment when a file name is given.
+    Raw {
+        status: StatusCode,
+        content_type: &'static str,
+        filename: Option<String>,
+        body: Bytes,
+    },
+    /// 204.
+    NoContent,
+}
+
+impl Reply {
+    /// 200 with a JSON view.
+    pub fn ok<T: Serialize>(value: &T) -> Result<Self, ApiError> {
+        Self::json(StatusCode::OK, value)
+    }
+
+    /// 201 with a JSON view.
+    pub fn created<T: Serialize>(value: &T) -> Result<Self, ApiError> {
+        Self::json(StatusCode::CREATED, value)
+    }
+
+    fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Self, ApiError> {
+        serde_json::to_value(value)
+            .map(|v| Reply::Json(status, v))
+            .map_err(ApiError::internal)
+    }
+
+    /// The HTTP response.
+    pub fn into_response(self) -> Response<Full<Bytes>> {
+        let (status, content_type, filename, body) = match self {
+            Reply::Json(status, value) => (
+                status,
+                "application/json",
+                None,
+                Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
+            ),
+            Reply::Raw {
+                status,
+                content_type,
+                filename,
+                body,
+            } => (status, content_type, filename, body),
+            Reply::NoContent => {
+                let mut r = Response::new(Full::new(Bytes::new()));
+                *r.status_mut() = StatusCode::NO_CONTENT;
+                return r;
+            }
+        };
+        let mut response = Response::new(Full::new(body));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        // File names are built from ids and fixed extensions here, never from input.
+        if let Some(value) = filename
+            .and_then(|f| HeaderValue::from_str(&format!("attachment; filename=\"{f}\"")).ok())
+        {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+        response
+    }
+}
+
+/// Calls the handler of a route.
+pub(crate) async fn dispatch(ctx: Ctx, route: Route) -> Result<Reply, ApiError> {
+    use Route as R;
+    match route {
+        R::Login => auth::login(&ctx, ctx.json()?).await,
+        R::CreateApiKey => auth::create_api_key(&ctx, ctx.json()?).await,
+        R::ListOrganizations => organizations::list(&ctx).await,
+        R::CreateOrganization => organizations::create(&ctx, ctx.json()?).await,
+        R::GetOrganization(id) => organizations::get(&ctx, id).await,
+        R::ListDepartments => departments::list(&ctx).await,
+        R::CreateDepartment => departments::create(&ctx, ctx.json()?).await,
+        R::ListDomains => domains::list(&ctx).await,
+        R::CreateDomain => domains::create(&ctx, ctx.json()?).await,
+        R::ListAdmins => admins::list(&ctx).await,
+        R::CreateAdmin => admins::create(&ctx, ctx.json()?).await,
+        R::DeactivateAdmin(id) => {
+            ctx.empty()?;
+            admins::set_active(&ctx, id, false).await
+        }
+        R::ActivateAdmin(id) => {
+            ctx.empty()?;
+            admins::set_active(&ctx, id, true).await
+        }
+        R::ListEndpoints => endpoints::list(&ctx).await,
+        R::CreateEndpoint => endpoints::create(&ctx, ctx.json()?).await,
+        R::CreateEabKey(id) => {
+            ctx.empty()?;
+            endpoints::add_eab_key(&ctx, id).await
+        }
+        R::ListProfiles => profiles_cas::profiles(&ctx).await,
+        R::ListCas => profiles_cas::cas(&ctx).await,
+        R::ListRequests => requests::list(&ctx).await,
+        R::SubmitRequest => requests::submit(&ctx, ctx.json()?).await,
+        R::GetRequest(id) => requests::get(&ctx, id).await,
+        R::EditRequest(id) => requests::edit(&ctx, id, ctx.json()?).await,
+        R::ApproveRequest(id) => requests::approve(&ctx, id, ctx.json_or_default()?).await,
+        R::DeclineRequest(id) => requests::decline(&ctx, id, ctx.json_or_default()?).await,
+        R::ListCertificates => certificates::list(&ctx).await,
+        R::ExportCertificatesCsv => certificates::csv(&ctx).await,
+        R::GetCertificate(id) => certificates::get(&ctx, id).await,
+        R::DownloadCertificate(id) => certificates::download(&ctx, id).await,
+        R::RevokeCertificate(id) => certificates::revoke(&ctx, id, ctx.json()?).await,
+        R::RenewCertificate(id) => certificates::renew(&ctx, id, ctx.json_or_default()?).await,
+        R::ReplaceCertificate(id) => certificates::replace(&ctx, id, ctx.json()?).await,
+        R::ImportCertificates => certificates::import(&ctx).await,
+        R::DeleteCertificate(id) => certificates::delete(&ctx, id).await,
+        R::CertificateAudit(id) => certificates::audit(&ctx, id).await,
+        R::ListAudit => audit::list(&ctx).await,
+        R::VerifyAudit => {
+            ctx.empty()?;
+            audit::verify(&ctx).await
+        }
+        R::OpenApi => Ok(Reply::Raw {
+            status: StatusCode::OK,
+            content_type: "application/json",
+            filename: None,
+            body: ctx.openapi.clone(),
+        }),
+    }
+}

@@ -1,0 +1,90 @@
+//! Certificate requests: submit, list, show, edit, approve, decline.
+
+use policy::model::{OrgId, RequestId};
+use policy::registry::{RequestFilter, Requester, Submission};
+use policy::request::{Channel, StateName};
+
+use super::{Ctx, Reply};
+use crate::error::ApiError;
+use crate::views::RequestView;
+use crate::wire::{DecisionRequest, EditRequest, SubmitRequest};
+
+/// GET /requests.
+pub async fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
+    let page = ctx.page()?;
+    let filter = RequestFilter {
+        status: ctx.query.parsed::<StateName>("status")?,
+        org: ctx.query.u64("org")?.map(OrgId),
+        profile: ctx.query.get("profile").map(str::to_string),
+        name: ctx.query.get("name").map(str::to_string),
+    };
+    let requests = ctx
+        .run(move |ra, admin| Ok(ra.requests(admin, &filter, page.after, page.fetch())?))
+        .await?;
+    Reply::ok(
+        &page
+            .cut(requests, |r| r.id.0)
+            .map(|r| RequestView::from(&r)),
+    )
+}
+
+/// POST /requests.
+pub async fn submit(ctx: &Ctx, request: SubmitRequest) -> Result<Reply, ApiError> {
+    let submitted = ctx
+        .run(move |ra, admin| {
+            Ok(ra.submit(
+                Requester::Admin(admin),
+                Submission {
+                    csr: request.csr.into_bytes(),
+                    profile: request.profile,
+                    org: request.org,
+                    dept: request.dept,
+                    term_days: request.term_days,
+                    names: None,
+                    channel: Channel::Rest,
+                    renewal_of: None,
+                    replaces: false,
+                },
+            )?)
+        })
+        .await?;
+    Reply::created(&RequestView::from(&submitted))
+}
+
+/// GET /requests/{id}.
+pub async fn get(ctx: &Ctx, id: RequestId) -> Result<Reply, ApiError> {
+    let request = ctx.run(move |ra, admin| Ok(ra.request(admin, id)?)).await?;
+    Reply::ok(&RequestView::from(&request))
+}
+
+/// PATCH /requests/{id}.
+pub async fn edit(ctx: &Ctx, id: RequestId, edit: EditRequest) -> Result<Reply, ApiError> {
+    let request = ctx
+        .run(move |ra, admin| Ok(ra.edit_request(admin, id, edit.term_days)?))
+        .await?;
+    Reply::ok(&RequestView::from(&request))
+}
+
+/// POST /requests/{id}/approve.
+pub async fn approve(
+    ctx: &Ctx,
+    id: RequestId,
+    decision: DecisionRequest,
+) -> Result<Reply, ApiError> {
+    let request = ctx
+        .run(move |ra, admin| Ok(ra.approve(admin, id, &decision.message)?))
+        .await?;
+    Reply::ok(&RequestView::from(&request))
+}
+
+/// POST /requests/{id}/decline.
+pub async fn decline(
+    ctx: &Ctx,
+    id: RequestId,
+    decision: DecisionRequest,
+) -> Result<Reply, ApiError> {
+    let request = ctx
+        .run(move |ra, admin| Ok(ra.decline(admin, id, &decision.message)?))
+        .await?;
+    Reply::ok(&RequestView::from(&request))
+}

@@ -1,0 +1,274 @@
+//! Request bodies as they arrive on the wire, and their conversion into the
+//! RA's validated types. Every type refuses unknown fields; the RA checks the
+//! content (lengths, names, existence), this module the shape.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use policy::model::{Address, CertificateClass, DeptId, OrgId, Privilege, Privileges, Role};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+
+/// POST /login.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The login name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// POST /api-keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyRequest {
+    /// Whose key (default: the caller's own).
+    pub admin_id: Option<u64>,
+    /// A label for listings.
+    pub label: String,
+}
+
+/// An organization's address.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AddressRequest {
+    /// L.
+    pub locality: Option<String>,
+    /// ST.
+    pub state: Option<String>,
+    /// C, two upper-case letters.
+    pub country: Option<String>,
+}
+
+impl From<AddressRequest> for Address {
+    fn from(a: AddressRequest) -> Self {
+        Address {
+            locality: a.locality,
+            state: a.state,
+            country: a.country,
+        }
+    }
+}
+
+/// POST /organizations.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationRequest {
+    /// The name.
+    pub name: String,
+    /// The address.
+    #[serde(default)]
+    pub address: AddressRequest,
+}
+
+/// POST /departments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentRequest {
+    /// The organization.
+    pub org: OrgId,
+    /// The name.
+    pub name: String,
+}
+
+/// POST /domains.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainRequest {
+    /// A DNS domain or an IP network (CIDR).
+    pub name: String,
+    /// The organization.
+    pub org: OrgId,
+    /// The department, to delegate to one only.
+    pub dept: Option<DeptId>,
+}
+
+/// An administrator's role name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    /// Master RA officer.
+    Mrao,
+    /// RA officer of organizations.
+    Rao,
+    /// Department RA officer.
+    Drao,
+}
+
+/// POST /admins.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminRequest {
+    /// Login name.
+    pub username: String,
+    /// Initial password (at least 12 characters).
+    pub password: String,
+    /// The role.
+    pub role: RoleName,
+    /// An RAO's organizations.
+    #[serde(default)]
+    pub orgs: Vec<OrgId>,
+    /// A DRAO's departments.
+    #[serde(default)]
+    pub depts: Vec<DeptId>,
+    /// Privileges per certificate class, e.g. `{"tls-server": ["request", "approve"]}`.
+    #[serde(default)]
+    pub privileges: BTreeMap<String, Vec<String>>,
+}
+
+impl AdminRequest {
+    /// The role with its scope; a scope that does not belong to the role is refused
+    /// rather than ignored, so that a typo cannot create a wider administrator.
+    pub fn role(&self) -> Result<Role, ApiError> {
+        match self.role {
+            RoleName::Mrao if !self.orgs.is_empty() || !self.depts.is_empty() => Err(
+                ApiError::invalid_input("an MRAO has no orgs or depts: it sees everything"),
+            ),
+            RoleName::Mrao => Ok(Role::Mrao),
+            RoleName::Rao if !self.depts.is_empty() => Err(ApiError::invalid_input(
+                "an RAO is delegated organizations (orgs), not departments",
+            )),
+            RoleName::Rao => Ok(Role::Rao {
+                orgs: self.orgs.iter().copied().collect(),
+            }),
+            RoleName::Drao if !self.orgs.is_empty() => Err(ApiError::invalid_input(
+                "a DRAO is delegated departments (depts), not organizations",
+            )),
+            RoleName::Drao => Ok(Role::Drao {
+                depts: self.depts.iter().copied().collect(),
+            }),
+        }
+    }
+
+    /// The privileges; an MRAO holds all of them whatever is asked.
+    pub fn privileges(&self) -> Result<Privileges, ApiError> {
+        if self.role == RoleName::Mrao {
+            return Ok(Privileges::all());
+        }
+        let mut out: BTreeMap<CertificateClass, BTreeSet<Privilege>> = BTreeMap::new();
+        for (class, privileges) in &self.privileges {
+            let class: CertificateClass = word(class).map_err(|_| {
+                ApiError::invalid_input(format!(
+                    "unknown certificate class '{class}' (tls-server, client-smime, device, code-signing)"
+                ))
+            })?;
+            let set = out.entry(class).or_default();
+            for privilege in privileges {
+                set.insert(word(privilege).map_err(|_| {
+                    ApiError::invalid_input(format!(
+                        "unknown privilege '{privilege}' (request, approve, revoke, manage)"
+                    ))
+                })?);
+            }
+        }
+        Ok(Privileges(out))
+    }
+}
+
+/// Parses a kebab-case word with the model's own serde names, so the API and the
+/// store cannot disagree on spelling.
+fn word<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+}
+
+/// A body that must be empty or `{}` (actions without parameters).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyRequest {}
+
+/// POST /requests.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The PKCS#10 CSR, PEM.
+    pub csr: String,
+    /// The certificate profile.
+    pub profile: String,
+    /// The owning organization.
+    pub org: OrgId,
+    /// The owning department.
+    pub dept: Option<DeptId>,
+    /// Term in days (default: the profile's).
+    pub term_days: Option<u32>,
+}
+
+/// PATCH /requests/{id}.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditRequest {
+    /// The new term in days; `null` for the profile's default.
+    pub term_days: Option<u32>,
+}
+
+/// POST /requests/{id}/approve and /decline.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// Why (recorded in the history and the audit log).
+    #[serde(default)]
+    pub message: String,
+}
+
+/// POST /certificates/{id}/revoke.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// An RFC 5280 reason name (e.g. "key-compromise") or code.
+    pub reason: String,
+    /// Free text.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// POST /certificates/{id}/renew.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RenewRequest {
+    /// A new CSR (PEM); absent to renew with the same key.
+    pub csr: Option<String>,
+}
+
+/// POST /certificates/{id}/replace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceRequest {
+    /// The new CSR (PEM).
+    pub csr: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin(json: serde_json::Value) -> AdminRequest {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn roles_and_privileges() {
+        let a = admin(serde_json::json!({
+            "username": "d", "password": "p", "role": "drao", "depts": [3],
+            "privileges": {"tls-server": ["request", "approve"]}
+        }));
+        assert!(matches!(a.role().unwrap(), Role::Drao { depts } if depts.len() == 1));
+        let p = a.privileges().unwrap();
+        assert!(p.allows(CertificateClass::TlsServer, Privilege::Approve));
+        assert!(!p.allows(CertificateClass::Device, Privilege::Request));
+
+        let bad = admin(serde_json::json!({
+            "username": "d", "password": "p", "role": "drao", "orgs": [1], "depts": [3]
+        }));
+        assert!(bad.role().is_err());
+        let bad = admin(serde_json::json!({
+            "username": "d", "password": "p", "role": "rao", "orgs": [1],
+            "privileges": {"tls-sever": ["request"]}
+        }));
+        assert!(bad.privileges().is_err());
+        let bad = admin(serde_json::json!({
+            "username": "d", "password": "p", "role": "rao", "orgs": [1],
+            "privileges": {"tls-server": ["approv"]}
+        }));
+        assert!(bad.privileges().is_err());
+    }
+}
