@@ -30,6 +30,26 @@ pub enum Command {
     Ca(CaCommand),
     /// Measure issuance, signing and durable-commit rates on this machine.
     Bench(crate::bench::BenchArgs),
+    /// Log in to the running gateway (saves a session for the commands below).
+    Login(crate::client::args::LoginArgs),
+    /// Organizations.
+    Org(crate::client::args::Org),
+    /// Departments.
+    Dept(crate::client::args::Dept),
+    /// Delegated domains.
+    Domain(crate::client::args::Domain),
+    /// Administrators and API keys.
+    Admin(crate::client::args::Admin),
+    /// Enrollment endpoints (ACME, SCEP, EST, REST).
+    Endpoint(crate::client::args::EndpointArgs),
+    /// Certificate profiles (read-only).
+    Profile(crate::client::args::Profile),
+    /// Certificate requests and the approval queue.
+    Request(crate::client::args::RequestArgs),
+    /// Certificates.
+    Cert(crate::client::args::Cert),
+    /// The audit log.
+    Audit(crate::client::args::Audit),
 }
 
 /// Where the data directory is and how its keys are protected.
@@ -169,11 +189,10 @@ pub struct RevokeArgs {
 /// `ca-admin ca ...`.
 #[derive(Debug, Subcommand)]
 pub enum CaCommand {
-    /// List the CAs of a data directory.
+    /// List the running gateway's CAs (through the REST API).
     List {
-        /// The data directory.
-        #[arg(long, default_value = "./ca-data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        connection: crate::client::args::Connection,
     },
     /// Create another CA signed by a CA held here (any depth).
     Create(CreateCaArgs),

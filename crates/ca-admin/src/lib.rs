@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod offline;
 pub mod protection;
@@ -31,6 +32,16 @@ pub fn run() -> ExitCode {
         cli::Command::Revoke(args) => offline::revoke(args),
         cli::Command::Ca(command) => offline::ca(command),
         cli::Command::Bench(args) => bench::run(args),
+        cli::Command::Login(args) => client::login(args),
+        cli::Command::Org(args) => client::org(args),
+        cli::Command::Dept(args) => client::dept(args),
+        cli::Command::Domain(args) => client::domain(args),
+        cli::Command::Admin(args) => client::admin(args),
+        cli::Command::Endpoint(args) => client::endpoint(args),
+        cli::Command::Profile(args) => client::profile(args),
+        cli::Command::Request(args) => client::request(args),
+        cli::Command::Cert(args) => client::cert(args),
+        cli::Command::Audit(args) => client::audit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -233,21 +233,7 @@ pub fn revoke(args: &RevokeArgs) -> Result<(), String> {
 /// `ca-admin ca ...`.
 pub fn ca(command: &CaCommand) -> Result<(), String> {
     match command {
-        CaCommand::List { data_dir } => {
-            let directory = CaDirectory::new(data_dir);
-            for id in directory.ids().map_err(|e| e.to_string())? {
-                let meta = directory.metadata(&id).map_err(|e| e.to_string())?;
-                println!(
-                    "{:<20} {:<18} {:<9} parent={:<12} state={:?}",
-                    meta.id,
-                    format!("{:?}", meta.role),
-                    meta.key_algorithm.as_str(),
-                    meta.parent.as_deref().unwrap_or("-"),
-                    meta.state
-                );
-            }
-            Ok(())
-        }
+        CaCommand::List { connection } => crate::client::ca_list(connection),
         CaCommand::Create(args) => create_ca(args),
         CaCommand::Csr { data_dir, id } => {
             print!(

@@ -10,6 +10,7 @@
 //! is mounted under `/api/` on the HTTPS listener only, because it carries
 //! credentials.
 
+mod api;
 mod metrics;
 mod routes;
 pub mod tls;
@@ -39,6 +40,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::cli::ServeArgs;
 use crate::config::{GatewayConfig, CONFIG_FILE};
 use crate::protection;
+use policy::registry::RegistrationAuthority;
 use routes::GatewayState;
 use tls::ServerCertificate;
 
@@ -60,6 +62,11 @@ pub trait ApiService: Send + Sync {
 /// Without a limit, clients that connect and stall would each hold a task and
 /// a socket for as long as they like.
 const TLS_HANDSHAKE_TIMEOUT: StdDuration = StdDuration::from_secs(10);
+
+/// The HTTPS base URL clients use (for links in API responses).
+fn https_base_url(config: &GatewayConfig) -> String {
+    format!("https://{}", config.https.listen)
+}
 
 /// Id of the demo root CA.
 pub const DEMO_ROOT_ID: &str = "demo-root";
@@ -171,11 +178,42 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         }
         other => other.to_string(),
     })?;
+    let service = Arc::new(service);
+    let ra = Arc::new(
+        RegistrationAuthority::open(service.clone(), &config.data_dir)
+            .map_err(|e| e.to_string())?,
+    );
+    let first_admin = ra.bootstrap_mrao(FIRST_ADMIN).map_err(|e| e.to_string())?;
+    if service.ca(DEMO_ISSUING_ID).is_some() {
+        if ra
+            .ensure_demo_organization()
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
+            println!(
+                "Created the demo organization 'Demo' with the private-use domains localhost, test, internal, home.arpa (and their subdomains), 127.0.0.0/8 and ::1."
+            );
+        }
+    }
+    if let Some(password) = first_admin {
+        print_first_admin(&password);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(run(config, Arc::new(service)))
+    runtime.block_on(run(config, service, ra))
+}
+
+/// The first administrator's username.
+pub const FIRST_ADMIN: &str = "admin";
+
+/// Prints the first MRAO's generated password, once.
+pub fn print_first_admin(password: &str) {
+    println!("Created the first administrator (MRAO):");
+    println!("  username        {FIRST_ADMIN}");
+    println!("  password        {password}");
+    println!("  This password is shown once. Log in with: ca-admin login --username {FIRST_ADMIN}");
 }
 
 /// The HTTPS side once it is ready to accept: its socket, its TLS configuration, its certificate.
@@ -195,7 +233,11 @@ enum Side {
     Https,
 }
 
-async fn run(config: GatewayConfig, service: Arc<CaService>) -> Result<(), String> {
+async fn run(
+    config: GatewayConfig,
+    service: Arc<CaService>,
+    ra: Arc<RegistrationAuthority>,
+) -> Result<(), String> {
     let listener = TcpListener::bind(config.http.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.http.listen))?;
@@ -210,12 +252,16 @@ async fn run(config: GatewayConfig, service: Arc<CaService>) -> Result<(), Strin
     let state = Arc::new(GatewayState {
         service: service.clone(),
         metrics: Default::default(),
-        api: None,
+        api: Some(Arc::new(api::RestApiService::new(
+            ra.clone(),
+            https_base_url(&config),
+        ))),
     });
     let http_side = Side::Http {
         https_url: https.as_ref().map(|h| Arc::from(h.url.as_str())),
     };
     let refresher = tokio::spawn(refresh_crls(state.clone()));
+    let sweeper = tokio::spawn(sweep_expired(ra.clone()));
     let renewer = https
         .as_ref()
         .map(|h| h.certificate.clone().spawn_renewal());
@@ -249,6 +295,7 @@ async fn run(config: GatewayConfig, service: Arc<CaService>) -> Result<(), Strin
     }
     println!("Shutting down.");
     refresher.abort();
+    sweeper.abort();
     if let Some(renewer) = renewer {
         renewer.abort();
     }
@@ -415,6 +462,24 @@ fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
 /// A counter of live connections (its strong count).
 fn tokio_util_tracker() -> Arc<()> {
     Arc::new(())
+}
+
+/// Marks the requests of expired certificates Expired, hourly.
+async fn sweep_expired(ra: Arc<RegistrationAuthority>) {
+    let mut interval = tokio::time::interval(StdDuration::from_secs(3600));
+    loop {
+        interval.tick().await;
+        let ra = ra.clone();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        match tokio::task::spawn_blocking(move || ra.sweep_expired(now)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => {
+                tracing::info!(count = n, "requests of expired certificates marked expired")
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "expiry sweep failed"),
+            Err(e) => tracing::error!(error = %e, "expiry sweep task failed"),
+        }
+    }
 }
 
 async fn refresh_crls(state: Arc<GatewayState>) {

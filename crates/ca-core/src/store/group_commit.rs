@@ -314,6 +314,9 @@ impl Store {
 }
 
 /// The writer thread: group, commit, reply, until every handle is gone.
+/// The longest a durable commit waits for sibling writers (see `run_writer`).
+const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_micros(250);
+
 fn run_writer(
     engine: &dyn KvEngine,
     requests: &mpsc::Receiver<Request>,
@@ -323,6 +326,8 @@ fn run_writer(
     let max_group = options.max_group.max(1);
     // A request that did not fit in the previous group opens the next one.
     let mut carried: Option<Request> = None;
+    // How many requests the previous group held: a sign of how many writers are active.
+    let mut previous_group = 1usize;
     loop {
         let first = match carried.take() {
             Some(request) => request,
@@ -344,11 +349,34 @@ fn run_writer(
                     size += request.batches.len();
                     group.push(request);
                 }
-                // Empty: commit what there is, waiting would add latency.
-                // Disconnected: the next recv() ends the loop.
+                // Empty: see below. Disconnected: the next recv() ends the loop.
                 Err(_) => break,
             }
         }
+        // Commit delay: when the last group showed several writers at work and a durable
+        // commit (an fsync) is about to be paid, wait a moment for them, so one fsync
+        // serves more requests. A lone writer never waits.
+        if options.durability == Durability::Immediate && previous_group > 1 {
+            let deadline = std::time::Instant::now() + COMMIT_DELAY;
+            while group.len() < previous_group && size < max_group {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match requests.recv_timeout(left) {
+                    Ok(request) if size + request.batches.len() > max_group => {
+                        carried = Some(request);
+                        break;
+                    }
+                    Ok(request) => {
+                        size += request.batches.len();
+                        group.push(request);
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        previous_group = group.len();
         commit_group(engine, options.durability, group, counters);
     }
     tracing::debug!("store writer stopped");

@@ -1,0 +1,420 @@
+//! The operator commands' arguments (each a client of the REST API).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// How to reach the gateway.
+#[derive(Debug, Args, Clone)]
+pub struct Connection {
+    /// The gateway's HTTPS URL (default: the logged-in session's, else https://127.0.0.1:8443).
+    #[arg(long, env = "CERTWRIGHT_SERVER", global = true)]
+    pub server: Option<String>,
+    /// The CA certificate to trust for it (default: the session's, else the root of ./ca-data).
+    #[arg(long, env = "CERTWRIGHT_CA_CERT", global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `ca-admin login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The administrator's username.
+    #[arg(long)]
+    pub username: String,
+    /// A file whose first line is the password (else CERTWRIGHT_PASSWORD, else one line on standard input).
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// `ca-admin org ...`.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// List organizations.
+    List,
+    /// Show one organization.
+    Show {
+        /// Its id.
+        id: u64,
+    },
+    /// Create an organization (MRAO).
+    Create {
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// Locality.
+        #[arg(long)]
+        locality: Option<String>,
+        /// State or province.
+        #[arg(long)]
+        state: Option<String>,
+        /// Country, two letters.
+        #[arg(long)]
+        country: Option<String>,
+    },
+}
+
+/// `ca-admin dept ...`.
+#[derive(Debug, Subcommand)]
+pub enum DeptCommand {
+    /// List departments.
+    List {
+        /// Only of this organization.
+        #[arg(long)]
+        org: Option<u64>,
+    },
+    /// Create a department.
+    Create {
+        /// The organization.
+        #[arg(long)]
+        org: u64,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// `ca-admin domain ...`.
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// List delegated domains.
+    List,
+    /// Delegate a domain (or IP network) to an organization or department.
+    Add {
+        /// The domain, e.g. example.com (covers its subdomains), or a network, e.g. 10.0.0.0/8.
+        #[arg(long)]
+        name: String,
+        /// The organization.
+        #[arg(long)]
+        org: u64,
+        /// The department.
+        #[arg(long)]
+        dept: Option<u64>,
+    },
+}
+
+/// `ca-admin admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// List administrators.
+    List,
+    /// Create an administrator (MRAO).
+    Create {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// A file whose first line is the password (at least 12 characters).
+        #[arg(long)]
+        password_file: PathBuf,
+        /// mrao, rao or drao.
+        #[arg(long)]
+        role: String,
+        /// For an RAO: an organization delegated to them; repeatable.
+        #[arg(long = "org")]
+        orgs: Vec<u64>,
+        /// For a DRAO: a department delegated to them; repeatable.
+        #[arg(long = "dept")]
+        depts: Vec<u64>,
+        /// Privileges as CLASS=PRIV,PRIV (classes: tls-server, client-smime, device, code-signing;
+        /// privileges: request, approve, revoke, manage); repeatable.
+        #[arg(long = "privilege")]
+        privileges: Vec<String>,
+    },
+    /// Deactivate an administrator.
+    Deactivate {
+        /// Its id.
+        id: u64,
+    },
+    /// Reactivate an administrator.
+    Activate {
+        /// Its id.
+        id: u64,
+    },
+    /// Create a long-lived API key (printed once).
+    ApiKey {
+        /// For this administrator (MRAO only; default: yourself).
+        #[arg(long)]
+        admin: Option<u64>,
+        /// A label.
+        #[arg(long)]
+        label: String,
+    },
+}
+
+/// `ca-admin endpoint ...`.
+#[derive(Debug, Subcommand)]
+pub enum EndpointCommand {
+    /// List enrollment endpoints.
+    List,
+    /// Create an enrollment endpoint (its secret, if any, is printed once).
+    Create {
+        /// Unique name (used in URLs).
+        #[arg(long)]
+        name: String,
+        /// acme, scep, est or rest.
+        #[arg(long)]
+        kind: String,
+        /// The owning organization.
+        #[arg(long)]
+        org: u64,
+        /// The owning department.
+        #[arg(long)]
+        dept: Option<u64>,
+        /// The certificate profile.
+        #[arg(long)]
+        profile: String,
+        /// Default term in days.
+        #[arg(long)]
+        term_days: Option<u32>,
+        /// auto or queue.
+        #[arg(long, default_value = "queue")]
+        approval: String,
+        /// ACME: require external account binding.
+        #[arg(long)]
+        eab_required: bool,
+    },
+    /// Create an ACME external-account-binding key (printed once).
+    EabKey {
+        /// The endpoint's id.
+        id: u64,
+    },
+}
+
+/// `ca-admin request ...`.
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// List requests.
+    List {
+        /// Only in this state (requested, approved, declined, invalid, rejected, issued, revoked, expired, replaced).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only of this organization.
+        #[arg(long)]
+        org: Option<u64>,
+        /// Only of this profile.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Only with a name containing this text.
+        #[arg(long)]
+        name: Option<String>,
+        /// Start after this id.
+        #[arg(long)]
+        after: Option<u64>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Show one request with its history.
+    Show {
+        /// Its id.
+        id: u64,
+    },
+    /// Submit a CSR.
+    Submit {
+        /// The CSR (PEM).
+        #[arg(long)]
+        csr: PathBuf,
+        /// The certificate profile.
+        #[arg(long)]
+        profile: String,
+        /// The owning organization.
+        #[arg(long)]
+        org: u64,
+        /// The owning department.
+        #[arg(long)]
+        dept: Option<u64>,
+        /// Term in days.
+        #[arg(long)]
+        term_days: Option<u32>,
+    },
+    /// Approve a request (it is issued at once).
+    Approve {
+        /// Its id.
+        id: u64,
+        /// A message recorded with the approval.
+        #[arg(long, default_value = "")]
+        message: String,
+    },
+    /// Decline a request (it can still be approved later).
+    Decline {
+        /// Its id.
+        id: u64,
+        /// A message recorded with the decline.
+        #[arg(long, default_value = "")]
+        message: String,
+    },
+}
+
+/// `ca-admin cert ...`.
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// List certificates.
+    List {
+        /// Only with this status (issued, revoked, replaced).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only of this organization.
+        #[arg(long)]
+        org: Option<u64>,
+        /// Only of this profile.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Only with a name or subject containing this text.
+        #[arg(long)]
+        name: Option<String>,
+        /// Only expiring before this time (RFC 3339).
+        #[arg(long)]
+        expires_before: Option<String>,
+        /// Write CSV to this file instead of printing a table.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Start after this id.
+        #[arg(long)]
+        after: Option<u64>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Show one certificate.
+    Show {
+        /// Its id.
+        id: u64,
+    },
+    /// Download a certificate.
+    Download {
+        /// Its id.
+        id: u64,
+        /// der, pem, pem-chain, pem-full-chain, chain-only, pkcs7-der, pkcs7-pem.
+        #[arg(long, default_value = "pem-chain")]
+        format: String,
+        /// Write here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Revoke a certificate.
+    Revoke {
+        /// Its id.
+        id: u64,
+        /// RFC 5280 reason (e.g. key-compromise, superseded).
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+        /// A message recorded with the revocation.
+        #[arg(long, default_value = "")]
+        message: String,
+    },
+    /// Renew a certificate (same key unless --csr is given); the old one stays valid.
+    Renew {
+        /// Its id.
+        id: u64,
+        /// A new CSR (PEM).
+        #[arg(long)]
+        csr: Option<PathBuf>,
+    },
+    /// Replace a certificate with one for a new CSR; the old one becomes Replaced.
+    Replace {
+        /// Its id.
+        id: u64,
+        /// The new CSR (PEM).
+        #[arg(long)]
+        csr: PathBuf,
+    },
+    /// Import externally issued certificates (PEM, DER or ZIP files).
+    Import {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The owning organization.
+        #[arg(long)]
+        org: u64,
+        /// The owning department.
+        #[arg(long)]
+        dept: Option<u64>,
+    },
+    /// Delete an externally managed certificate.
+    Delete {
+        /// Its id.
+        id: u64,
+    },
+}
+
+/// `ca-admin audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit entries.
+    List {
+        /// Start after this sequence number.
+        #[arg(long)]
+        after: Option<u64>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Only entries about this certificate id.
+        #[arg(long)]
+        certificate: Option<u64>,
+    },
+    /// Verify the audit log's hash chain.
+    Verify,
+}
+
+macro_rules! with_connection {
+    ($(#[$doc:meta])* $name:ident, $command:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Args)]
+        pub struct $name {
+            /// What to do.
+            #[command(subcommand)]
+            pub command: $command,
+            #[command(flatten)]
+            pub connection: Connection,
+        }
+    };
+}
+
+with_connection!(
+    /// `ca-admin org`.
+    Org, OrgCommand
+);
+with_connection!(
+    /// `ca-admin dept`.
+    Dept, DeptCommand
+);
+with_connection!(
+    /// `ca-admin domain`.
+    Domain, DomainCommand
+);
+with_connection!(
+    /// `ca-admin admin`.
+    Admin, AdminCommand
+);
+with_connection!(
+    /// `ca-admin endpoint`.
+    EndpointArgs, EndpointCommand
+);
+with_connection!(
+    /// `ca-admin request`.
+    RequestArgs, RequestCommand
+);
+with_connection!(
+    /// `ca-admin cert`.
+    Cert, CertCommand
+);
+with_connection!(
+    /// `ca-admin audit`.
+    Audit, AuditCommand
+);
+
+/// `ca-admin profile list` / `ca-admin ca list`: read-only views.
+#[derive(Debug, Subcommand)]
+pub enum ListOnly {
+    /// List them.
+    List,
+}
+
+with_connection!(
+    /// `ca-admin profile`.
+    Profile, ListOnly
+);

@@ -1,0 +1,439 @@
+//! The operator CLI end to end against a running gateway, as the issue lays
+//! it out: create an organization, a department, a domain and a DRAO; the
+//! DRAO submits a CSR outside its department (Invalid) and inside it
+//! (Requested); an RAO of another organization cannot approve it; the
+//! organization's RAO approves; the certificate downloads and `openssl
+//! verify` accepts it; the revocation shows in the CRL and in OCSP. Then the
+//! audit log verifies, and `audit verify` catches an entry changed on disk.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use certwright_tests::{free_port, http_get, must, openssl_csr, Gateway, Run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
+
+/// Runs the CLI as one operator (their own session file).
+struct Operator {
+    dir: PathBuf,
+    session: PathBuf,
+    server: String,
+}
+
+impl Operator {
+    fn new(dir: &Path, name: &str, server: &str) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            session: dir.join(format!("{name}.session.json")),
+            server: server.to_string(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Command::new(BIN)
+            .args(args)
+            .args(["--server", &self.server, "--ca-cert", "root.pem"])
+            .current_dir(&self.dir)
+            .env("CERTWRIGHT_SESSION", &self.session)
+            .env_remove("CERTWRIGHT_TOKEN")
+            .env_remove("CERTWRIGHT_SERVER")
+            .env_remove("CERTWRIGHT_CA_CERT")
+            .output()
+            .expect("run ca-admin")
+            .into()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert!(
+            run.ok,
+            "ca-admin {args:?} failed:\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        run.stdout
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = args.to_vec();
+        full.push("--json");
+        let out = self.ok(&full);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+    }
+
+    fn login(&self, username: &str, password: &str) {
+        let file = self.dir.join(format!("{username}.password"));
+        std::fs::write(&file, format!("{password}\n")).unwrap();
+        self.ok(&[
+            "login",
+            "--username",
+            username,
+            "--password-file",
+            file.to_str().unwrap(),
+        ]);
+    }
+}
+
+fn id(value: &serde_json::Value) -> String {
+    value
+        .get("id")
+        .or_else(|| value.get("endpoint").and_then(|e| e.get("id")))
+        .and_then(|v| v.as_u64())
+        .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_string()
+}
+
+fn banner_password(banner: &str) -> String {
+    banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password"))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|| panic!("the first start prints the MRAO password:\n{banner}"))
+}
+
+#[test]
+fn operators_run_the_approval_flow_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let http_port = free_port();
+    let https_port = free_port();
+    let https_listen = format!("127.0.0.1:{https_port}");
+    let gateway = Gateway::start(
+        Path::new(BIN),
+        dir,
+        &["--https-listen", &https_listen],
+        http_port,
+    );
+    let password = banner_password(&gateway.banner);
+    std::fs::write(
+        dir.join("root.pem"),
+        http_get(&format!("{}/ca/demo-root.pem", gateway.base)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("issuing.pem"),
+        http_get(&format!("{}/ca/demo-issuing.pem", gateway.base)),
+    )
+    .unwrap();
+    let server = format!("https://127.0.0.1:{https_port}");
+
+    let mrao = Operator::new(dir, "mrao", &server);
+    let wrong = mrao.run(&[
+        "login",
+        "--username",
+        "admin",
+        "--password-file",
+        "/dev/null",
+    ]);
+    assert!(
+        !wrong.ok && wrong.stderr.contains("unauthenticated"),
+        "{}",
+        wrong.stderr
+    );
+    mrao.login("admin", &password);
+
+    let org = id(&mrao.json(&["org", "create", "--name", "Example Corp", "--country", "US"]));
+    let other_org = id(&mrao.json(&["org", "create", "--name", "Other Corp"]));
+    let dept = id(&mrao.json(&["dept", "create", "--org", &org, "--name", "Engineering"]));
+    mrao.ok(&["domain", "add", "--name", "example.com", "--org", &org]);
+    mrao.ok(&[
+        "domain",
+        "add",
+        "--name",
+        "eng.example.com",
+        "--org",
+        &org,
+        "--dept",
+        &dept,
+    ]);
+    mrao.ok(&[
+        "domain",
+        "add",
+        "--name",
+        "example.net",
+        "--org",
+        &other_org,
+    ]);
+    let table = mrao.ok(&["org", "list"]);
+    assert!(
+        table.contains("Example Corp") && table.contains("Other Corp"),
+        "{table}"
+    );
+
+    std::fs::write(dir.join("p.txt"), "a long enough password\n").unwrap();
+    mrao.ok(&[
+        "admin",
+        "create",
+        "--username",
+        "drao",
+        "--password-file",
+        "p.txt",
+        "--role",
+        "drao",
+        "--dept",
+        &dept,
+        "--privilege",
+        "tls-server=request",
+    ]);
+    mrao.ok(&[
+        "admin",
+        "create",
+        "--username",
+        "rao-other",
+        "--password-file",
+        "p.txt",
+        "--role",
+        "rao",
+        "--org",
+        &other_org,
+        "--privilege",
+        "tls-server=request,approve,revoke",
+    ]);
+    mrao.ok(&[
+        "admin",
+        "create",
+        "--username",
+        "rao",
+        "--password-file",
+        "p.txt",
+        "--role",
+        "rao",
+        "--org",
+        &org,
+        "--privilege",
+        "tls-server=request,approve,revoke",
+    ]);
+
+    // The DRAO: a name outside the department is Invalid, one inside waits in the queue.
+    let drao = Operator::new(dir, "drao", &server);
+    drao.login("drao", "a long enough password");
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    let outside = openssl_csr(
+        dir,
+        "outside",
+        &ec,
+        "/CN=www.example.net",
+        Some("DNS:www.example.net"),
+    );
+    let inside = openssl_csr(
+        dir,
+        "inside",
+        &ec,
+        "/CN=ci.eng.example.com",
+        Some("DNS:ci.eng.example.com"),
+    );
+    let invalid = drao.json(&[
+        "request",
+        "submit",
+        "--csr",
+        outside.to_str().unwrap(),
+        "--profile",
+        "tls-server",
+        "--org",
+        &org,
+        "--dept",
+        &dept,
+    ]);
+    assert_eq!(invalid["status"], "invalid", "{invalid}");
+    assert!(
+        invalid.to_string().contains("www.example.net"),
+        "the reason names the name: {invalid}"
+    );
+    let queued = drao.json(&[
+        "request",
+        "submit",
+        "--csr",
+        inside.to_str().unwrap(),
+        "--profile",
+        "tls-server",
+        "--org",
+        &org,
+        "--dept",
+        &dept,
+    ]);
+    assert_eq!(queued["status"], "requested", "{queued}");
+    let request = id(&queued);
+    // The DRAO cannot approve its own request (no approve privilege).
+    let run = drao.run(&["request", "approve", &request]);
+    assert!(
+        !run.ok && run.stderr.contains("forbidden"),
+        "{}",
+        run.stderr
+    );
+
+    // An RAO of another organization cannot approve it.
+    let other = Operator::new(dir, "other", &server);
+    other.login("rao-other", "a long enough password");
+    let run = other.run(&["request", "approve", &request]);
+    assert!(
+        !run.ok,
+        "an RAO of another organization approved: {}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("not found") || run.stderr.contains("forbidden"),
+        "{}",
+        run.stderr
+    );
+
+    // The organization's RAO sees it in the queue and approves it.
+    let rao = Operator::new(dir, "rao", &server);
+    rao.login("rao", "a long enough password");
+    let queue = rao.ok(&["request", "list", "--status", "requested"]);
+    assert!(queue.contains("ci.eng.example.com"), "{queue}");
+    let issued = rao.json(&["request", "approve", &request, "--message", "looks right"]);
+    assert_eq!(issued["status"], "issued", "{issued}");
+    let certificate = issued["certificate"]
+        .as_u64()
+        .expect("certificate id")
+        .to_string();
+
+    rao.ok(&[
+        "cert",
+        "download",
+        &certificate,
+        "--format",
+        "pem",
+        "--out",
+        "leaf.pem",
+    ]);
+    must(
+        dir,
+        "openssl",
+        &[
+            "verify",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "issuing.pem",
+            "leaf.pem",
+        ],
+    );
+    let subject = must(
+        dir,
+        "openssl",
+        &["x509", "-in", "leaf.pem", "-noout", "-subject"],
+    )
+    .stdout;
+    assert!(
+        subject.contains("O = Example Corp") || subject.contains("CN = ci.eng.example.com"),
+        "{subject}"
+    );
+    let listing = rao.ok(&["cert", "list", "--name", "ci.eng"]);
+    assert!(listing.contains(&certificate), "{listing}");
+    rao.ok(&["cert", "list", "--csv", "certs.csv"]);
+    let csv = std::fs::read_to_string(dir.join("certs.csv")).unwrap();
+    assert!(
+        csv.lines().count() >= 2 && csv.contains("ci.eng.example.com"),
+        "{csv}"
+    );
+
+    // The other organization's RAO cannot see or revoke it either.
+    assert!(!other.run(&["cert", "revoke", &certificate]).ok);
+
+    rao.ok(&[
+        "cert",
+        "revoke",
+        &certificate,
+        "--reason",
+        "key-compromise",
+        "--message",
+        "test",
+    ]);
+    let crl = http_get(&format!("{}/crl/demo-issuing.crl", gateway.base));
+    std::fs::write(dir.join("issuing.crl"), crl).unwrap();
+    let serial = must(
+        dir,
+        "openssl",
+        &["x509", "-in", "leaf.pem", "-noout", "-serial"],
+    )
+    .stdout;
+    let serial = serial.trim().trim_start_matches("serial=").to_uppercase();
+    let crl_text = must(
+        dir,
+        "openssl",
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            "issuing.crl",
+            "-noout",
+            "-text",
+        ],
+    )
+    .stdout;
+    assert!(
+        crl_text.contains(&serial) && crl_text.contains("Key Compromise"),
+        "{crl_text}"
+    );
+    let ocsp = must(
+        dir,
+        "openssl",
+        &[
+            "ocsp",
+            "-issuer",
+            "issuing.pem",
+            "-cert",
+            "leaf.pem",
+            "-url",
+            &format!("{}/ocsp", gateway.base),
+            "-CAfile",
+            "root.pem",
+        ],
+    );
+    assert!(ocsp.stdout.contains("leaf.pem: revoked"), "{}", ocsp.stdout);
+
+    let request_show = rao.ok(&["request", "show", &request]);
+    assert!(request_show.contains("revoked"), "{request_show}");
+    let audit = mrao.ok(&["audit", "list"]);
+    for action in [
+        "org.create",
+        "dept.create",
+        "domain.delegate",
+        "admin.create",
+        "request.submit",
+        "certificate.issue",
+        "certificate.revoke",
+        "login",
+    ] {
+        assert!(audit.contains(action), "audit has no {action}:\n{audit}");
+    }
+    let verified = mrao.ok(&["audit", "verify"]);
+    assert!(verified.contains("intact"), "{verified}");
+    // Only an MRAO reads the global log.
+    assert!(!rao.run(&["audit", "verify"]).ok);
+    gateway.stop();
+
+    // Change one audit entry on disk, behind the gateway's back.
+    {
+        let store = ca_core::store::Store::open_redb(dir.join("ca-data/store.redb")).unwrap();
+        let key = ca_core::store::KeyBuilder::new().u64(3).build();
+        let raw = store.get("audit", &key).unwrap().expect("entry 3");
+        let mut entry: policy::audit::AuditEntry = ca_core::store::decode("audit", &raw).unwrap();
+        entry.detail = "rewritten history".into();
+        let mut batch = ca_core::store::WriteBatch::new();
+        batch.put(
+            "audit",
+            key,
+            ca_core::store::encode("audit", &entry).unwrap(),
+        );
+        store.write(batch).unwrap();
+    }
+    let gateway = Gateway::start(
+        Path::new(BIN),
+        dir,
+        &["--https-listen", &https_listen],
+        http_port,
+    );
+    // Sessions live in the gateway's memory: log in again after the restart.
+    mrao.login("admin", &password);
+    let run = mrao.run(&["audit", "verify"]);
+    assert!(!run.ok, "audit verify must fail on a changed entry");
+    assert!(
+        run.stdout.contains("BROKEN at entry 3"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    gateway.stop();
+}
