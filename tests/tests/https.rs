@@ -190,13 +190,19 @@ fn the_gateway_serves_https_with_a_certificate_from_its_own_ca() {
     let (status, body) = curl(dir, &["--cacert", "root.pem", &format!("{https}/healthz")]);
     assert_eq!((status.as_str(), body.as_str()), ("200 2", "ok\n"));
 
-    // The REST API's mount point: over HTTPS, not built yet; over plain HTTP, never.
+    // The REST API is mounted over HTTPS (an unknown operation is its 404); over plain HTTP, never.
     let (status, body) = curl(
         dir,
         &["--cacert", "root.pem", &format!("{https}/api/v1/anything")],
     );
-    assert_eq!(status, "503 2", "{body}");
-    assert!(body.contains("not available"), "{body}");
+    assert_eq!(status, "404 2", "{body}");
+    assert!(body.contains("openapi.json"), "{body}");
+    let (status, body) = curl(
+        dir,
+        &["--cacert", "root.pem", &format!("{https}/api/v1/openapi.json")],
+    );
+    assert_eq!(status, "200 2", "{body}");
+    assert!(body.contains("\"openapi\""), "{body}");
     let (status, body) = curl(dir, &[&format!("{}/api/v1/anything", gateway.base)]);
     assert_eq!(status, "404 1.1", "{body}");
     assert!(body.contains(&format!("{https}/api/v1/")), "{body}");

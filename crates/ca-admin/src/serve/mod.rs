@@ -184,16 +184,16 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
     );
     let first_admin = ra.bootstrap_mrao(FIRST_ADMIN).map_err(|e| e.to_string())?;
-    if service.ca(DEMO_ISSUING_ID).is_some() {
-        if ra
+    let demo = service.ca(DEMO_ISSUING_ID).is_some();
+    if demo
+        && ra
             .ensure_demo_organization()
             .map_err(|e| e.to_string())?
             .is_some()
-        {
-            println!(
-                "Created the demo organization 'Demo' with the private-use domains localhost, test, internal, home.arpa (and their subdomains), 127.0.0.0/8 and ::1."
-            );
-        }
+    {
+        println!(
+            "Created the demo organization 'Demo' with the private-use domains localhost, test, internal, home.arpa (and their subdomains), 127.0.0.0/8 and ::1."
+        );
     }
     if let Some(password) = first_admin {
         print_first_admin(&password);
