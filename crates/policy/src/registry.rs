@@ -143,6 +143,9 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// The name of the demo's ACME endpoint (auto-approve, EAB optional, organization Demo).
+pub const DEMO_ACME_ENDPOINT: &str = "default";
+
 /// Who is asking: an administrator, or a protocol client through an enrollment endpoint.
 #[derive(Debug, Clone)]
 pub enum Requester<'a> {
@@ -474,14 +477,38 @@ impl RegistrationAuthority {
             };
             self.claim_name(
                 &mut batch,
-                &format!("domain:{}:{}", org.id, delegation.name),
+                &format!("domain:{}:0:{}", org.id, delegation.name),
                 delegation.id.0,
             )?;
             DOMAINS.put(&mut batch, &id_key(delegation.id.0), &delegation)?;
         }
+        // The demo's ACME endpoint: a newcomer points certbot or lego at it and gets a
+        // certificate for a private-use name at once.
+        let endpoint = Endpoint {
+            id: EndpointId(self.next_id(ENDPOINTS.name())),
+            name: DEMO_ACME_ENDPOINT.into(),
+            kind: EndpointKind::Acme {
+                eab_required: false,
+                eab_keys: Vec::new(),
+            },
+            org: org.id,
+            dept: None,
+            profile: "tls-server".into(),
+            default_term_days: None,
+            approval: ApprovalMode::Auto,
+            active: true,
+            created_at: now(),
+        };
+        self.claim_name(&mut batch, &format!("endpoint:{}", endpoint.name), endpoint.id.0)?;
+        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
         self.commit(
             batch,
-            AuditEvent::success("system", "org.create", &org.id.label(), "demo organization"),
+            AuditEvent::success(
+                "system",
+                "org.create",
+                &org.id.label(),
+                "demo organization with ACME endpoint 'default'",
+            ),
             "organization",
         )?;
         Ok(Some(org.id))
