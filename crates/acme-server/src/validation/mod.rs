@@ -5,11 +5,29 @@
 //! tls-alpn-01 connect to (80 and 443 by default), and name the DNS resolver
 //! to ask.
 //!
-//! (Interface only; the implementation is being written.)
+//! [`Validator`] runs one [`ChallengeAttempt`] at a time, bounded as a whole
+//! by [`ValidationConfig::timeout`]:
+//!
+//! - http-01 (`http01.rs`): GET over plain HTTP/1.1 to the identifier on
+//!   [`ValidationConfig::http_port`], body limited to [`HTTP01_MAX_BODY`],
+//!   up to [`HTTP01_MAX_REDIRECTS`] redirects (see [`Validator`] for the ports
+//!   a redirect may name);
+//! - dns-01 (`dns.rs`): TXT records at `_acme-challenge.{name}` through
+//!   [`ValidationConfig::dns_resolver`] or the system's name servers;
+//! - tls-alpn-01 (`tls_alpn.rs`): a TLS handshake offering only `acme-tls/1`
+//!   and a check of the self-signed certificate's SAN and acmeIdentifier.
+
+mod dns;
+mod http01;
+mod net;
+mod tls_alpn;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
+
+use self::net::{Phase, Progress};
 
 /// The challenge types this server offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,4 +136,136 @@ pub struct ValidationRecord {
     pub addresses_resolved: Vec<IpAddr>,
     /// The address used.
     pub address_used: Option<IpAddr>,
+}
+
+/// The most bytes of an http-01 response body that are read; a longer body fails.
+pub const HTTP01_MAX_BODY: usize = 16 * 1024;
+
+/// The most redirects an http-01 fetch follows.
+pub const HTTP01_MAX_REDIRECTS: usize = 10;
+
+/// The ALPN protocol of tls-alpn-01 (RFC 8737 §6.2).
+pub const ACME_TLS_ALPN_PROTOCOL: &[u8] = b"acme-tls/1";
+
+/// Runs challenge validations.
+///
+/// Built once from a [`ValidationConfig`] (it holds the DNS resolver and the
+/// TLS client configurations) and shared: [`Validator::validate`] takes
+/// `&self`, and the type is cheap to clone.
+///
+/// Names are looked up in [`ValidationConfig::hosts`] first, then by A and
+/// AAAA queries to the resolver; of the addresses found, the first IPv6 one
+/// is tried, then the first IPv4 one (as Boulder does).
+///
+/// http-01 redirects (301, 302, 303, 307, 308) are followed, at most
+/// [`HTTP01_MAX_REDIRECTS`] of them, to `http` and `https` URLs only. As in
+/// Boulder, the ports standing for 80 and 443 are the configured ones: a target
+/// without a port goes to [`ValidationConfig::http_port`] (http) or
+/// [`ValidationConfig::tls_alpn_port`] (https), and an explicit port must be
+/// one of these two (80 and 443 with the default configuration). An https
+/// target's certificate is not verified (as in Boulder): what is checked is
+/// the body. The [`ValidationRecord`] describes the last request made, the
+/// one that answered with the key authorization.
+#[derive(Clone)]
+pub struct Validator {
+    config: Arc<ValidationConfig>,
+    /// The resolver, or why it could not be built (reported as a DNS error).
+    resolver: Result<dns::Resolver, String>,
+    /// TLS client for tls-alpn-01: ALPN `acme-tls/1` only, no verification against roots.
+    tls_alpn_client: Arc<rustls::ClientConfig>,
+    /// TLS client for https redirect targets of http-01: ALPN `http/1.1`, no verification against roots.
+    https_client: Arc<rustls::ClientConfig>,
+}
+
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validator")
+            .field("config", &self.config)
+            .field("resolver", &self.resolver.as_ref().map(|_| "ready"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Validator {
+    /// Builds a validator. With [`ValidationConfig::dns_resolver`] `None`, the
+    /// name servers are read from /etc/resolv.conf now (127.0.0.1 if it names none).
+    pub fn new(config: ValidationConfig) -> Self {
+        let resolver = dns::build_resolver(&config);
+        Self {
+            tls_alpn_client: tls_alpn::client_config(vec![ACME_TLS_ALPN_PROTOCOL.to_vec()]),
+            https_client: tls_alpn::client_config(vec![b"http/1.1".to_vec()]),
+            resolver,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The configuration this validator was built with.
+    pub fn config(&self) -> &ValidationConfig {
+        &self.config
+    }
+
+    /// Validates one challenge: fetches, looks up or handshakes, within
+    /// [`ValidationConfig::timeout`] in all. A time-out is a `Dns` error while
+    /// names are being looked up and a `Connection` error afterwards.
+    pub async fn validate(
+        &self,
+        attempt: ChallengeAttempt<'_>,
+    ) -> Result<ValidationRecord, ValidationError> {
+        let progress = Progress::default();
+        let work = async {
+            match attempt.kind {
+                ChallengeKind::Http01 => {
+                    http01::validate(
+                        self,
+                        attempt.identifier,
+                        attempt.token,
+                        attempt.key_authorization,
+                        &progress,
+                    )
+                    .await
+                }
+                ChallengeKind::Dns01 => {
+                    dns::validate(
+                        self,
+                        attempt.identifier,
+                        attempt.key_authorization,
+                        &progress,
+                    )
+                    .await
+                }
+                ChallengeKind::TlsAlpn01 => {
+                    tls_alpn::validate(
+                        self,
+                        attempt.identifier,
+                        attempt.key_authorization,
+                        &progress,
+                    )
+                    .await
+                }
+            }
+        };
+        let result = match tokio::time::timeout(self.config.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => {
+                let what = format!(
+                    "timed out after {:?} while {}",
+                    self.config.timeout,
+                    progress.get().describe()
+                );
+                Err(match progress.get() {
+                    Phase::Resolving => ValidationError::Dns(what),
+                    _ => ValidationError::Connection(what),
+                })
+            }
+        };
+        match &result {
+            Ok(record) => {
+                tracing::debug!(kind = ?attempt.kind, identifier = ?attempt.identifier, ?record, "challenge validated")
+            }
+            Err(error) => {
+                tracing::debug!(kind = ?attempt.kind, identifier = ?attempt.identifier, %error, "challenge validation failed")
+            }
+        }
+        result
+    }
 }
