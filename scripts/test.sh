@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need when it is missing
-# (openssl and curl from Debian's packages, pkilint from PyPI), then runs every
-# test of the workspace, the integration tests with real outside tools included.
+# (openssl, curl and the ACME clients certbot and lego from Debian's packages,
+# pkilint from PyPI), then runs every test of the workspace, the integration
+# tests with real outside tools included.
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh -p ca-core # extra arguments go to `cargo test`
@@ -12,6 +13,8 @@ need_apt=()
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+command -v certbot >/dev/null 2>&1 || need_apt+=(certbot)
+command -v lego >/dev/null 2>&1 || need_apt+=(lego)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (apt-get)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -33,4 +36,6 @@ command -v lint_pkix_cert >/dev/null 2>&1 || { echo "pkilint is still missing af
 
 echo "openssl: $(openssl version)"
 echo "pkilint: $(python3 -m pip show pkilint 2>/dev/null | awk '/^Version/ {print $2}')"
+echo "certbot: $(certbot --version 2>&1)"
+echo "lego: $(dpkg-query -W -f='${Version}' lego 2>/dev/null || lego --version)"
 exec cargo test --workspace "$@"

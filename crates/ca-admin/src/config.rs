@@ -30,6 +30,9 @@ pub struct GatewayConfig {
     /// HTTPS listener settings (the REST API and the same public routes as HTTP).
     #[serde(default)]
     pub https: HttpsConfig,
+    /// The ACME server (validation, rate limits, nonces).
+    #[serde(default)]
+    pub acme: acme_server::config::AcmeConfig,
 }
 
 /// The plain-HTTP listener (CA certificates, CRLs, OCSP, health, metrics).
@@ -165,6 +168,7 @@ impl GatewayConfig {
             keys: KeysConfig::default(),
             ca: CaConfig::default(),
             https: HttpsConfig::default(),
+            acme: Default::default(),
         }
     }
 

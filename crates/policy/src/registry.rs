@@ -899,6 +899,21 @@ impl RegistrationAuthority {
             .collect())
     }
 
+    /// The delegations an organization / department may use (the organization-wide ones and,
+    /// with a department, its own): for protocol servers that check names before a CSR exists
+    /// (an ACME newOrder), with [`check_names`].
+    pub fn delegations_usable_by(
+        &self,
+        org: OrgId,
+        dept: Option<DeptId>,
+    ) -> RaResult<Vec<DomainDelegation>> {
+        Ok(self
+            .all_domains()?
+            .into_iter()
+            .filter(|d| d.org == org && (d.dept.is_none() || d.dept == dept))
+            .collect())
+    }
+
     // ---------------------------------------------------------------- administrators
 
     fn admin_by_username(&self, username: &str) -> RaResult<Option<Administrator>> {
@@ -1232,6 +1247,39 @@ impl RegistrationAuthority {
             key_id,
             Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&hmac[..])),
         ))
+    }
+
+    /// Adds to `batch` the binding of an ACME endpoint's EAB key to an account (the
+    /// caller commits it with the account it creates). A key id binds one account: a
+    /// key already bound is a conflict here, and a race between two accounts is one
+    /// when the batch commits (the `eab-bound:<key id>` claim must be absent).
+    pub fn bind_eab_key_into(
+        &self,
+        batch: &mut WriteBatch,
+        endpoint_id: EndpointId,
+        key_id: &str,
+        account: &str,
+    ) -> RaResult<()> {
+        let mut endpoint = ENDPOINTS
+            .get(&self.store, &id_key(endpoint_id.0))?
+            .ok_or_else(|| RaError::NotFound(endpoint_id.label()))?;
+        let EndpointKind::Acme { eab_keys, .. } = &mut endpoint.kind else {
+            return Err(RaError::InvalidInput(format!(
+                "endpoint '{}' is not an ACME endpoint",
+                endpoint.name
+            )));
+        };
+        let key = eab_keys
+            .iter_mut()
+            .find(|k| k.key_id == key_id)
+            .ok_or_else(|| RaError::NotFound(format!("EAB key {key_id}")))?;
+        if key.bound_account.is_some() {
+            return Err(RaError::Conflict(format!("a binding of EAB key {key_id}")));
+        }
+        key.bound_account = Some(account.to_string());
+        self.claim_name(batch, &format!("eab-bound:{key_id}"), endpoint_id.0)?;
+        ENDPOINTS.put(batch, &id_key(endpoint_id.0), &endpoint)?;
+        Ok(())
     }
 
     // ---------------------------------------------------------------- requests

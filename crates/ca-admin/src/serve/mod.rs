@@ -247,13 +247,23 @@ async fn run(
     } else {
         None
     };
-    print_banner(&config, &service, local, https.as_ref());
+    // The demo's ACME endpoint is announced; others are listed by `ca-admin endpoint list`.
+    let acme_endpoints: Vec<String> = ra
+        .endpoint_by_name(policy::registry::DEMO_ACME_ENDPOINT)
+        .map(|e| vec![e.name])
+        .unwrap_or_default();
+    print_banner(&config, &service, local, https.as_ref(), &acme_endpoints);
 
     let state = Arc::new(GatewayState {
         service: service.clone(),
         metrics: Default::default(),
         api: Some(Arc::new(api::RestApiService::new(
             ra.clone(),
+            https_base_url(&config),
+        ))),
+        acme: Some(Arc::new(api::AcmeService::new(
+            ra.clone(),
+            config.acme.clone(),
             https_base_url(&config),
         ))),
     });
@@ -422,7 +432,17 @@ async fn dispatch(
     side: Side,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    if !is_api_path(request.uri().path()) {
+    let path = request.uri().path();
+    if path.starts_with("/acme/") {
+        return Ok(match (&side, &state.acme) {
+            (Side::Https, Some(acme)) => acme.call(request).await,
+            _ => text(
+                StatusCode::NOT_FOUND,
+                "ACME is served over HTTPS at /acme/<endpoint>/directory",
+            ),
+        });
+    }
+    if !is_api_path(path) {
         return routes::handle(state, request).await;
     }
     let response = match (&side, &state.api) {
@@ -535,6 +555,7 @@ fn print_banner(
     service: &CaService,
     local: SocketAddr,
     https: Option<&HttpsListener>,
+    acme_endpoints: &[String],
 ) {
     let base = format!("http://{local}");
     println!("Certwright gateway");
@@ -558,6 +579,9 @@ fn print_banner(
             let served = https.certificate.served();
             println!("  https           {url}");
             println!("  REST API        {url}/api/v1/");
+            for endpoint in acme_endpoints {
+                println!("  ACME            {url}/acme/{endpoint}/directory");
+            }
             println!(
                 "  https cert      serial {} from '{}' for {}, valid until {}, renewed in place",
                 served.serial_hex,

@@ -23,6 +23,8 @@ pub struct GatewayState {
     pub metrics: Metrics,
     /// The REST API mounted under `/api/` on the HTTPS listener; `None` until a build provides one.
     pub api: Option<Arc<dyn super::ApiService>>,
+    /// The ACME server, mounted under `/acme/` on the HTTPS listener.
+    pub acme: Option<Arc<dyn super::ApiService>>,
 }
 
 type HttpResponse = Response<Full<Bytes>>;

@@ -1,0 +1,911 @@
+//! ACME interop with real clients against a running `ca-admin serve`, as the
+//! issue lays it out:
+//!
+//! - certbot with external account binding over http-01 (`certonly
+//!   --standalone`, then `renew --force-renewal`, then `revoke`);
+//! - lego over http-01 (`run`, `renew`, `revoke`) and over tls-alpn-01;
+//! - an endpoint with an approval queue: certbot polls while the test
+//!   approves its request through `ca-admin`, and lego polls while the test
+//!   declines one.
+//!
+//! Each client brings its own challenge listener on a loopback port; the
+//! gateway's `[acme.validation]` table points every test name at 127.0.0.1 and
+//! its validators at those ports. Every certificate is checked with `openssl
+//! verify`, pkilint's PKIX and CA/Browser Forum linters, and each revocation
+//! with `openssl ocsp` against the gateway's responder.
+//!
+//! certbot and lego come from Debian's packages; `scripts/test.sh` installs
+//! them. Nothing is skipped: a missing client fails the test.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use certwright_tests::{
+    first_pem_certificate, free_port, http_get, must, pkilint_errors, run_in, Gateway, Run,
+};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
+
+/// The longest one client command may take (issuance, renewal, revocation).
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How long the test waits for a queued client's request to reach the RA.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The names the tests ask for; the gateway's validators resolve each to 127.0.0.1.
+const NAMES: &[&str] = &["a.test", "b.test", "c.test", "q.test", "d.test"];
+
+/// Fails (never skips) when a client is missing.
+fn require(tool: &str) {
+    let present = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        present,
+        "{tool} is not installed: run the tests with scripts/test.sh, which installs certbot and lego"
+    );
+}
+
+/// A client process, killed when dropped (a failing test leaves nothing behind).
+struct ClientRun {
+    child: Child,
+    label: String,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    started: Instant,
+}
+
+impl ClientRun {
+    /// Starts `command` with its output in `<dir>/logs/<label>.{out,err}`.
+    fn spawn(dir: &Path, label: &str, mut command: Command) -> Self {
+        let logs = dir.join("logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        let stdout = logs.join(format!("{label}.out"));
+        let stderr = logs.join(format!("{label}.err"));
+        let child = command
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout).unwrap())
+            .stderr(File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {label}: {e}"));
+        Self {
+            child,
+            label: label.to_string(),
+            stdout,
+            stderr,
+            started: Instant::now(),
+        }
+    }
+
+    /// What it has printed so far.
+    fn output(&self) -> (String, String) {
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        (read(&self.stdout), read(&self.stderr))
+    }
+
+    /// Whether it has exited (and how).
+    fn exited(&mut self) -> Option<bool> {
+        self.child
+            .try_wait()
+            .expect("poll the client")
+            .map(|s| s.success())
+    }
+
+    /// Waits for it to exit, at most `timeout` from its start; kills it and fails past that.
+    fn wait(mut self, timeout: Duration) -> Run {
+        loop {
+            if let Some(ok) = self.exited() {
+                let (stdout, stderr) = self.output();
+                println!(
+                    "{}: exited {} after {:.1} s",
+                    self.label,
+                    if ok { "successfully" } else { "with failure" },
+                    self.started.elapsed().as_secs_f64()
+                );
+                return Run { ok, stdout, stderr };
+            }
+            if self.started.elapsed() > timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let (stdout, stderr) = self.output();
+                panic!(
+                    "{} did not finish within {} s; killed.\nstdout: {stdout}\nstderr: {stderr}",
+                    self.label,
+                    timeout.as_secs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits and fails with its output unless it succeeded.
+    fn success(self, timeout: Duration) -> Run {
+        let label = self.label.clone();
+        let run = self.wait(timeout);
+        assert!(
+            run.ok,
+            "{label} failed:\nstdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        run
+    }
+}
+
+impl Drop for ClientRun {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A gateway set up for ACME interop, with an MRAO session. Dropping it stops the
+/// gateway before the temporary directory goes.
+struct Ca {
+    _gateway: Gateway,
+    dir: PathBuf,
+    /// The plain-HTTP port (CA certificates, OCSP).
+    http_port: u16,
+    /// The HTTPS port (REST API, ACME).
+    https_port: u16,
+    /// Where the validators connect for http-01 (the client's listener).
+    http01_port: u16,
+    /// Where the validators connect for tls-alpn-01 (the client's listener).
+    tls_alpn_port: u16,
+    session: PathBuf,
+    started: Instant,
+    _tmp: tempfile::TempDir,
+}
+
+impl Ca {
+    /// Starts the demo gateway, stops it, points its ACME validators at this
+    /// test's loopback ports, starts it again and logs in as the first MRAO.
+    fn start() -> Ca {
+        let started = Instant::now();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let http_port = free_port();
+        let https_port = free_port();
+        let http01_port = free_port();
+        let tls_alpn_port = free_port();
+        let https_listen = format!("127.0.0.1:{https_port}");
+        let args = ["--https-listen", https_listen.as_str()];
+
+        // The first start creates the demo (hierarchy, MRAO, organization Demo with
+        // the ACME endpoint `default`) and writes ca-data/certwright.toml.
+        let first = Gateway::start(Path::new(BIN), &dir, &args, http_port);
+        let password = banner_password(&first.banner);
+        first.stop();
+        configure_validation(&dir, http01_port, tls_alpn_port);
+        let gateway = Gateway::start(Path::new(BIN), &dir, &args, http_port);
+
+        std::fs::write(
+            dir.join("root.pem"),
+            http_get(&format!("{}/ca/demo-root.pem", gateway.base)),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("issuing.pem"),
+            http_get(&format!("{}/ca/demo-issuing.pem", gateway.base)),
+        )
+        .unwrap();
+        let ca = Ca {
+            _gateway: gateway,
+            session: dir.join("admin.session.json"),
+            dir,
+            http_port,
+            https_port,
+            http01_port,
+            tls_alpn_port,
+            started,
+            _tmp: tmp,
+        };
+        std::fs::write(ca.dir.join("admin.password"), format!("{password}\n")).unwrap();
+        ca.cli_ok(&[
+            "login",
+            "--username",
+            "admin",
+            "--password-file",
+            "admin.password",
+        ]);
+        ca.check_directory("default");
+        ca.step("gateway ready");
+        ca
+    }
+
+    /// Prints how long the test has run, for the timings in the report.
+    fn step(&self, what: &str) {
+        println!("[{:6.1} s] {what}", self.started.elapsed().as_secs_f64());
+    }
+
+    /// An ACME endpoint's directory URL.
+    fn directory(&self, endpoint: &str) -> String {
+        format!(
+            "https://127.0.0.1:{}/acme/{endpoint}/directory",
+            self.https_port
+        )
+    }
+
+    /// The directory answers over HTTPS with the gateway's own root trusted: a
+    /// plain failure here says more than a client's retry loop would.
+    fn check_directory(&self, endpoint: &str) {
+        let url = self.directory(endpoint);
+        let run = run_in(
+            &self.dir,
+            "curl",
+            &["-sS", "--fail", "--cacert", "root.pem", &url],
+        );
+        assert!(
+            run.ok,
+            "GET {url} failed (is the ACME server mounted?): {}{}",
+            run.stdout, run.stderr
+        );
+        let directory: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {}", run.stdout));
+        for resource in ["newNonce", "newAccount", "newOrder", "revokeCert"] {
+            assert!(
+                directory[resource].is_string(),
+                "{url} has no {resource}: {directory}"
+            );
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> Run {
+        let server = format!("https://127.0.0.1:{}", self.https_port);
+        Command::new(BIN)
+            .args(args)
+            .args(["--server", &server, "--ca-cert", "root.pem"])
+            .current_dir(&self.dir)
+            .env("CERTWRIGHT_SESSION", &self.session)
+            .env_remove("CERTWRIGHT_TOKEN")
+            .env_remove("CERTWRIGHT_SERVER")
+            .env_remove("CERTWRIGHT_CA_CERT")
+            .output()
+            .expect("run ca-admin")
+            .into()
+    }
+
+    fn cli_ok(&self, args: &[&str]) -> String {
+        let run = self.cli(args);
+        assert!(
+            run.ok,
+            "ca-admin {args:?} failed:\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        run.stdout
+    }
+
+    fn cli_json(&self, args: &[&str]) -> Value {
+        let mut full = args.to_vec();
+        full.push("--json");
+        let out = self.cli_ok(&full);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+    }
+
+    /// The id of the demo organization.
+    fn demo_org(&self) -> String {
+        let orgs = self.cli_json(&["org", "list"]);
+        items(&orgs)
+            .into_iter()
+            .find(|o| o["name"] == "Demo")
+            .map(|o| id(&o))
+            .unwrap_or_else(|| panic!("no organization Demo in {orgs}"))
+    }
+
+    /// Creates an ACME endpoint of Demo with the tls-server profile; returns its id.
+    fn create_endpoint(&self, name: &str, approval: &str, eab_required: bool) -> String {
+        let org = self.demo_org();
+        let mut args = vec![
+            "endpoint",
+            "create",
+            "--name",
+            name,
+            "--kind",
+            "acme",
+            "--org",
+            &org,
+            "--profile",
+            "tls-server",
+            "--approval",
+            approval,
+        ];
+        if eab_required {
+            args.push("--eab-required");
+        }
+        let created = self.cli_json(&args);
+        let endpoint = id(&created);
+        let listed = self.cli_json(&["endpoint", "list"]);
+        assert!(
+            items(&listed)
+                .iter()
+                .any(|e| e["name"] == name && id(e) == endpoint),
+            "endpoint list does not show {name} ({endpoint}): {listed}"
+        );
+        self.check_directory(name);
+        endpoint
+    }
+
+    /// A new EAB key of an endpoint: (key id, base64url HMAC key).
+    fn eab_key(&self, endpoint: &str) -> (String, String) {
+        let key = self.cli_json(&["endpoint", "eab-key", endpoint]);
+        let text = |field: &str| {
+            key[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field} in {key}"))
+                .to_string()
+        };
+        (text("key_id"), text("hmac_key"))
+    }
+
+    /// Waits until a request for `name` is in the approval queue; returns its id.
+    /// Fails early if the client gives up first.
+    fn wait_for_queued_request(&self, name: &str, client: &mut ClientRun) -> String {
+        let deadline = Instant::now() + QUEUE_TIMEOUT;
+        loop {
+            let queue = self.cli_json(&["request", "list", "--status", "requested"]);
+            if let Some(request) = items(&queue).into_iter().find(|r| {
+                // The RA lists names with their kind: `dns:q.test`.
+                r["names"].as_array().is_some_and(|names| {
+                    names
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .any(|n| n == name || n.strip_prefix("dns:") == Some(name))
+                })
+            }) {
+                assert_eq!(request["channel"], "acme", "{request}");
+                return id(&request);
+            }
+            if client.exited().is_some() {
+                let (stdout, stderr) = client.output();
+                panic!(
+                    "{} exited before its request for {name} reached the queue:\nstdout: {stdout}\nstderr: {stderr}",
+                    client.label
+                );
+            }
+            if Instant::now() > deadline {
+                let (stdout, stderr) = client.output();
+                panic!(
+                    "no request for {name} in the queue after {} s: {queue}\n{} so far:\nstdout: {stdout}\nstderr: {stderr}",
+                    QUEUE_TIMEOUT.as_secs(),
+                    client.label
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// certbot with its state under the temporary directory and the gateway's root trusted.
+    fn certbot(&self, verb: &str, args: &[&str]) -> Command {
+        let path = |name: &str| self.dir.join("certbot").join(name);
+        let mut command = Command::new("certbot");
+        command
+            .arg(verb)
+            .args(args)
+            .arg("--config-dir")
+            .arg(path("config"))
+            .arg("--work-dir")
+            .arg(path("work"))
+            .arg("--logs-dir")
+            .arg(path("logs"))
+            .arg("--non-interactive")
+            .env("REQUESTS_CA_BUNDLE", self.dir.join("root.pem"));
+        command
+    }
+
+    /// Where certbot keeps the current certificate of a lineage.
+    fn certbot_live(&self, name: &str) -> PathBuf {
+        self.dir.join("certbot/config/live").join(name)
+    }
+
+    /// lego against an endpoint with its state in `<dir>/<state>` and the gateway's root trusted.
+    fn lego(&self, state: &str, endpoint: &str, globals: &[&str], command: &[&str]) -> Command {
+        let mut lego = Command::new("lego");
+        lego.arg("--server")
+            .arg(self.directory(endpoint))
+            .args(["--accept-tos", "--email", "x@a.test", "--path"])
+            .arg(self.dir.join(state))
+            .args(globals)
+            .args(command)
+            .env("LEGO_CA_CERTIFICATES", self.dir.join("root.pem"));
+        lego
+    }
+
+    /// The http-01 listener options of lego.
+    fn lego_http(&self, name: &str) -> Vec<String> {
+        vec![
+            "--domains".into(),
+            name.into(),
+            "--http".into(),
+            "--http.port".into(),
+            format!("127.0.0.1:{}", self.http01_port),
+        ]
+    }
+
+    /// The tls-alpn-01 listener options of lego.
+    fn lego_tls(&self, name: &str) -> Vec<String> {
+        vec![
+            "--domains".into(),
+            name.into(),
+            "--tls".into(),
+            "--tls.port".into(),
+            format!("127.0.0.1:{}", self.tls_alpn_port),
+        ]
+    }
+
+    /// Copies a client's certificate (leaf first) and its chain into `<label>.pem` and
+    /// `<label>-chain.pem`, checks them, and returns the leaf's serial.
+    fn check_issued(
+        &self,
+        label: &str,
+        leaf_source: &Path,
+        chain_source: &Path,
+        name: &str,
+    ) -> String {
+        let leaf_text = std::fs::read_to_string(leaf_source)
+            .unwrap_or_else(|e| panic!("{}: {e}", leaf_source.display()));
+        let chain_text = std::fs::read_to_string(chain_source)
+            .unwrap_or_else(|e| panic!("{}: {e}", chain_source.display()));
+        let leaf = format!("{label}.pem");
+        let chain = format!("{label}-chain.pem");
+        std::fs::write(self.dir.join(&leaf), first_pem_certificate(&leaf_text)).unwrap();
+        std::fs::write(self.dir.join(&chain), &chain_text).unwrap();
+        check_certificate(&self.dir, &leaf, &chain, name)
+    }
+
+    /// Asks the gateway's OCSP responder about a certificate; it must say revoked, key compromise.
+    fn assert_revoked(&self, leaf: &str) {
+        let url = format!("http://127.0.0.1:{}/ocsp", self.http_port);
+        let run = must(
+            &self.dir,
+            "openssl",
+            &[
+                "ocsp",
+                "-issuer",
+                "issuing.pem",
+                "-cert",
+                leaf,
+                "-url",
+                &url,
+                "-CAfile",
+                "root.pem",
+            ],
+        );
+        let text = format!("{}{}", run.stdout, run.stderr);
+        assert!(text.contains("Response verify OK"), "{text}");
+        assert!(text.contains(&format!("{leaf}: revoked")), "{text}");
+        assert!(text.contains("Reason: keyCompromise"), "{text}");
+    }
+
+    /// The RA's view of a request.
+    fn request(&self, id: &str) -> Value {
+        self.cli_json(&["request", "show", id])
+    }
+}
+
+/// Points the ACME validators at this test's client listeners: every test name
+/// resolves to 127.0.0.1, http-01 and tls-alpn-01 connect to the given ports.
+///
+/// The demo start writes the whole configuration, `[acme.validation]` included,
+/// so the file is read, changed and written back through the gateway's own
+/// configuration type (appending a second `[acme.validation]` table would make
+/// it invalid TOML).
+fn configure_validation(dir: &Path, http01_port: u16, tls_alpn_port: u16) {
+    let path = dir.join("ca-data").join(ca_admin::config::CONFIG_FILE);
+    let mut config = ca_admin::config::GatewayConfig::load(&path)
+        .unwrap_or_else(|e| panic!("the demo start wrote no usable configuration: {e}"));
+    let validation = &mut config.acme.validation;
+    validation.http_port = http01_port;
+    validation.tls_alpn_port = tls_alpn_port;
+    validation.timeout_secs = 10;
+    for name in NAMES {
+        validation
+            .hosts
+            .insert(name.to_string(), "127.0.0.1".parse().unwrap());
+    }
+    config.write_into_data_dir().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(&format!("http_port = {http01_port}")),
+        "the validation ports are not in {}:\n{text}",
+        path.display()
+    );
+}
+
+/// `openssl verify` (with the gateway's issuing CA, and with the chain the client
+/// received), the name, and pkilint's PKIX and CA/B Forum TLS linters. Returns the serial.
+fn check_certificate(dir: &Path, leaf: &str, chain: &str, name: &str) -> String {
+    for untrusted in ["issuing.pem", chain] {
+        let run = must(
+            dir,
+            "openssl",
+            &[
+                "verify",
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                untrusted,
+                leaf,
+            ],
+        );
+        assert!(run.stdout.contains(": OK"), "{}", run.stdout);
+    }
+    let san = must(
+        dir,
+        "openssl",
+        &["x509", "-in", leaf, "-noout", "-ext", "subjectAltName"],
+    )
+    .stdout;
+    assert!(san.contains(&format!("DNS:{name}")), "{leaf}: {san}");
+
+    let findings = pkilint_errors(dir, "lint_pkix_cert", &[leaf]);
+    assert!(
+        findings.is_empty(),
+        "pkilint PKIX errors for {leaf}: {findings}"
+    );
+    // A private CA's names are internal by design: `*.test` names and the
+    // 127.0.0.1 CRL and OCSP URLs are what `cabf.internal_domain_name` reports.
+    // That finding is expected; any other ERROR fails.
+    let findings = pkilint_errors(dir, "lint_cabf_serverauth_cert", &["-d", leaf]);
+    let unexpected = unexpected_cabf_findings(&findings);
+    assert!(
+        unexpected.is_empty(),
+        "pkilint CA/B Forum errors for {leaf} besides internal names: {unexpected:?}\nall findings:\n{findings}"
+    );
+
+    let serial = must(dir, "openssl", &["x509", "-in", leaf, "-noout", "-serial"]).stdout;
+    let serial = serial.trim().trim_start_matches("serial=").to_uppercase();
+    assert!(!serial.is_empty());
+    serial
+}
+
+/// pkilint's finding lines other than `cabf.internal_domain_name`. Its report has
+/// a `Validator @ path` line per validator and its findings indented below it;
+/// anything else (a traceback, another finding) counts as unexpected.
+fn unexpected_cabf_findings(findings: &str) -> Vec<String> {
+    findings
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .filter(|line| !(!line.starts_with(char::is_whitespace) && line.contains(" @ ")))
+        .filter(|line| {
+            !line
+                .trim_start()
+                .starts_with("cabf.internal_domain_name (ERROR)")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn items(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        Value::Object(o) => o
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+fn id(value: &Value) -> String {
+    value
+        .get("id")
+        .or_else(|| value.get("endpoint").and_then(|e| e.get("id")))
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_string()
+}
+
+fn banner_password(banner: &str) -> String {
+    banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password"))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|| panic!("the first start prints the MRAO password:\n{banner}"))
+}
+
+fn strings(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn certbot_with_eab_over_http01_issues_renews_and_revokes() {
+    require("certbot");
+    let ca = Ca::start();
+    let endpoint = ca.create_endpoint("eab", "auto", true);
+    let (kid, hmac) = ca.eab_key(&endpoint);
+    let server = ca.directory("eab");
+    let http01_port = ca.http01_port.to_string();
+    let listener = [
+        "--http-01-port",
+        http01_port.as_str(),
+        "--http-01-address",
+        "127.0.0.1",
+    ];
+
+    // Without the binding the endpoint refuses the account.
+    let mut args = vec![
+        "--standalone",
+        "--server",
+        server.as_str(),
+        "--agree-tos",
+        "--register-unsafely-without-email",
+        "-d",
+        "a.test",
+    ];
+    args.extend_from_slice(&listener);
+    let refused = ClientRun::spawn(&ca.dir, "certbot-no-eab", ca.certbot("certonly", &args))
+        .wait(CLIENT_TIMEOUT);
+    assert!(
+        !refused.ok,
+        "an EAB-required endpoint accepted an account without a binding:\n{}",
+        refused.stdout
+    );
+    assert!(
+        format!("{}{}", refused.stdout, refused.stderr).contains("externalAccountRequired")
+            || format!("{}{}", refused.stdout, refused.stderr)
+                .to_lowercase()
+                .contains("external account"),
+        "the refusal names the missing binding:\nstdout: {}\nstderr: {}",
+        refused.stdout,
+        refused.stderr
+    );
+    ca.step("certbot without EAB refused");
+
+    args.extend_from_slice(&["--eab-kid", &kid, "--eab-hmac-key", &hmac]);
+    ClientRun::spawn(&ca.dir, "certbot-certonly", ca.certbot("certonly", &args))
+        .success(CLIENT_TIMEOUT);
+    ca.step("certbot certonly done");
+    let live = ca.certbot_live("a.test");
+    for file in ["cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"] {
+        assert!(live.join(file).is_file(), "certbot wrote no {file}");
+    }
+    let first = ca.check_issued(
+        "a-1",
+        &live.join("cert.pem"),
+        &live.join("chain.pem"),
+        "a.test",
+    );
+    let listed = ca.cli_json(&["endpoint", "list"]);
+    let bound = items(&listed)
+        .into_iter()
+        .find(|e| id(e) == endpoint)
+        .and_then(|e| e["eab_keys"].as_array().and_then(|k| k.first().cloned()))
+        .unwrap_or_else(|| panic!("endpoint {endpoint} has no EAB key: {listed}"));
+    assert!(
+        bound["bound_account"].is_string(),
+        "the EAB key is not bound to the new account: {bound}"
+    );
+
+    let mut renew = vec!["--force-renewal", "--cert-name", "a.test"];
+    renew.extend_from_slice(&listener);
+    ClientRun::spawn(&ca.dir, "certbot-renew", ca.certbot("renew", &renew)).success(CLIENT_TIMEOUT);
+    ca.step("certbot renew done");
+    let second = ca.check_issued(
+        "a-2",
+        &live.join("cert.pem"),
+        &live.join("chain.pem"),
+        "a.test",
+    );
+    assert_ne!(first, second, "the renewal kept the serial");
+
+    let cert_path = live.join("cert.pem");
+    ClientRun::spawn(
+        &ca.dir,
+        "certbot-revoke",
+        ca.certbot(
+            "revoke",
+            &[
+                "--cert-path",
+                cert_path.to_str().unwrap(),
+                "--reason",
+                "keycompromise",
+                "--no-delete-after-revoke",
+                "--server",
+                &server,
+            ],
+        ),
+    )
+    .success(CLIENT_TIMEOUT);
+    ca.step("certbot revoke done");
+    ca.assert_revoked("a-2.pem");
+}
+
+#[test]
+fn lego_over_http01_runs_renews_and_revokes() {
+    require("lego");
+    let ca = Ca::start();
+    let http = ca.lego_http("b.test");
+    let http = strings(&http);
+    ClientRun::spawn(
+        &ca.dir,
+        "lego-run",
+        ca.lego("lego", "default", &http, &["run"]),
+    )
+    .success(CLIENT_TIMEOUT);
+    ca.step("lego run done");
+    let certs = ca.dir.join("lego/certificates");
+    let first = ca.check_issued(
+        "b-1",
+        &certs.join("b.test.crt"),
+        &certs.join("b.test.issuer.crt"),
+        "b.test",
+    );
+
+    // --days 9999 forces the renewal; without a terminal lego 4.9 would first
+    // sleep up to 8 minutes (spreading automated renewals) unless told not to.
+    ClientRun::spawn(
+        &ca.dir,
+        "lego-renew",
+        ca.lego(
+            "lego",
+            "default",
+            &http,
+            &["renew", "--days", "9999", "--no-random-sleep"],
+        ),
+    )
+    .success(CLIENT_TIMEOUT);
+    ca.step("lego renew done");
+    let second = ca.check_issued(
+        "b-2",
+        &certs.join("b.test.crt"),
+        &certs.join("b.test.issuer.crt"),
+        "b.test",
+    );
+    assert_ne!(first, second, "the renewal kept the serial");
+
+    ClientRun::spawn(
+        &ca.dir,
+        "lego-revoke",
+        ca.lego(
+            "lego",
+            "default",
+            &http,
+            &["revoke", "--reason", "1", "--keep"],
+        ),
+    )
+    .success(CLIENT_TIMEOUT);
+    ca.step("lego revoke done");
+    ca.assert_revoked("b-2.pem");
+}
+
+#[test]
+fn lego_over_tls_alpn01_gets_a_certificate() {
+    require("lego");
+    let ca = Ca::start();
+    let tls = ca.lego_tls("c.test");
+    ClientRun::spawn(
+        &ca.dir,
+        "lego-tls-run",
+        ca.lego("lego", "default", &strings(&tls), &["run"]),
+    )
+    .success(CLIENT_TIMEOUT);
+    ca.step("lego run (tls-alpn-01) done");
+    let certs = ca.dir.join("lego/certificates");
+    ca.check_issued(
+        "c",
+        &certs.join("c.test.crt"),
+        &certs.join("c.test.issuer.crt"),
+        "c.test",
+    );
+}
+
+#[test]
+fn certbot_waits_in_the_approval_queue_until_an_administrator_approves() {
+    require("certbot");
+    let ca = Ca::start();
+    ca.create_endpoint("queued", "queue", false);
+    let server = ca.directory("queued");
+    let http01_port = ca.http01_port.to_string();
+    // certbot 2.1 polls a processing order for up to 90 s after finalize.
+    let mut client = ClientRun::spawn(
+        &ca.dir,
+        "certbot-queued",
+        ca.certbot(
+            "certonly",
+            &[
+                "--standalone",
+                "--server",
+                &server,
+                "--agree-tos",
+                "--register-unsafely-without-email",
+                "-d",
+                "q.test",
+                "--http-01-port",
+                &http01_port,
+                "--http-01-address",
+                "127.0.0.1",
+            ],
+        ),
+    );
+    let request = ca.wait_for_queued_request("q.test", &mut client);
+    ca.step(&format!("request {request} is in the queue"));
+    // Still waiting: nothing was issued before the approval.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        client.exited().is_none(),
+        "certbot finished before the approval: {:?}",
+        client.output()
+    );
+    let approved = ca.cli_json(&["request", "approve", &request, "--message", "interop test"]);
+    assert_eq!(approved["status"], "issued", "{approved}");
+    let approved_at = Instant::now();
+    ca.step("approved");
+    client.success(CLIENT_TIMEOUT);
+    println!(
+        "certbot picked the certificate up {:.1} s after the approval",
+        approved_at.elapsed().as_secs_f64()
+    );
+    let live = ca.certbot_live("q.test");
+    ca.check_issued(
+        "q",
+        &live.join("cert.pem"),
+        &live.join("chain.pem"),
+        "q.test",
+    );
+}
+
+#[test]
+fn lego_fails_with_declined_when_an_administrator_declines() {
+    require("lego");
+    let ca = Ca::start();
+    ca.create_endpoint("queued", "queue", false);
+    let http = ca.lego_http("d.test");
+    let mut globals = strings(&http);
+    // lego polls a processing order for --cert.timeout seconds (30 by default).
+    globals.extend_from_slice(&["--cert.timeout", "120"]);
+    let mut client = ClientRun::spawn(
+        &ca.dir,
+        "lego-declined",
+        ca.lego("lego", "queued", &globals, &["run"]),
+    );
+    let request = ca.wait_for_queued_request("d.test", &mut client);
+    ca.step(&format!("request {request} is in the queue"));
+    let declined = ca.cli_json(&["request", "decline", &request, "--message", "not this one"]);
+    assert_eq!(declined["status"], "declined", "{declined}");
+    ca.step("declined");
+    let run = client.wait(CLIENT_TIMEOUT);
+    assert!(
+        !run.ok,
+        "lego succeeded after a decline:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        output.contains("declined"),
+        "lego's failure does not say declined:\n{output}"
+    );
+    assert!(
+        !ca.dir.join("lego/certificates/d.test.crt").exists(),
+        "lego wrote a certificate for a declined request"
+    );
+    assert_eq!(ca.request(&request)["status"], "declined");
+}
+
+#[test]
+fn cabf_filter_keeps_everything_but_internal_names() {
+    let report = "\
+GeneralNameDnsNameInternalDomainNameValidator @ certificate.tbsCertificate.extensions.3.extnValue.subjectAltName.0.dNSName
+    cabf.internal_domain_name (ERROR): Internal domain name: \"a.test\"
+KeyUsagePresenceValidator @ certificate.tbsCertificate.extensions
+    pkix.ca_certificate_no_ku_extension (ERROR)
+Traceback (most recent call last):";
+    assert_eq!(
+        unexpected_cabf_findings(report),
+        [
+            "    pkix.ca_certificate_no_ku_extension (ERROR)",
+            "Traceback (most recent call last):"
+        ]
+    );
+    assert!(unexpected_cabf_findings(
+        "X @ y\n    cabf.internal_domain_name (ERROR): Internal domain name: \"127.0.0.1\"\n"
+    )
+    .is_empty());
+}
