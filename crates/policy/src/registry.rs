@@ -499,7 +499,11 @@ impl RegistrationAuthority {
             active: true,
             created_at: now(),
         };
-        self.claim_name(&mut batch, &format!("endpoint:{}", endpoint.name), endpoint.id.0)?;
+        self.claim_name(
+            &mut batch,
+            &format!("endpoint:{}", endpoint.name),
+            endpoint.id.0,
+        )?;
         ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
         self.commit(
             batch,

@@ -42,7 +42,11 @@ pub struct AcmeService {
 
 impl AcmeService {
     /// Builds the ACME server over the registration authority.
-    pub fn new(ra: Arc<RegistrationAuthority>, config: acme_server::config::AcmeConfig, base_url: String) -> Self {
+    pub fn new(
+        ra: Arc<RegistrationAuthority>,
+        config: acme_server::config::AcmeConfig,
+        base_url: String,
+    ) -> Self {
         Self {
             acme: Arc::new(acme_server::AcmeServer::new(ra, config, base_url)),
         }
@@ -50,7 +54,10 @@ impl AcmeService {
 }
 
 impl super::ApiService for AcmeService {
-    fn call(&self, request: Request<Incoming>) -> Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>> {
+    fn call(
+        &self,
+        request: Request<Incoming>,
+    ) -> Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>> {
         let acme = self.acme.clone();
         Box::pin(async move { acme.handle(request).await })
     }
