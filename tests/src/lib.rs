@@ -135,6 +135,21 @@ impl Gateway {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the gateway");
+        // Drain stderr too: an unread pipe fills at 64 KiB and would block the gateway's logging.
+        let stderr = child.stderr.take().expect("stderr");
+        let errors = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let errors_writer = errors.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut kept = errors_writer.lock().unwrap();
+                // Keep the tail only: enough to explain a failed start.
+                if kept.len() > 64 * 1024 {
+                    kept.clear();
+                }
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+        });
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -151,11 +166,9 @@ impl Gateway {
             Ok(b) => b,
             Err(_) => {
                 let _ = child.kill();
-                let out = child.wait_with_output().expect("gateway output");
-                panic!(
-                    "the gateway did not start: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                panic!("the gateway did not start: {}", errors.lock().unwrap());
             }
         };
         Gateway {

@@ -199,7 +199,11 @@ fn the_gateway_serves_https_with_a_certificate_from_its_own_ca() {
     assert!(body.contains("openapi.json"), "{body}");
     let (status, body) = curl(
         dir,
-        &["--cacert", "root.pem", &format!("{https}/api/v1/openapi.json")],
+        &[
+            "--cacert",
+            "root.pem",
+            &format!("{https}/api/v1/openapi.json"),
+        ],
     );
     assert_eq!(status, "200 2", "{body}");
     assert!(body.contains("\"openapi\""), "{body}");
