@@ -1605,6 +1605,31 @@ impl RegistrationAuthority {
             .ok_or_else(|| RaError::NotFound(id.label()))
     }
 
+    /// A request the actor may approve or decline (call with the request lock held).
+    fn request_for_decision(
+        &self,
+        actor: &Administrator,
+        id: RequestId,
+        message: &str,
+        action: &str,
+    ) -> RaResult<CertificateRequest> {
+        check_message(message)?;
+        let request = self.request(actor, id)?;
+        let class = CertificateClass::of(self.profile(&request.profile)?.certificate_type);
+        let scope = Scope {
+            org: request.org,
+            dept: request.dept,
+        };
+        self.require(
+            actor,
+            Action::ApproveCertificate(class),
+            scope,
+            action,
+            &id.label(),
+        )?;
+        Ok(request)
+    }
+
     /// Approves a Requested or Declined request and issues it.
     pub fn approve(
         &self,
@@ -1612,20 +1637,8 @@ impl RegistrationAuthority {
         id: RequestId,
         message: &str,
     ) -> RaResult<CertificateRequest> {
-        check_message(message)?;
         let _guard = self.request_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut request = self.request(actor, id)?;
-        let class = CertificateClass::of(self.profile(&request.profile)?.certificate_type);
-        self.require(
-            actor,
-            Action::ApproveCertificate(class),
-            Scope {
-                org: request.org,
-                dept: request.dept,
-            },
-            "request.approve",
-            &id.label(),
-        )?;
+        let mut request = self.request_for_decision(actor, id, message, "request.approve")?;
         request.transition(RequestState::Approved, &actor.username, now(), message)?;
         self.issue_locked(request, &actor.username)
     }
@@ -1637,20 +1650,8 @@ impl RegistrationAuthority {
         id: RequestId,
         message: &str,
     ) -> RaResult<CertificateRequest> {
-        check_message(message)?;
         let _guard = self.request_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut request = self.request(actor, id)?;
-        let class = CertificateClass::of(self.profile(&request.profile)?.certificate_type);
-        self.require(
-            actor,
-            Action::ApproveCertificate(class),
-            Scope {
-                org: request.org,
-                dept: request.dept,
-            },
-            "request.decline",
-            &id.label(),
-        )?;
+        let mut request = self.request_for_decision(actor, id, message, "request.decline")?;
         request.transition(RequestState::Declined, &actor.username, now(), message)?;
         let mut batch = WriteBatch::new();
         REQUESTS.put(&mut batch, &id_key(id.0), &request)?;
