@@ -271,7 +271,12 @@ impl Harness {
             http01,
             tls_alpn,
             dns,
-            raw: Client::builder(TokioExecutor::new()).build(connector()),
+            // No connection reuse for hand-made requests: the server answers some bad
+            // requests (an oversized body) before reading them and then closes the
+            // connection, which a pooled client could pick up again mid-close.
+            raw: Client::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(0)
+                .build(connector()),
             acme_http: Client::builder(TokioExecutor::new()).build(connector()),
         }
     }
