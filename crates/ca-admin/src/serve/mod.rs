@@ -375,7 +375,12 @@ async fn accepted_or_pause(
     accepted: std::io::Result<(TcpStream, SocketAddr)>,
 ) -> Option<(TcpStream, SocketAddr)> {
     match accepted {
-        Ok(pair) => Some(pair),
+        Ok(pair) => {
+            // Request/response protocols (ACME's many small round trips above all) must not
+            // wait on Nagle's algorithm meeting the client's delayed ACK.
+            let _ = pair.0.set_nodelay(true);
+            Some(pair)
+        }
         Err(e) => {
             tracing::warn!(error = %e, "accept failed");
             tokio::time::sleep(StdDuration::from_millis(50)).await;
