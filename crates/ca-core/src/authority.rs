@@ -388,22 +388,6 @@ pub struct CaDirectory {
     root: PathBuf,
 }
 
-fn pem_encode(label: &str, der: &[u8]) -> String {
-    pem_rfc7468_encode(label, der)
-}
-
-fn pem_rfc7468_encode(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
 /// Every `CERTIFICATE` block of a PEM text, as DER.
 pub fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, AuthorityError> {
     let mut out = Vec::new();
@@ -508,7 +492,7 @@ impl CaDirectory {
             .self_signed(key.key_pair())
             .map_err(|e| AuthorityError::Certificate(e.to_string()))?;
         let key_pem = key.to_protected_pem(protection)?;
-        let cert_pem = pem_encode("CERTIFICATE", cert.der());
+        let cert_pem = crate::encoding::pem("CERTIFICATE", cert.der());
         self.write_new(
             &CaMetadata {
                 id: spec.id.clone(),
@@ -549,9 +533,9 @@ impl CaDirectory {
         let cert = params
             .signed_by(key.key_pair(), signer)
             .map_err(|e| AuthorityError::Certificate(e.to_string()))?;
-        let mut chain = pem_encode("CERTIFICATE", parent.certificate_der());
+        let mut chain = crate::encoding::pem("CERTIFICATE", parent.certificate_der());
         for der in parent.chain_der() {
-            chain.push_str(&pem_encode("CERTIFICATE", der));
+            chain.push_str(&crate::encoding::pem("CERTIFICATE", der));
         }
         let key_pem = key.to_protected_pem(protection)?;
         self.write_new(
@@ -567,7 +551,7 @@ impl CaDirectory {
             &[
                 (
                     "certificate.pem",
-                    pem_encode("CERTIFICATE", cert.der()).as_bytes(),
+                    crate::encoding::pem("CERTIFICATE", cert.der()).as_bytes(),
                 ),
                 ("chain.pem", chain.as_bytes()),
                 ("key.pem", key_pem.as_bytes()),
@@ -683,12 +667,12 @@ impl CaDirectory {
 
         let mut chain_text = String::new();
         for der in &chain {
-            chain_text.push_str(&pem_encode("CERTIFICATE", der));
+            chain_text.push_str(&crate::encoding::pem("CERTIFICATE", der));
         }
         write_private(&folder.join("chain.pem"), chain_text.as_bytes(), false)?;
         write_private(
             &folder.join("certificate.pem"),
-            pem_encode("CERTIFICATE", &cert_der).as_bytes(),
+            crate::encoding::pem("CERTIFICATE", &cert_der).as_bytes(),
             false,
         )?;
         metadata.state = CaState::Active;
