@@ -1463,17 +1463,28 @@ impl RegistrationAuthority {
             at,
             "approved on submission",
         )?;
-        self.issue_locked(request, &actor_name)
+        self.issue_locked(request, &actor_name, Some(&csr))
     }
 
     /// Issues an Approved request, committing certificate, request state, ownership and audit entry together.
+    ///
+    /// `verified` is the CSR when the caller has just verified it (submission), so the
+    /// hot path does not parse and check its signature twice; approvals later parse the stored DER.
     fn issue_locked(
         &self,
         mut request: CertificateRequest,
         actor: &str,
+        verified: Option<&VerifiedCsr>,
     ) -> RaResult<CertificateRequest> {
-        let csr = VerifiedCsr::from_der(&request.csr_der)
-            .map_err(|e| RaError::InvalidInput(e.to_string()))?;
+        let parsed;
+        let csr = match verified {
+            Some(csr) => csr,
+            None => {
+                parsed = VerifiedCsr::from_der(&request.csr_der)
+                    .map_err(|e| RaError::InvalidInput(e.to_string()))?;
+                &parsed
+            }
+        };
         let profile = self.profile(&request.profile)?;
         let org = self.organization_exists(request.org)?;
         let dept = request.dept.map(|d| self.department(d)).transpose()?;
@@ -1640,7 +1651,7 @@ impl RegistrationAuthority {
         let _guard = self.request_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut request = self.request_for_decision(actor, id, message, "request.approve")?;
         request.transition(RequestState::Approved, &actor.username, now(), message)?;
-        self.issue_locked(request, &actor.username)
+        self.issue_locked(request, &actor.username, None)
     }
 
     /// Declines a Requested request (it can still be approved later).
