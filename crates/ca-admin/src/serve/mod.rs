@@ -98,6 +98,12 @@ fn create_demo(data_dir: &Path) -> Result<GatewayConfig, String> {
     let mut config = GatewayConfig::for_data_dir(data_dir);
     config.keys.insecure_plaintext_keys = true;
     config.ca.default_issuer = Some(DEMO_ISSUING_ID.to_string());
+    // The demo's ACME endpoint issues for localhost at once: validation must find it
+    // without DNS (add more names under [acme.validation] hosts).
+    config.acme.validation.hosts.insert(
+        "localhost".to_string(),
+        std::net::IpAddr::from([127, 0, 0, 1]),
+    );
     let protection = KeyProtection::InsecurePlaintext;
     let spec = |id: &str, subject: CaSubject, days: u32, path_len: Option<u8>| NewCa {
         id: id.to_string(),
