@@ -238,8 +238,12 @@ impl CertificateRepository {
         after.status = status;
         let key = id_key(before.id);
         CERTIFICATES.require_present(batch, &key);
+        // Optimistic concurrency: the change applies only if the status is still the one it
+        // was read with (two revocations racing each other: the second is a conflict).
+        let before_status = status_key(&before.status, before.id);
+        batch.require_present(BY_STATUS.name(), before_status.clone());
         CERTIFICATES.put(batch, &key, &after)?;
-        BY_STATUS.remove(batch, &status_key(&before.status, before.id));
+        BY_STATUS.remove(batch, &before_status);
         BY_STATUS.insert(batch, &status_key(&after.status, after.id));
         if let CertificateStatus::Revoked {
             revoked_at, reason, ..

@@ -118,6 +118,15 @@ pub struct CaService {
     responders: RwLock<BTreeMap<String, Arc<DelegatedResponder>>>,
 }
 
+/// A revoked certificate record and the uncommitted batch that stores it.
+#[derive(Debug)]
+pub struct PreparedRevocation {
+    /// The record as revoked.
+    pub record: CertificateRecord,
+    /// The batch that stores it (with a check that its status is unchanged).
+    pub batch: crate::store::WriteBatch,
+}
+
 /// A signed certificate and the uncommitted batch that stores it.
 #[derive(Debug)]
 pub struct PreparedIssue {
@@ -374,32 +383,55 @@ impl CaService {
         reason: RevocationReason,
         message: &str,
     ) -> Result<CertificateRecord, CaServiceError> {
-        let record = {
-            let _guard = self.status_lock.lock().unwrap_or_else(|e| e.into_inner());
-            let before = self
-                .certificates
-                .by_serial(serial)?
-                .ok_or_else(|| CaServiceError::UnknownCertificate(serial.to_hex()))?;
-            if matches!(before.status, CertificateStatus::Revoked { .. }) {
-                return Err(CaServiceError::AlreadyRevoked(serial.to_hex()));
-            }
-            let mut batch = crate::store::WriteBatch::new();
-            let after = self.certificates.update_status_into(
-                &mut batch,
-                &before,
-                CertificateStatus::Revoked {
-                    revoked_at: unix(OffsetDateTime::now_utc()),
-                    reason,
-                    message: message.to_string(),
-                },
-            )?;
-            self.certificates.store().write(batch)?;
-            after
-        };
+        let _guard = self.status_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let prepared = self.prepare_revocation(serial, reason, message)?;
+        self.certificates
+            .store()
+            .write(prepared.batch)
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => CaServiceError::AlreadyRevoked(serial.to_hex()),
+                other => other.into(),
+            })?;
+        self.revocation_committed(&prepared.record)?;
+        Ok(prepared.record)
+    }
+
+    /// The revoked record and the uncommitted batch that stores it, so a caller can commit
+    /// its own records (the request's state, the audit entry) in the same transaction. The
+    /// batch applies only if the certificate's status has not changed since it was read.
+    /// After committing it, call [`CaService::revocation_committed`].
+    pub fn prepare_revocation(
+        &self,
+        serial: &Serial,
+        reason: RevocationReason,
+        message: &str,
+    ) -> Result<PreparedRevocation, CaServiceError> {
+        let before = self
+            .certificates
+            .by_serial(serial)?
+            .ok_or_else(|| CaServiceError::UnknownCertificate(serial.to_hex()))?;
+        if matches!(before.status, CertificateStatus::Revoked { .. }) {
+            return Err(CaServiceError::AlreadyRevoked(serial.to_hex()));
+        }
+        let mut batch = crate::store::WriteBatch::new();
+        let record = self.certificates.update_status_into(
+            &mut batch,
+            &before,
+            CertificateStatus::Revoked {
+                revoked_at: unix(OffsetDateTime::now_utc()),
+                reason,
+                message: message.to_string(),
+            },
+        )?;
+        Ok(PreparedRevocation { record, batch })
+    }
+
+    /// Re-signs the CRL of a certificate's CA once its revocation is committed.
+    pub fn revocation_committed(&self, record: &CertificateRecord) -> Result<(), CaServiceError> {
         if let Some(ca) = self.cas.get(&record.issuer_id) {
             self.regenerate_crl(ca, OffsetDateTime::now_utc())?;
         }
-        Ok(record)
+        Ok(())
     }
 
     /// Marks a certificate replaced by another (renewal through `replaces`).
@@ -641,5 +673,81 @@ impl CaService {
         let mut chain = vec![ca.certificate_der().to_vec()];
         chain.extend(ca.chain_der().iter().cloned());
         Ok(encoding::export(format, &record.der, &chain)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authority::{CaSubject, NewCa};
+    use crate::keys::{KeyAlgorithm, SignatureHash};
+
+    fn service(dir: &Path) -> CaService {
+        let directory = CaDirectory::new(dir);
+        let spec = |id: &str, days| NewCa {
+            id: id.into(),
+            subject: CaSubject::root_for(id),
+            key_algorithm: KeyAlgorithm::EcP256,
+            hash: SignatureHash::Sha256,
+            validity_days: days,
+            path_len: None,
+            permitted_dns: Vec::new(),
+            excluded_dns: Vec::new(),
+        };
+        let plain = KeyProtection::InsecurePlaintext;
+        directory.create_root(&spec("root", 3650), &plain).unwrap();
+        directory
+            .create_subordinate(&spec("issuing", 1825), "root", &plain, None)
+            .unwrap();
+        CaService::open(&CaServiceConfig::new(dir, "http://pki.example.com", plain)).unwrap()
+    }
+
+    #[test]
+    fn two_revocations_prepared_from_one_read_commit_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let csr = rcgen::CertificateParams::new(vec!["a.example.com".to_string()])
+            .unwrap()
+            .serialize_request(&key)
+            .unwrap();
+        let csr = crate::csr::VerifiedCsr::from_der(csr.der()).unwrap();
+        let request = IssuanceRequest {
+            csr: &csr,
+            profile: service.profile("tls-server").unwrap(),
+            names: None,
+            term_days: None,
+            owner_subject: Default::default(),
+        };
+        let issued = service.issue(&request, "test").unwrap();
+
+        let first = service
+            .prepare_revocation(&issued.serial, RevocationReason::KeyCompromise, "one")
+            .unwrap();
+        let second = service
+            .prepare_revocation(&issued.serial, RevocationReason::Superseded, "two")
+            .unwrap();
+        service.certificates().store().write(first.batch).unwrap();
+        service.revocation_committed(&first.record).unwrap();
+        assert!(matches!(
+            service.certificates().store().write(second.batch),
+            Err(StoreError::Conflict { .. })
+        ));
+        let stored = service.certificates().get(issued.id).unwrap().unwrap();
+        assert!(matches!(
+            stored.status,
+            CertificateStatus::Revoked {
+                reason: RevocationReason::KeyCompromise,
+                ..
+            }
+        ));
+        assert_eq!(
+            service.certificates().revoked_of("issuing").unwrap().len(),
+            1
+        );
+        assert!(matches!(
+            service.revoke(&issued.serial, RevocationReason::Unspecified, ""),
+            Err(CaServiceError::AlreadyRevoked(_))
+        ));
     }
 }

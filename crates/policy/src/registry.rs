@@ -1899,8 +1899,13 @@ impl RegistrationAuthority {
             .certificates()
             .get(id)?
             .ok_or_else(|| RaError::NotFound(format!("certificate:{id}")))?;
-        let revoked = self.ca.revoke(&record.serial, reason, message)?;
-        let mut batch = WriteBatch::new();
+        // The certificate's new status, its request's transition and the audit entry
+        // commit together: a crash cannot leave a revoked certificate with an Issued request.
+        let prepared = self
+            .ca
+            .prepare_revocation(&record.serial, reason, message)?;
+        let revoked = prepared.record;
+        let mut batch = prepared.batch;
         if let Some(request_id) = request {
             if let Some(mut r) = REQUESTS.get(&self.store, &id_key(request_id.0))? {
                 if r.state.name() == StateName::Issued {
@@ -1914,16 +1919,20 @@ impl RegistrationAuthority {
                 }
             }
         }
-        self.commit(
-            batch,
-            AuditEvent::success(
-                actor,
-                "certificate.revoke",
-                &format!("certificate:{id}"),
-                format!("{reason}: {message}"),
-            ),
-            "certificate",
-        )?;
+        let event = AuditEvent::success(
+            actor,
+            "certificate.revoke",
+            &format!("certificate:{id}"),
+            format!("{reason}: {message}"),
+        );
+        self.audit.commit_with(batch, event).map_err(|e| match e {
+            // Its status changed since it was read: another revocation won.
+            StoreError::Conflict { .. } => {
+                RaError::Ca(CaServiceError::AlreadyRevoked(record.serial.to_hex()))
+            }
+            other => RaError::Store(other),
+        })?;
+        self.ca.revocation_committed(&revoked)?;
         Ok(revoked)
     }
 
