@@ -1489,7 +1489,7 @@ impl RegistrationAuthority {
         let org = self.organization_exists(request.org)?;
         let dept = request.dept.map(|d| self.department(d)).transpose()?;
         let issuance = IssuanceRequest {
-            csr: &csr,
+            csr,
             profile,
             names: Some(request.names.clone()),
             term_days: request.term_days,
