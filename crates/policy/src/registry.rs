@@ -1529,15 +1529,26 @@ impl RegistrationAuthority {
                     external: false,
                 },
             )?;
+            // A replacement commits with the new certificate: the old one becomes Replaced
+            // (and its request with it) in the same transaction, or neither happens.
+            let mut replaced = None;
+            if let (true, Some(old)) = (issued.replaces, issued.renewal_of) {
+                if self.replacement_into(&mut batch, old, certificate, actor)? {
+                    replaced = Some(old);
+                }
+            }
             let event = AuditEvent::success(
                 actor,
                 "certificate.issue",
                 &format!("certificate:{certificate}"),
                 format!(
-                    "{} for {} serial {}",
+                    "{} for {} serial {}{}",
                     issued.id.label(),
                     prepared.record.subject,
-                    prepared.record.serial
+                    prepared.record.serial,
+                    replaced
+                        .map(|old| format!(", replacing certificate:{old}"))
+                        .unwrap_or_default()
                 ),
             );
             match self.audit.commit_with(batch, event) {
@@ -1554,13 +1565,37 @@ impl RegistrationAuthority {
             request.renewal_of,
             request.state.certificate(),
         ) {
-            self.mark_replaced(old, new, actor)?;
+            // The old certificate's own trail (the change itself committed above).
+            self.audit.record(AuditEvent::success(
+                actor,
+                "certificate.replace",
+                &format!("certificate:{old}"),
+                format!("by certificate:{new}"),
+            ))?;
         }
         Ok(request)
     }
 
-    fn mark_replaced(&self, old: u64, new: u64, actor: &str) -> RaResult<()> {
-        self.ca.mark_replaced(old, new)?;
+    /// Adds "old is Replaced by new" to a batch: the certificate's status (only if it is
+    /// still Issued when the batch commits) and its request's state. False if it is not Issued.
+    fn replacement_into(
+        &self,
+        batch: &mut WriteBatch,
+        old: u64,
+        new: u64,
+        actor: &str,
+    ) -> RaResult<bool> {
+        let Some(before) = self.ca.certificates().get(old)? else {
+            return Ok(false);
+        };
+        if !matches!(before.status, CertificateStatus::Issued) {
+            return Ok(false);
+        }
+        self.ca.certificates().update_status_into(
+            batch,
+            &before,
+            CertificateStatus::Replaced { by: new },
+        )?;
         if let Some(request_id) = self.certificate_owner(old)?.request {
             if let Some(mut request) = REQUESTS.get(&self.store, &id_key(request_id.0))? {
                 if request.state.name() == StateName::Issued {
@@ -1573,22 +1608,11 @@ impl RegistrationAuthority {
                         now(),
                         "replaced",
                     )?;
-                    let mut batch = WriteBatch::new();
-                    REQUESTS.put(&mut batch, &id_key(request.id.0), &request)?;
-                    self.commit(
-                        batch,
-                        AuditEvent::success(
-                            actor,
-                            "certificate.replace",
-                            &format!("certificate:{old}"),
-                            format!("by certificate:{new}"),
-                        ),
-                        "request",
-                    )?;
+                    REQUESTS.put(batch, &id_key(request.id.0), &request)?;
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// A request, if visible to the actor.
