@@ -219,6 +219,20 @@ fn the_gateway_serves_https_with_a_certificate_from_its_own_ca() {
     );
     gateway.stop();
 
+    // A restart serves a new certificate (new key) and retires the previous run's.
+    let gateway = Gateway::start(
+        Path::new(BIN),
+        dir,
+        &["--https-listen", &https_listen],
+        port,
+    );
+    let metrics = String::from_utf8(http_get(&format!("{}/metrics", gateway.base))).unwrap();
+    assert!(
+        metrics.contains("certwright_certificates{status=\"issued\"} 1"),
+        "only the served HTTPS certificate is Issued after a restart: {metrics}"
+    );
+    gateway.stop();
+
     // HTTPS switched off in the configuration: no listener, and plain HTTP says so.
     let config_path = dir.join("ca-data/certwright.toml");
     let mut config = std::fs::read_to_string(&config_path).unwrap();

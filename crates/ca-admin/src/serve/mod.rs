@@ -336,11 +336,15 @@ async fn start_https(
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let settings = config.https.clone();
     let issuing_service = service.clone();
+    let record_file = config.data_dir.join("https-certificate.id");
     // Issuance signs and commits durably: keep it off the async workers.
-    let certificate =
-        tokio::task::spawn_blocking(move || ServerCertificate::issue(issuing_service, &settings))
-            .await
-            .map_err(|e| format!("HTTPS server certificate: {e}"))??;
+    let certificate = tokio::task::spawn_blocking(move || {
+        let certificate = ServerCertificate::issue(issuing_service, &settings)?;
+        certificate.retire_previous(&record_file);
+        Ok::<_, String>(certificate)
+    })
+    .await
+    .map_err(|e| format!("HTTPS server certificate: {e}"))??;
     let acceptor = TlsAcceptor::from(certificate.server_config()?);
     Ok(HttpsListener {
         listener,

@@ -91,6 +91,8 @@ pub struct ServerCertificate {
     names: Vec<String>,
     profile: String,
     current: RwLock<Current>,
+    /// Where the served certificate's record id is kept across restarts (see `retire_previous`).
+    record_file: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 impl fmt::Debug for ServerCertificate {
@@ -104,6 +106,13 @@ impl fmt::Debug for ServerCertificate {
             .field("issuer", &served.issuer_id)
             .field("not_after", &served.not_after)
             .finish_non_exhaustive()
+    }
+}
+
+/// Writes the served certificate's record id (a small state file of the data directory).
+fn remember(path: &std::path::Path, id: u64) {
+    if let Err(e) = std::fs::write(path, format!("{id}\n")) {
+        tracing::warn!(path = %path.display(), error = %e, "could not record the HTTPS certificate id");
     }
 }
 
@@ -126,7 +135,27 @@ impl ServerCertificate {
             names,
             profile: settings.profile.clone(),
             current: RwLock::new(current),
+            record_file: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Marks the certificate the previous run served (its key died with that process)
+    /// replaced by the one served now, and remembers the current one in `record_file`
+    /// for the next start and for renewals. Blocking; failures are only logged, since
+    /// they are bookkeeping and must not stop the gateway.
+    pub fn retire_previous(&self, record_file: &std::path::Path) {
+        let current = self.served().record_id;
+        let previous = std::fs::read_to_string(record_file)
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok());
+        if let Some(previous) = previous.filter(|p| *p != current) {
+            if let Err(e) = self.service.mark_replaced(previous, current) {
+                tracing::warn!(previous, current, error = %e,
+                    "could not mark the previous run's HTTPS certificate replaced");
+            }
+        }
+        let _ = self.record_file.set(record_file.to_path_buf());
+        remember(record_file, current);
     }
 
     /// The certificate being served now.
@@ -163,6 +192,9 @@ impl ServerCertificate {
             // The new certificate is already served; a stale status is only bookkeeping.
             tracing::warn!(old = old_id, new = new_id, error = %e,
                 "could not mark the previous HTTPS certificate replaced");
+        }
+        if let Some(path) = self.record_file.get() {
+            remember(path, new_id);
         }
         Ok(self.served())
     }
