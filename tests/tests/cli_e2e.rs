@@ -400,6 +400,12 @@ fn operators_run_the_approval_flow_through_the_cli() {
     }
     let verified = mrao.ok(&["audit", "verify"]);
     assert!(verified.contains("intact"), "{verified}");
+    let head = verified
+        .lines()
+        .find_map(|l| l.strip_prefix("head hash "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("audit verify prints the head hash: {verified}"));
+    assert_eq!(head.len(), 64, "a SHA-256 in hex: {head}");
     // Only an MRAO reads the global log.
     assert!(!rao.run(&["audit", "verify"]).ok);
     gateway.stop();

@@ -288,6 +288,11 @@ impl AuditLog {
         Ok(out)
     }
 
+    /// One entry by sequence number.
+    pub fn entry(&self, seq: u64) -> Result<Option<AuditEntry>, StoreError> {
+        ENTRIES.get(&self.store, &KeyBuilder::new().u64(seq).build())
+    }
+
     /// Walks the whole chain; returns the number of entries when intact.
     pub fn verify(&self) -> Result<Result<u64, ChainBroken>, StoreError> {
         let mut prev = GENESIS.to_string();

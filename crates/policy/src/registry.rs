@@ -2174,6 +2174,26 @@ impl RegistrationAuthority {
         )?;
         Ok(self.audit.verify()?)
     }
+
+    /// Verifies the audit chain (MRAO) and returns the head: its sequence number and hash.
+    /// A chain cannot show that its newest entries were removed; an operator who records
+    /// the head elsewhere (a ticket, a second system) can.
+    pub fn verify_audit_head(
+        &self,
+        actor: &Administrator,
+    ) -> RaResult<Result<(u64, String), ChainBroken>> {
+        Ok(match self.verify_audit(actor)? {
+            Ok(0) => Ok((0, String::new())),
+            Ok(entries) => {
+                let head = self
+                    .audit
+                    .entry(entries)?
+                    .ok_or_else(|| RaError::NotFound(format!("audit entry {entries}")))?;
+                Ok((entries, head.hash))
+            }
+            Err(broken) => Err(broken),
+        })
+    }
 }
 
 fn check_message(message: &str) -> RaResult<()> {

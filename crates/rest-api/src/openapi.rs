@@ -634,6 +634,7 @@ fn schemas() -> Value {
                 "intact": { "type": "boolean" },
                 "entries": { "type": "integer" },
                 "broken_at": { "type": "integer" },
+                "head_hash": { "type": "string", "description": "SHA-256 of the newest entry (hex); record it elsewhere to detect removal of the newest entries" },
                 "reason": { "type": "string" }
             })),
         ),

@@ -804,6 +804,10 @@ pub fn audit(args: &Audit) -> Result<(), String> {
                         "audit log intact: {} entries verified",
                         output::cell(v.get("entries"))
                     );
+                    println!(
+                        "head hash {} (record it elsewhere: a chain cannot show that its newest entries were removed)",
+                        output::cell(v.get("head_hash"))
+                    );
                 } else {
                     println!(
                         "AUDIT LOG BROKEN at entry {}: {}",

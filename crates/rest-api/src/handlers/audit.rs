@@ -21,9 +21,13 @@ pub async fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
 
 /// POST /audit/verify.
 pub async fn verify(ctx: &Ctx) -> Result<Reply, ApiError> {
-    let result = ctx.run(|ra, admin| Ok(ra.verify_audit(admin)?)).await?;
+    let result = ctx
+        .run(|ra, admin| Ok(ra.verify_audit_head(admin)?))
+        .await?;
     Reply::ok(&match result {
-        Ok(entries) => json!({ "intact": true, "entries": entries }),
+        Ok((entries, head_hash)) => {
+            json!({ "intact": true, "entries": entries, "head_hash": head_hash })
+        }
         Err(broken) => json!({
             "intact": false,
             "entries": broken.seq.saturating_sub(1),
