@@ -5,7 +5,7 @@
 # tests with real outside tools included.
 #
 #   scripts/test.sh            # everything
-#   scripts/test.sh -p ca-core # extra arguments go to `cargo test`
+#   scripts/test.sh crash      # extra arguments go to `cargo test` (here: a test-name filter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
