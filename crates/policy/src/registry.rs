@@ -1324,6 +1324,27 @@ impl RegistrationAuthority {
         requester: Requester<'_>,
         submission: Submission,
     ) -> RaResult<CertificateRequest> {
+        self.submit_inner(requester, submission, None)
+    }
+
+    /// [`RegistrationAuthority::submit`] for a caller that has already parsed and verified
+    /// the CSR (a protocol edge checking its names): the RA uses `csr` and does not verify
+    /// its signature again; `submission.csr` is ignored.
+    pub fn submit_verified(
+        &self,
+        requester: Requester<'_>,
+        submission: Submission,
+        csr: VerifiedCsr,
+    ) -> RaResult<CertificateRequest> {
+        self.submit_inner(requester, submission, Some(csr))
+    }
+
+    fn submit_inner(
+        &self,
+        requester: Requester<'_>,
+        submission: Submission,
+        verified: Option<VerifiedCsr>,
+    ) -> RaResult<CertificateRequest> {
         let (org, dept, profile_name, term_days, endpoint_id, channel) = match &requester {
             Requester::Admin(_) => (
                 submission.org,
@@ -1368,8 +1389,11 @@ impl RegistrationAuthority {
                 return Err(RaError::NotFound(format!("certificate:{old}")));
             }
         }
-        let csr = VerifiedCsr::parse(&submission.csr)
-            .map_err(|e| RaError::InvalidInput(e.to_string()))?;
+        let csr = match verified {
+            Some(csr) => csr,
+            None => VerifiedCsr::parse(&submission.csr)
+                .map_err(|e| RaError::InvalidInput(e.to_string()))?,
+        };
         let actor_name = requester.name();
         let at = now();
         let mut request = CertificateRequest {
@@ -1756,6 +1780,7 @@ impl RegistrationAuthority {
         after: u64,
         limit: usize,
     ) -> RaResult<Vec<CertificateRequest>> {
+        let needle = filter.name.as_ref().map(|n| n.to_ascii_lowercase());
         let mut out = Vec::new();
         let mut cursor = after;
         loop {
@@ -1781,11 +1806,9 @@ impl RegistrationAuthority {
                 let matches = filter.status.is_none_or(|s| r.state.name() == s)
                     && filter.org.is_none_or(|o| r.org == o)
                     && filter.profile.as_ref().is_none_or(|p| &r.profile == p)
-                    && filter.name.as_ref().is_none_or(|n| {
-                        r.names
-                            .iter()
-                            .any(|x| x.value().contains(&n.to_ascii_lowercase()))
-                    });
+                    && needle
+                        .as_ref()
+                        .is_none_or(|n| r.names.iter().any(|x| x.value().contains(n.as_str())));
                 if visible && matches {
                     out.push(r);
                     if out.len() >= limit {

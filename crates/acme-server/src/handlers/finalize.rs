@@ -224,13 +224,14 @@ pub(crate) fn finalize(
     let account_url = ctx.urls.account(account.id);
     let replaced = order.replaces.as_ref().map(|r| r.certificate);
     let request = ra
-        .submit(
+        .submit_verified(
             Requester::Endpoint {
                 endpoint: &ctx.endpoint,
                 identity: &account_url,
             },
             Submission {
-                csr: der,
+                // submit_verified takes the CSR already verified above.
+                csr: Vec::new(),
                 profile: ctx.endpoint.profile.clone(),
                 org: ctx.endpoint.org,
                 dept: ctx.endpoint.dept,
@@ -240,6 +241,7 @@ pub(crate) fn finalize(
                 renewal_of: replaced,
                 replaces: replaced.is_some(),
             },
+            csr,
         )
         .map_err(|e| match e {
             RaError::InvalidInput(reason) => bad_csr(reason),
