@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use policy::registry::RegistrationAuthority;
 
 pub use config::AcmeConfig;
@@ -196,37 +196,25 @@ impl AcmeServer {
     }
 }
 
-/// Reads a body up to `limit` bytes: a larger declared length is refused before
-/// reading, a longer stream as soon as it passes the limit.
+/// Reads a body up to `limit` bytes, its refusals as problem documents.
 async fn read_limited<B>(body: B, headers: &http::HeaderMap, limit: usize) -> Result<Bytes, Problem>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::fmt::Display,
 {
-    let too_large = || {
-        Problem::malformed(format!("the request body is larger than {limit} bytes"))
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-    };
-    if let Some(declared) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        if declared > limit as u64 {
-            return Err(too_large());
-        }
-    }
-    let mut body = std::pin::pin!(body);
-    let mut buffer: Vec<u8> = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|e| Problem::malformed(format!("the request body could not be read: {e}")))?;
-        if let Ok(data) = frame.into_data() {
-            if buffer.len() + data.len() > limit {
-                return Err(too_large());
+    gateway_http::read_limited(body, headers, limit)
+        .await
+        .map_err(|e| match e {
+            gateway_http::BodyError::TooLarge { .. } => {
+                Problem::malformed(e.to_string()).with_status(StatusCode::PAYLOAD_TOO_LARGE)
             }
-            buffer.extend_from_slice(&data);
-        }
+            gateway_http::BodyError::Unreadable(_) => Problem::malformed(e.to_string()),
+        })
+}
+
+impl gateway_http::ProtocolService for AcmeServer {
+    fn call(&self, request: Request<hyper::body::Incoming>) -> gateway_http::ResponseFuture {
+        let server = self.clone();
+        Box::pin(async move { server.handle(request).await })
     }
-    Ok(Bytes::from(buffer))
 }

@@ -4,10 +4,11 @@
 
 use bytes::Bytes;
 use http::{header, HeaderMap};
-use http_body_util::BodyExt;
 use hyper::body::Body;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+use gateway_http::BodyError;
 
 use crate::error::ApiError;
 
@@ -24,39 +25,19 @@ pub const MAX_CSR_CHARS: usize = 65536;
 /// The only field that gets [`MAX_CSR_CHARS`].
 const CSR_FIELD: &str = "csr";
 
-/// Reads a whole body, refusing more than `limit` bytes.
-///
-/// A declared `Content-Length` over the limit is refused before reading; a body
-/// without one (chunked) is counted while read and dropped when it passes the limit.
+/// Reads a whole body, refusing more than `limit` bytes (the gateway's one body reader,
+/// with its refusals as API errors).
 pub async fn read_limited<B>(body: B, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError>
 where
     B: Body<Data = Bytes> + Send,
     B::Error: std::fmt::Display,
 {
-    if let Some(declared) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        if declared > limit as u64 {
-            return Err(ApiError::too_large(limit));
-        }
-    }
-    // Pinned on the stack: the body type need not be Unpin.
-    let mut body = std::pin::pin!(body);
-    let mut buffer: Vec<u8> = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            ApiError::invalid_input(format!("the request body could not be read: {e}"))
-        })?;
-        if let Ok(data) = frame.into_data() {
-            if buffer.len() + data.len() > limit {
-                return Err(ApiError::too_large(limit));
-            }
-            buffer.extend_from_slice(&data);
-        }
-    }
-    Ok(Bytes::from(buffer))
+    gateway_http::read_limited(body, headers, limit)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { limit } => ApiError::too_large(limit),
+            BodyError::Unreadable(_) => ApiError::invalid_input(e.to_string()),
+        })
 }
 
 /// The media type of a request (lower case, without parameters), if it sent one.

@@ -161,18 +161,18 @@ impl std::error::Error for ApiError {}
 
 impl From<RaError> for ApiError {
     fn from(e: RaError) -> Self {
-        let code = e.code();
-        let status = match code {
-            "unauthenticated" => StatusCode::UNAUTHORIZED,
-            "forbidden" => StatusCode::FORBIDDEN,
-            "not_found" => StatusCode::NOT_FOUND,
-            "invalid_input" => StatusCode::BAD_REQUEST,
-            "conflict" | "illegal_transition" => StatusCode::CONFLICT,
-            // ca_error, internal and any code added later: the server's fault, not the client's.
-            _ => return ApiError::internal(format!("{code}: {e}")),
+        use gateway_http::RefusalKind;
+        let refusal = gateway_http::Refusal::of(&e);
+        let status = match refusal.kind {
+            RefusalKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+            RefusalKind::NotFound => StatusCode::NOT_FOUND,
+            RefusalKind::BadRequest => StatusCode::BAD_REQUEST,
+            RefusalKind::Conflict => StatusCode::CONFLICT,
+            RefusalKind::Internal => return ApiError::internal(format!("{}: {e}", e.code())),
         };
         // The RA's messages are written for operators ("invalid input: ..."); keep them whole.
-        Self::new(status, code, e.to_string())
+        Self::new(status, e.code(), refusal.message)
     }
 }
 

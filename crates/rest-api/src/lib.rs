@@ -45,10 +45,11 @@ use routes::{BodyKind, Matched};
 /// The longest bearer token looked up (session tokens and API keys are far shorter).
 const MAX_TOKEN_CHARS: usize = 512;
 
-/// The REST API service.
+/// The REST API service (cheap to clone: the gateway clones it per request).
+#[derive(Clone)]
 pub struct RestApi {
     ra: Arc<RegistrationAuthority>,
-    base_url: String,
+    base_url: Arc<str>,
     openapi: Bytes,
 }
 
@@ -68,7 +69,7 @@ impl RestApi {
         let openapi = Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default());
         Self {
             ra,
-            base_url,
+            base_url: base_url.into(),
             openapi,
         }
     }
@@ -84,6 +85,8 @@ impl RestApi {
     }
 
     /// Answers one request. Never fails: every error is a JSON error response.
+    ///
+    /// `ca-admin serve` calls it through [`gateway_http::ProtocolService`].
     pub async fn handle<B>(&self, request: Request<B>) -> Response<Full<Bytes>>
     where
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
@@ -188,6 +191,13 @@ impl RestApi {
 
 fn truncated(path: &str) -> String {
     path.chars().take(200).collect()
+}
+
+impl gateway_http::ProtocolService for RestApi {
+    fn call(&self, request: Request<hyper::body::Incoming>) -> gateway_http::ResponseFuture {
+        let api = self.clone();
+        Box::pin(async move { api.handle(request).await })
+    }
 }
 
 #[cfg(test)]

@@ -6,20 +6,18 @@
 //! issuing CA, renewed in place, see [`tls`]), a CRL refresher, and stops
 //! cleanly on Ctrl-C / SIGTERM so every queued store write is committed.
 //!
-//! Both listeners serve the same public routes; the REST API ([`ApiService`])
-//! is mounted under `/api/` on the HTTPS listener only, because it carries
-//! credentials.
+//! Both listeners serve the same public routes; the protocol edges are
+//! mounted as [`gateway_http::Mount`]s (see [`mounts`]): the REST API and ACME
+//! on the HTTPS listener only, because they carry credentials.
 
-mod api;
 mod metrics;
+mod mounts;
 mod routes;
 pub mod tls;
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -28,6 +26,8 @@ use bytes::Bytes;
 use ca_core::authority::{CaDirectory, CaSubject, NewCa, PublicationUrls};
 use ca_core::keys::{KeyAlgorithm, KeyProtection, SignatureHash};
 use ca_core::service::{CaService, CaServiceConfig};
+use gateway_http::peer::TlsPeer;
+use gateway_http::{Listener, PeerIdentity};
 use http::{header, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -43,19 +43,6 @@ use crate::protection;
 use policy::registry::RegistrationAuthority;
 use routes::GatewayState;
 use tls::ServerCertificate;
-
-/// The REST API, as the HTTPS listener mounts it under `/api/`.
-///
-/// Defined here rather than in the REST API crate so the gateway can be built
-/// and tested without one; `ca-admin serve` puts an implementation into
-/// `GatewayState::api`.
-pub trait ApiService: Send + Sync {
-    /// Answers one request whose path starts with `/api/`.
-    fn call(
-        &self,
-        request: Request<Incoming>,
-    ) -> Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
-}
 
 /// How long a client may take over its TLS handshake before the connection is dropped.
 ///
@@ -230,15 +217,6 @@ struct HttpsListener {
     url: String,
 }
 
-/// Which listener a request came in on, for what may be served there.
-#[derive(Clone)]
-enum Side {
-    /// Plain HTTP; `https_url` says where the API is, if HTTPS runs.
-    Http { https_url: Option<Arc<str>> },
-    /// HTTPS, where the API is mounted.
-    Https,
-}
-
 async fn run(
     config: GatewayConfig,
     service: Arc<CaService>,
@@ -263,19 +241,9 @@ async fn run(
     let state = Arc::new(GatewayState {
         service: service.clone(),
         metrics: Default::default(),
-        api: Some(Arc::new(api::RestApiService::new(
-            ra.clone(),
-            https_base_url(&config),
-        ))),
-        acme: Some(Arc::new(api::AcmeService::new(
-            ra.clone(),
-            config.acme.clone(),
-            https_base_url(&config),
-        ))),
-    });
-    let http_side = Side::Http {
+        mounts: mounts::mounts(&config, &ra, &https_base_url(&config)),
         https_url: https.as_ref().map(|h| Arc::from(h.url.as_str())),
-    };
+    });
     let refresher = tokio::spawn(refresh_crls(state.clone()));
     let sweeper = tokio::spawn(sweep_expired(ra.clone()));
     let renewer = https
@@ -288,13 +256,12 @@ async fn run(
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let Some((stream, _)) = accepted_or_pause(accepted).await else { continue };
+                let Some((stream, peer)) = accepted_or_pause(accepted).await else { continue };
                 let state = state.clone();
-                let side = http_side.clone();
                 let guard = connections.clone();
                 tokio::spawn(async move {
                     let _guard = guard;
-                    serve_connection(TokioIo::new(stream), state, side).await;
+                    serve_connection(TokioIo::new(stream), state, PeerIdentity::plain(peer)).await;
                 });
             }
             accepted = accept_optional(https.as_ref().map(|h| &h.listener)) => {
@@ -421,62 +388,69 @@ async fn serve_tls_connection(
             return;
         }
     };
-    serve_connection(TokioIo::new(tls), state, Side::Https).await;
+    let identity = PeerIdentity::tls(peer, tls_peer(tls.get_ref().1));
+    serve_connection(TokioIo::new(tls), state, identity).await;
+}
+
+/// What the handshake told of the client: its certificates, the version, the channel binding.
+fn tls_peer(connection: &rustls::ServerConnection) -> TlsPeer {
+    let client_chain = connection
+        .peer_certificates()
+        .map(|chain| {
+            chain
+                .iter()
+                .map(|c| c.clone().into_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let mut binding = [0u8; 32];
+    // RFC 9266 tls-exporter; RFC 5705 exporters exist for TLS 1.2 (with extended master secret) and 1.3.
+    let channel_binding = connection
+        .export_keying_material(&mut binding, b"EXPORTER-Channel-Binding", None)
+        .is_ok()
+        .then_some(binding);
+    TlsPeer {
+        client_chain: client_chain.into(),
+        version: connection.protocol_version().and_then(|v| v.as_str()),
+        channel_binding,
+    }
 }
 
 /// Serves HTTP/1.1 or HTTP/2 (whichever the client speaks) on one connection.
-async fn serve_connection<I>(io: I, state: Arc<GatewayState>, side: Side)
+async fn serve_connection<I>(io: I, state: Arc<GatewayState>, peer: PeerIdentity)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let service = service_fn(move |request| dispatch(state.clone(), side.clone(), request));
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(peer.clone());
+        dispatch(state.clone(), peer.listener, request)
+    });
     let builder = auto::Builder::new(TokioExecutor::new());
     if let Err(e) = builder.serve_connection(io, service).await {
         tracing::debug!(error = %e, "connection ended with an error");
     }
 }
 
-/// Whether a path belongs to the REST API's mount point.
-fn is_api_path(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/")
-}
-
-/// Sends `/api/` to the REST API (HTTPS only) and everything else to the public routes.
+/// Sends a request to the protocol edge mounted at its path, if it is served on
+/// this listener, and everything else to the public routes.
 async fn dispatch(
     state: Arc<GatewayState>,
-    side: Side,
+    listener: Listener,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = request.uri().path();
-    if path.starts_with("/acme/") {
-        return Ok(match (&side, &state.acme) {
-            (Side::Https, Some(acme)) => acme.call(request).await,
-            _ => text(
-                StatusCode::NOT_FOUND,
-                "ACME is served over HTTPS at /acme/<endpoint>/directory",
-            ),
-        });
-    }
-    if !is_api_path(path) {
+    let Some(mount) = gateway_http::service::find(&state.mounts, request.uri().path()) else {
         return routes::handle(state, request).await;
-    }
-    let response = match (&side, &state.api) {
-        (Side::Https, Some(api)) => api.call(request).await,
-        (Side::Https, None) => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the REST API is not available in this build",
-        ),
+    };
+    let response = if mount.serves(listener) {
+        mount.service.call(request).await
+    } else {
         // Never over plain HTTP, not even a redirect: the request may already
         // have carried credentials in the clear, and a client that follows a
         // redirect would not notice its mistake.
-        (Side::Http { https_url: Some(url) }, _) => text(
+        text(
             StatusCode::NOT_FOUND,
-            &format!("the REST API is served over HTTPS at {url}/api/v1/"),
-        ),
-        (Side::Http { https_url: None }, _) => text(
-            StatusCode::NOT_FOUND,
-            "the REST API is served over HTTPS only, and this gateway's configuration disables HTTPS ([https] enabled = false)",
-        ),
+            &mount.elsewhere(state.https_url.as_deref()),
+        )
     };
     if response.status().is_client_error() {
         state.metrics.client_errors.fetch_add(1, Ordering::Relaxed);
@@ -621,16 +595,6 @@ fn display_path(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_api_mount_point_is_api_and_below() {
-        assert!(is_api_path("/api/v1/certificates"));
-        assert!(is_api_path("/api/"));
-        assert!(is_api_path("/api"));
-        assert!(!is_api_path("/apis"));
-        assert!(!is_api_path("/ca/api.pem"));
-        assert!(!is_api_path("/"));
-    }
 
     #[test]
     fn the_https_url_names_a_reachable_host() {

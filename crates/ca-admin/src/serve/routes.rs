@@ -21,10 +21,10 @@ pub struct GatewayState {
     pub service: Arc<CaService>,
     /// Counters.
     pub metrics: Metrics,
-    /// The REST API mounted under `/api/` on the HTTPS listener; `None` until a build provides one.
-    pub api: Option<Arc<dyn super::ApiService>>,
-    /// The ACME server, mounted under `/acme/` on the HTTPS listener.
-    pub acme: Option<Arc<dyn super::ApiService>>,
+    /// The protocol edges and where they are mounted.
+    pub mounts: Vec<gateway_http::Mount>,
+    /// The HTTPS listener's URL, if it runs (named to clients that came over plain HTTP).
+    pub https_url: Option<Arc<str>>,
 }
 
 type HttpResponse = Response<Full<Bytes>>;

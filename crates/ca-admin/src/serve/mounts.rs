@@ -1,0 +1,37 @@
+//! What the gateway mounts where: the one list of protocol edges.
+
+use std::sync::Arc;
+
+use gateway_http::Mount;
+use policy::registry::RegistrationAuthority;
+
+use crate::config::GatewayConfig;
+
+/// The protocol edges over the registration authority; `https_base` is the
+/// HTTPS base URL the edges put into the links they hand out.
+pub fn mounts(
+    config: &GatewayConfig,
+    ra: &Arc<RegistrationAuthority>,
+    https_base: &str,
+) -> Vec<Mount> {
+    vec![
+        Mount {
+            prefix: "/api/",
+            plain_http: false,
+            name: "the REST API",
+            https_path: "/api/v1/",
+            service: Arc::new(rest_api::RestApi::new(ra.clone(), https_base.to_string())),
+        },
+        Mount {
+            prefix: acme_server::PATH_PREFIX,
+            plain_http: false,
+            name: "ACME",
+            https_path: "/acme/<endpoint>/directory",
+            service: Arc::new(acme_server::AcmeServer::new(
+                ra.clone(),
+                config.acme.clone(),
+                https_base.to_string(),
+            )),
+        },
+    ]
+}
