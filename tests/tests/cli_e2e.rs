@@ -6,117 +6,22 @@
 //! verify` accepts it; the revocation shows in the CRL and in OCSP. Then the
 //! audit log verifies, and `audit verify` catches an entry changed on disk.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use certwright_tests::{free_port, http_get, must, openssl_csr, Gateway, Run};
+use certwright_tests::cli::id;
+use certwright_tests::{must, openssl_csr, Gateway, Operator};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
-
-/// Runs the CLI as one operator (their own session file).
-struct Operator {
-    dir: PathBuf,
-    session: PathBuf,
-    server: String,
-}
-
-impl Operator {
-    fn new(dir: &Path, name: &str, server: &str) -> Self {
-        Self {
-            dir: dir.to_path_buf(),
-            session: dir.join(format!("{name}.session.json")),
-            server: server.to_string(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Command::new(BIN)
-            .args(args)
-            .args(["--server", &self.server, "--ca-cert", "root.pem"])
-            .current_dir(&self.dir)
-            .env("CERTWRIGHT_SESSION", &self.session)
-            .env_remove("CERTWRIGHT_TOKEN")
-            .env_remove("CERTWRIGHT_SERVER")
-            .env_remove("CERTWRIGHT_CA_CERT")
-            .output()
-            .expect("run ca-admin")
-            .into()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let run = self.run(args);
-        assert!(
-            run.ok,
-            "ca-admin {args:?} failed:\n{}\n{}",
-            run.stdout, run.stderr
-        );
-        run.stdout
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut full = args.to_vec();
-        full.push("--json");
-        let out = self.ok(&full);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
-    }
-
-    fn login(&self, username: &str, password: &str) {
-        let file = self.dir.join(format!("{username}.password"));
-        std::fs::write(&file, format!("{password}\n")).unwrap();
-        self.ok(&[
-            "login",
-            "--username",
-            username,
-            "--password-file",
-            file.to_str().unwrap(),
-        ]);
-    }
-}
-
-fn id(value: &serde_json::Value) -> String {
-    value
-        .get("id")
-        .or_else(|| value.get("endpoint").and_then(|e| e.get("id")))
-        .and_then(|v| v.as_u64())
-        .unwrap_or_else(|| panic!("no id in {value}"))
-        .to_string()
-}
-
-fn banner_password(banner: &str) -> String {
-    banner
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("password"))
-        .map(|p| p.trim().to_string())
-        .unwrap_or_else(|| panic!("the first start prints the MRAO password:\n{banner}"))
-}
 
 #[test]
 fn operators_run_the_approval_flow_through_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let http_port = free_port();
-    let https_port = free_port();
-    let https_listen = format!("127.0.0.1:{https_port}");
-    let gateway = Gateway::start(
-        Path::new(BIN),
-        dir,
-        &["--https-listen", &https_listen],
-        http_port,
-    );
-    let password = banner_password(&gateway.banner);
-    std::fs::write(
-        dir.join("root.pem"),
-        http_get(&format!("{}/ca/demo-root.pem", gateway.base)),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("issuing.pem"),
-        http_get(&format!("{}/ca/demo-issuing.pem", gateway.base)),
-    )
-    .unwrap();
-    let server = format!("https://127.0.0.1:{https_port}");
+    let gateway = Gateway::start(BIN, dir, &[]);
+    let password = gateway.first_admin_password();
+    gateway.download("/ca/demo-root.pem", &dir.join("root.pem"));
+    gateway.download("/ca/demo-issuing.pem", &dir.join("issuing.pem"));
+    let server = gateway.https_url().to_string();
 
-    let mrao = Operator::new(dir, "mrao", &server);
+    let mrao = Operator::new(BIN, dir, "mrao", &server);
     let wrong = mrao.run(&[
         "login",
         "--username",
@@ -204,7 +109,7 @@ fn operators_run_the_approval_flow_through_the_cli() {
     ]);
 
     // The DRAO: a name outside the department is Invalid, one inside waits in the queue.
-    let drao = Operator::new(dir, "drao", &server);
+    let drao = Operator::new(BIN, dir, "drao", &server);
     drao.login("drao", "a long enough password");
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
     let outside = openssl_csr(
@@ -261,7 +166,7 @@ fn operators_run_the_approval_flow_through_the_cli() {
     );
 
     // An RAO of another organization cannot approve it.
-    let other = Operator::new(dir, "other", &server);
+    let other = Operator::new(BIN, dir, "other", &server);
     other.login("rao-other", "a long enough password");
     let run = other.run(&["request", "approve", &request]);
     assert!(
@@ -276,7 +181,7 @@ fn operators_run_the_approval_flow_through_the_cli() {
     );
 
     // The organization's RAO sees it in the queue and approves it.
-    let rao = Operator::new(dir, "rao", &server);
+    let rao = Operator::new(BIN, dir, "rao", &server);
     rao.login("rao", "a long enough password");
     let queue = rao.ok(&["request", "list", "--status", "requested"]);
     assert!(queue.contains("ci.eng.example.com"), "{queue}");
@@ -339,7 +244,7 @@ fn operators_run_the_approval_flow_through_the_cli() {
         "--message",
         "test",
     ]);
-    let crl = http_get(&format!("{}/crl/demo-issuing.crl", gateway.base));
+    let crl = gateway.get("/crl/demo-issuing.crl");
     std::fs::write(dir.join("issuing.crl"), crl).unwrap();
     let serial = must(
         dir,
@@ -376,7 +281,7 @@ fn operators_run_the_approval_flow_through_the_cli() {
             "-cert",
             "leaf.pem",
             "-url",
-            &format!("{}/ocsp", gateway.base),
+            &format!("{}/ocsp", gateway.http_url()),
             "-CAfile",
             "root.pem",
         ],
@@ -425,13 +330,9 @@ fn operators_run_the_approval_flow_through_the_cli() {
         );
         store.write(batch).unwrap();
     }
-    let gateway = Gateway::start(
-        Path::new(BIN),
-        dir,
-        &["--https-listen", &https_listen],
-        http_port,
-    );
-    // Sessions live in the gateway's memory: log in again after the restart.
+    let gateway = Gateway::start(BIN, dir, &[]);
+    // Sessions live in the gateway's memory: log in again after the restart (on its new port).
+    let mrao = mrao.with_server(gateway.https_url());
     mrao.login("admin", &password);
     let run = mrao.run(&["audit", "verify"]);
     assert!(!run.ok, "audit verify must fail on a changed entry");

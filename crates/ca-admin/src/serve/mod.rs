@@ -63,9 +63,14 @@ pub trait ApiService: Send + Sync {
 /// a socket for as long as they like.
 const TLS_HANDSHAKE_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 
-/// The HTTPS base URL clients use (for links in API responses).
-fn https_base_url(config: &GatewayConfig) -> String {
-    format!("https://{}", config.https.listen)
+/// The HTTPS base URL clients use (for links in API responses and the ACME directory):
+/// the listener's URL as bound (a `:0` port is the one the system picked), else, with
+/// HTTPS off, the configured address.
+fn https_base_url(config: &GatewayConfig, https: Option<&HttpsListener>) -> String {
+    match https {
+        Some(https) => https.url.clone(),
+        None => format!("https://{}", config.https.listen),
+    }
 }
 
 /// Id of the demo root CA.
@@ -265,12 +270,12 @@ async fn run(
         metrics: Default::default(),
         api: Some(Arc::new(api::RestApiService::new(
             ra.clone(),
-            https_base_url(&config),
+            https_base_url(&config, https.as_ref()),
         ))),
         acme: Some(Arc::new(api::AcmeService::new(
             ra.clone(),
             config.acme.clone(),
-            https_base_url(&config),
+            https_base_url(&config, https.as_ref()),
         ))),
     });
     let http_side = Side::Http {
