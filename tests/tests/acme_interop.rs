@@ -279,16 +279,36 @@ impl Ca {
         endpoint
     }
 
-    /// A new EAB key of an endpoint: (key id, base64url HMAC key).
-    fn eab_key(&self, endpoint: &str) -> (String, String) {
-        let key = self.admin.json(&["endpoint", "eab-key", endpoint]);
-        let text = |field: &str| {
-            key[field]
-                .as_str()
-                .unwrap_or_else(|| panic!("no {field} in {key}"))
-                .to_string()
+    /// A new EAB key of an endpoint, as `ca-admin endpoint eab-key` prints it for a
+    /// user to copy: the certbot flags it suggests (checked against the key id and
+    /// the HMAC key it prints, and against its lego flags).
+    fn eab_certbot_flags(&self, endpoint: &str) -> Vec<String> {
+        let out = self.admin.ok(&["endpoint", "eab-key", endpoint]);
+        let value = |label: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(label))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_else(|| panic!("eab-key printed no `{label}` line:\n{out}"))
         };
-        (text("key_id"), text("hmac_key"))
+        let kid = value("EAB key id:");
+        let hmac = value("EAB HMAC key:")
+            .strip_suffix(" (shown once)")
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string();
+        // `--flag=VALUE`: the HMAC key is random base64url and may begin with `-`,
+        // which certbot's and lego's parsers take for an option in `--flag VALUE`.
+        let certbot = value("certbot:");
+        assert_eq!(
+            certbot,
+            format!("--eab-kid={kid} --eab-hmac-key={hmac}"),
+            "{out}"
+        );
+        assert_eq!(
+            value("lego:"),
+            format!("--eab --kid={kid} --hmac={hmac}"),
+            "{out}"
+        );
+        certbot.split_whitespace().map(str::to_string).collect()
     }
 
     /// Runs a client to its end. Its challenge listener binds the relays' current
@@ -633,7 +653,7 @@ fn certbot_with_eab_over_http01_issues_renews_and_revokes() {
     require("certbot");
     let ca = Ca::start();
     let endpoint = ca.create_endpoint("eab", "auto", true);
-    let (kid, hmac) = ca.eab_key(&endpoint);
+    let eab = ca.eab_certbot_flags(&endpoint);
     let server = ca.directory("eab");
     // certonly with the http-01 listener on the relay's current target (read anew on a retry).
     let certonly = |extra: &[&str]| {
@@ -678,12 +698,7 @@ fn certbot_with_eab_over_http01_issues_renews_and_revokes() {
             .unwrap_or_default()
     ));
 
-    let eab = [
-        "--eab-kid".to_string(),
-        kid.clone(),
-        "--eab-hmac-key".to_string(),
-        hmac.clone(),
-    ];
+    // The flags exactly as the CLI suggests them (`--eab-hmac-key=VALUE`).
     ca.client_success("certbot-certonly", || certonly(&strings(&eab)));
     ca.step("certbot certonly done");
     let live = ca.certbot_live("a.test");

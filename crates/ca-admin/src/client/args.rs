@@ -177,7 +177,7 @@ pub enum EndpointCommand {
         #[arg(long)]
         eab_required: bool,
     },
-    /// Create an ACME external-account-binding key (printed once).
+    /// Create an ACME external-account-binding key (printed once, with the certbot and lego flags that use it).
     EabKey {
         /// The endpoint's id.
         id: u64,
