@@ -5,6 +5,10 @@
 //! organization's RAO approves; the certificate downloads and `openssl
 //! verify` accepts it; the revocation shows in the CRL and in OCSP. Then the
 //! audit log verifies, and `audit verify` catches an entry changed on disk.
+//!
+//! And a newcomer's first reset: `login` after the demo data directory was
+//! made anew trusts the new root of `./ca-data`, not the one a saved session
+//! names, and a root that does not verify the server is named in the error.
 
 use certwright_tests::cli::id;
 use certwright_tests::{must, openssl_csr, Gateway, Operator};
@@ -343,4 +347,83 @@ fn operators_run_the_approval_flow_through_the_cli() {
         run.stderr
     );
     gateway.stop();
+}
+
+#[test]
+fn login_after_the_demo_data_directory_is_made_anew_trusts_its_new_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gateway = Gateway::start(BIN, dir, &[]);
+    let password = gateway.first_admin_password();
+    // A copy of this root, as someone who was told to give `--ca-cert root.pem` has.
+    gateway.download("/ca/demo-root.pem", &dir.join("root.pem"));
+
+    // One newcomer lets the CLI find the root (./ca-data), one logs in with the copy.
+    let local = Operator::new(BIN, dir, "local", gateway.https_url()).with_ca_cert(None);
+    local.login("admin", &password);
+    let copied = Operator::new(BIN, dir, "copied", gateway.https_url());
+    copied.login("admin", &password);
+    assert!(local.ok(&["org", "list"]).contains("Demo"));
+    assert_eq!(
+        saved_ca_cert(&copied),
+        dir.join("root.pem"),
+        "the session names the root it was made with"
+    );
+
+    // The reset: stop the server, delete ca-data, start again (a new hierarchy and
+    // a new first administrator's password).
+    gateway.stop();
+    std::fs::remove_dir_all(dir.join("ca-data")).unwrap();
+    let gateway = Gateway::start(BIN, dir, &[]);
+    assert!(
+        gateway.banner().contains("Created a demo CA hierarchy"),
+        "{}",
+        gateway.banner()
+    );
+    let new_password = gateway.first_admin_password();
+    assert_ne!(new_password, password);
+    let new_root = dir.join("ca-data/cas/demo-root/certificate.pem");
+
+    // Both log in again without --ca-cert: the root of ./ca-data, not the session's file.
+    for operator in [local, copied] {
+        let operator = operator.with_server(gateway.https_url()).with_ca_cert(None);
+        operator.login("admin", &new_password);
+        assert_eq!(saved_ca_cert(&operator), new_root);
+        assert!(operator.ok(&["org", "list"]).contains("Demo"));
+    }
+
+    // The old root given as --ca-cert: the error says the server's certificate is not
+    // trusted by it, naming the file, instead of a bare connect error.
+    let stale = Operator::new(BIN, dir, "stale", gateway.https_url());
+    let run = stale.login_run("admin", &new_password);
+    assert!(
+        !run.ok,
+        "a login with the old root succeeded: {}",
+        run.stdout
+    );
+    let root_file = dir.join("root.pem");
+    assert!(
+        run.stderr.contains(&format!(
+            "the server's TLS certificate is not trusted by the root CA certificate {}",
+            root_file.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("client error (Connect)"),
+        "{}",
+        run.stderr
+    );
+    gateway.stop();
+}
+
+/// The CA certificate file an operator's saved session trusts.
+fn saved_ca_cert(operator: &Operator) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(operator.session()).expect("a saved session");
+    let session: serde_json::Value = serde_json::from_str(&text).expect("session JSON");
+    session["ca_cert"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no ca_cert in {session}"))
+        .into()
 }

@@ -48,6 +48,29 @@ fn trusted_ca(
         })
 }
 
+/// The CA certificate `login` trusts: `--ca-cert`, else the root of `./ca-data`, else
+/// the saved session's.
+///
+/// Unlike the other commands, which keep trusting the root their session was made
+/// with, `login` starts a session: on the gateway's machine the data directory's root
+/// is the one its server certificate comes from, while a saved session's file may
+/// belong to a data directory that has since been made anew (new root, same
+/// server URL).
+fn login_trusted_ca(
+    connection: &Connection,
+    saved: Option<&session::Session>,
+) -> Result<PathBuf, String> {
+    connection
+        .ca_cert
+        .clone()
+        .or_else(|| session::local_root_certificate(Path::new("./ca-data")))
+        .or_else(|| saved.map(|s| s.ca_cert.clone()))
+        .ok_or_else(|| {
+            "no CA certificate to trust: give --ca-cert ROOT.pem (the gateway's root CA)"
+                .to_string()
+        })
+}
+
 fn read_secret(file: Option<&Path>, env: &str, what: &str) -> Result<String, String> {
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -78,7 +101,7 @@ pub fn login(args: &LoginArgs) -> Result<(), String> {
         .clone()
         .or_else(|| saved.as_ref().map(|s| s.server.clone()))
         .unwrap_or_else(|| DEFAULT_SERVER.to_string());
-    let ca_cert = trusted_ca(&args.connection, saved.as_ref())?;
+    let ca_cert = login_trusted_ca(&args.connection, saved.as_ref())?;
     let password = read_secret(
         args.password_file.as_deref(),
         "CERTWRIGHT_PASSWORD",
@@ -94,6 +117,8 @@ pub fn login(args: &LoginArgs) -> Result<(), String> {
         .as_str()
         .ok_or("the server sent no token")?
         .to_string();
+    // Absolute: the session is read from whatever directory the next command runs in.
+    let ca_cert = std::path::absolute(&ca_cert).unwrap_or(ca_cert);
     let path = session::save(&session::Session {
         server: server.clone(),
         ca_cert,
