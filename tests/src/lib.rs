@@ -1,11 +1,18 @@
 //! Helpers shared by the workspace integration tests: running the gateway
-//! binary, openssl and pkilint, and free loopback ports.
+//! binary ([`gateway`]) and the operator CLI ([`cli`]), openssl and pkilint,
+//! free loopback ports and a relay for third-party clients' listeners ([`relay`]).
 
-use std::io::{BufRead, BufReader};
+pub mod cli;
+pub mod gateway;
+pub mod relay;
+
+pub use cli::Operator;
+pub use gateway::Gateway;
+pub use relay::Relay;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 /// The result of a command, with its output as text.
 #[derive(Debug)]
@@ -52,12 +59,9 @@ pub fn must(dir: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> 
     run
 }
 
-/// The path of a binary next to the test executable's target directory.
-pub fn gateway_binary(path_from_env: &str) -> PathBuf {
-    PathBuf::from(path_from_env)
-}
-
-/// A free loopback port (bound then released; good enough for tests).
+/// A free loopback port (bound then released). Someone else may take it before the
+/// caller binds it: use it only where a bind failure is noticed and retried (see
+/// [`relay`]); the gateway's own listeners bind port 0 ([`Gateway::start`]).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -101,105 +105,6 @@ pub fn first_pem_certificate(text: &str) -> String {
     let end = "-----END CERTIFICATE-----";
     let stop = text.find(end).expect("a PEM certificate") + end.len();
     format!("{}\n", &text[..stop])
-}
-
-/// A running `ca-admin serve`, killed when dropped.
-pub struct Gateway {
-    child: Child,
-    /// The base URL it listens on.
-    pub base: String,
-    /// What it printed at start.
-    pub banner: String,
-}
-
-impl Gateway {
-    /// Starts the gateway binary in `dir` with `args` and waits for "Ready.".
-    pub fn start(binary: &Path, dir: &Path, args: &[&str], port: u16) -> Gateway {
-        let listen = format!("127.0.0.1:{port}");
-        // The HTTPS listener defaults to 127.0.0.1:8443, which gateways started in
-        // parallel would fight over: unless the test picks an address, let the
-        // system pick a free port.
-        let https_default: &[&str] = if args.contains(&"--https-listen") {
-            &[]
-        } else {
-            &["--https-listen", "127.0.0.1:0"]
-        };
-        let mut child = Command::new(binary)
-            .arg("serve")
-            .args(args)
-            .args(https_default)
-            .args(["--http-listen", &listen])
-            .current_dir(dir)
-            .env_remove(ca_admin::protection::PASSPHRASE_ENV)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the gateway");
-        // Drain stderr too: an unread pipe fills at 64 KiB and would block the gateway's logging.
-        let stderr = child.stderr.take().expect("stderr");
-        let errors = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let errors_writer = errors.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut kept = errors_writer.lock().unwrap();
-                // Keep the tail only: enough to explain a failed start.
-                if kept.len() > 64 * 1024 {
-                    kept.clear();
-                }
-                kept.push_str(&line);
-                kept.push('\n');
-            }
-        });
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut banner = String::new();
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                banner.push_str(&line);
-                banner.push('\n');
-                if line == "Ready." {
-                    let _ = tx.send(banner.clone());
-                }
-            }
-        });
-        let banner = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(b) => b,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                std::thread::sleep(Duration::from_millis(100));
-                panic!("the gateway did not start: {}", errors.lock().unwrap());
-            }
-        };
-        Gateway {
-            child,
-            base: format!("http://{listen}"),
-            banner,
-        }
-    }
-
-    /// Stops it with SIGTERM and waits (the store is released when it exits).
-    pub fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// GET a URL with curl, returning the body bytes (panics on HTTP failure).

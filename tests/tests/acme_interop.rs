@@ -10,7 +10,10 @@
 //!
 //! Each client brings its own challenge listener on a loopback port; the
 //! gateway's `[acme.validation]` table points every test name at 127.0.0.1 and
-//! its validators at those ports. Every certificate is checked with `openssl
+//! its validators at two relays the test holds for its whole run, which forward
+//! to the client's port. A client whose port was taken between the test picking
+//! it and the client binding it says so; the relays then move to new ports and
+//! the client runs once more (`Ca::run_client`), the gateway untouched. Every certificate is checked with `openssl
 //! verify`, pkilint's PKIX and CA/Browser Forum linters, and each revocation
 //! with `openssl ocsp` against the gateway's responder.
 //!
@@ -22,8 +25,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use certwright_tests::cli::id;
+use certwright_tests::relay::port_taken;
 use certwright_tests::{
-    first_pem_certificate, free_port, http_get, must, pkilint_errors, run_in, Gateway, Run,
+    first_pem_certificate, free_port, must, pkilint_errors, run_in, Gateway, Operator, Relay, Run,
 };
 use serde_json::Value;
 
@@ -149,72 +154,49 @@ impl Drop for ClientRun {
 /// A gateway set up for ACME interop, with an MRAO session. Dropping it stops the
 /// gateway before the temporary directory goes.
 struct Ca {
-    _gateway: Gateway,
+    gateway: Gateway,
+    /// The first MRAO, logged in.
+    admin: Operator,
     dir: PathBuf,
-    /// The plain-HTTP port (CA certificates, OCSP).
-    http_port: u16,
-    /// The HTTPS port (REST API, ACME).
-    https_port: u16,
-    /// Where the validators connect for http-01 (the client's listener).
-    http01_port: u16,
-    /// Where the validators connect for tls-alpn-01 (the client's listener).
-    tls_alpn_port: u16,
-    session: PathBuf,
+    /// Where the validators connect for http-01; forwards to the client's listener.
+    http01: Relay,
+    /// Where the validators connect for tls-alpn-01; forwards to the client's listener.
+    tls_alpn: Relay,
     started: Instant,
     _tmp: tempfile::TempDir,
 }
 
 impl Ca {
     /// Starts the demo gateway, stops it, points its ACME validators at this
-    /// test's loopback ports, starts it again and logs in as the first MRAO.
+    /// test's relays, starts it again and logs in as the first MRAO.
     fn start() -> Ca {
         let started = Instant::now();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let http_port = free_port();
-        let https_port = free_port();
-        let http01_port = free_port();
-        let tls_alpn_port = free_port();
-        let https_listen = format!("127.0.0.1:{https_port}");
-        let args = ["--https-listen", https_listen.as_str()];
+        let http01 = Relay::start(free_port());
+        let tls_alpn = Relay::start(free_port());
 
         // The first start creates the demo (hierarchy, MRAO, organization Demo with
         // the ACME endpoint `default`) and writes ca-data/certwright.toml.
-        let first = Gateway::start(Path::new(BIN), &dir, &args, http_port);
-        let password = banner_password(&first.banner);
+        let first = Gateway::start(BIN, &dir, &[]);
+        let password = first.first_admin_password();
         first.stop();
-        configure_validation(&dir, http01_port, tls_alpn_port);
-        let gateway = Gateway::start(Path::new(BIN), &dir, &args, http_port);
+        configure_validation(&dir, http01.port(), tls_alpn.port());
+        let gateway = Gateway::start(BIN, &dir, &[]);
 
-        std::fs::write(
-            dir.join("root.pem"),
-            http_get(&format!("{}/ca/demo-root.pem", gateway.base)),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("issuing.pem"),
-            http_get(&format!("{}/ca/demo-issuing.pem", gateway.base)),
-        )
-        .unwrap();
+        gateway.download("/ca/demo-root.pem", &dir.join("root.pem"));
+        gateway.download("/ca/demo-issuing.pem", &dir.join("issuing.pem"));
+        let admin = Operator::new(BIN, &dir, "admin", gateway.https_url());
+        admin.login("admin", &password);
         let ca = Ca {
-            _gateway: gateway,
-            session: dir.join("admin.session.json"),
+            gateway,
+            admin,
             dir,
-            http_port,
-            https_port,
-            http01_port,
-            tls_alpn_port,
+            http01,
+            tls_alpn,
             started,
             _tmp: tmp,
         };
-        std::fs::write(ca.dir.join("admin.password"), format!("{password}\n")).unwrap();
-        ca.cli_ok(&[
-            "login",
-            "--username",
-            "admin",
-            "--password-file",
-            "admin.password",
-        ]);
         ca.check_directory("default");
         ca.step("gateway ready");
         ca
@@ -227,10 +209,7 @@ impl Ca {
 
     /// An ACME endpoint's directory URL.
     fn directory(&self, endpoint: &str) -> String {
-        format!(
-            "https://127.0.0.1:{}/acme/{endpoint}/directory",
-            self.https_port
-        )
+        format!("{}/acme/{endpoint}/directory", self.gateway.https_url())
     }
 
     /// The directory answers over HTTPS with the gateway's own root trusted: a
@@ -257,41 +236,9 @@ impl Ca {
         }
     }
 
-    fn cli(&self, args: &[&str]) -> Run {
-        let server = format!("https://127.0.0.1:{}", self.https_port);
-        Command::new(BIN)
-            .args(args)
-            .args(["--server", &server, "--ca-cert", "root.pem"])
-            .current_dir(&self.dir)
-            .env("CERTWRIGHT_SESSION", &self.session)
-            .env_remove("CERTWRIGHT_TOKEN")
-            .env_remove("CERTWRIGHT_SERVER")
-            .env_remove("CERTWRIGHT_CA_CERT")
-            .output()
-            .expect("run ca-admin")
-            .into()
-    }
-
-    fn cli_ok(&self, args: &[&str]) -> String {
-        let run = self.cli(args);
-        assert!(
-            run.ok,
-            "ca-admin {args:?} failed:\n{}\n{}",
-            run.stdout, run.stderr
-        );
-        run.stdout
-    }
-
-    fn cli_json(&self, args: &[&str]) -> Value {
-        let mut full = args.to_vec();
-        full.push("--json");
-        let out = self.cli_ok(&full);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
-    }
-
     /// The id of the demo organization.
     fn demo_org(&self) -> String {
-        let orgs = self.cli_json(&["org", "list"]);
+        let orgs = self.admin.json(&["org", "list"]);
         items(&orgs)
             .into_iter()
             .find(|o| o["name"] == "Demo")
@@ -319,9 +266,9 @@ impl Ca {
         if eab_required {
             args.push("--eab-required");
         }
-        let created = self.cli_json(&args);
+        let created = self.admin.json(&args);
         let endpoint = id(&created);
-        let listed = self.cli_json(&["endpoint", "list"]);
+        let listed = self.admin.json(&["endpoint", "list"]);
         assert!(
             items(&listed)
                 .iter()
@@ -332,24 +279,116 @@ impl Ca {
         endpoint
     }
 
-    /// A new EAB key of an endpoint: (key id, base64url HMAC key).
-    fn eab_key(&self, endpoint: &str) -> (String, String) {
-        let key = self.cli_json(&["endpoint", "eab-key", endpoint]);
-        let text = |field: &str| {
-            key[field]
-                .as_str()
-                .unwrap_or_else(|| panic!("no {field} in {key}"))
-                .to_string()
+    /// A new EAB key of an endpoint, as `ca-admin endpoint eab-key` prints it for a
+    /// user to copy: the certbot flags it suggests (checked against the key id and
+    /// the HMAC key it prints, and against its lego flags).
+    fn eab_certbot_flags(&self, endpoint: &str) -> Vec<String> {
+        let out = self.admin.ok(&["endpoint", "eab-key", endpoint]);
+        let value = |label: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(label))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_else(|| panic!("eab-key printed no `{label}` line:\n{out}"))
         };
-        (text("key_id"), text("hmac_key"))
+        let kid = value("EAB key id:");
+        let hmac = value("EAB HMAC key:")
+            .strip_suffix(" (shown once)")
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string();
+        // `--flag=VALUE`: the HMAC key is random base64url and may begin with `-`,
+        // which certbot's and lego's parsers take for an option in `--flag VALUE`.
+        let certbot = value("certbot:");
+        assert_eq!(
+            certbot,
+            format!("--eab-kid={kid} --eab-hmac-key={hmac}"),
+            "{out}"
+        );
+        assert_eq!(
+            value("lego:"),
+            format!("--eab --kid={kid} --hmac={hmac}"),
+            "{out}"
+        );
+        certbot.split_whitespace().map(str::to_string).collect()
+    }
+
+    /// Runs a client to its end. Its challenge listener binds the relays' current
+    /// targets; if that fails because the port was taken since it was picked, the
+    /// relays move to new ports and the client runs once more.
+    fn run_client(&self, label: &str, command: impl Fn() -> Command) -> Run {
+        let run = ClientRun::spawn(&self.dir, label, command()).wait(CLIENT_TIMEOUT);
+        if run.ok || !self.listener_port_taken(label, &run.stdout, &run.stderr) {
+            return run;
+        }
+        ClientRun::spawn(&self.dir, &format!("{label}-retry"), command()).wait(CLIENT_TIMEOUT)
+    }
+
+    /// [`Ca::run_client`], failing with the client's output unless it succeeded.
+    fn client_success(&self, label: &str, command: impl Fn() -> Command) -> Run {
+        let run = self.run_client(label, command);
+        assert!(
+            run.ok,
+            "{label} failed:\nstdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        run
+    }
+
+    /// Starts a client that will wait in the approval queue and returns it with its
+    /// request's id once the request for `name` is there (retrying once, as
+    /// [`Ca::run_client`] does, if the client's listener port was taken).
+    fn spawn_until_queued(
+        &self,
+        label: &str,
+        name: &str,
+        command: impl Fn() -> Command,
+    ) -> (ClientRun, String) {
+        let mut client = ClientRun::spawn(&self.dir, label, command());
+        match self.wait_for_queued_request(name, &mut client) {
+            Ok(request) => (client, request),
+            Err((stdout, stderr)) if self.listener_port_taken(label, &stdout, &stderr) => {
+                let mut client = ClientRun::spawn(&self.dir, &format!("{label}-retry"), command());
+                match self.wait_for_queued_request(name, &mut client) {
+                    Ok(request) => (client, request),
+                    Err((stdout, stderr)) => panic!(
+                        "{label}-retry exited before its request for {name} reached the queue:\nstdout: {stdout}\nstderr: {stderr}"
+                    ),
+                }
+            }
+            Err((stdout, stderr)) => panic!(
+                "{label} exited before its request for {name} reached the queue:\nstdout: {stdout}\nstderr: {stderr}"
+            ),
+        }
+    }
+
+    /// Whether a failed client's output says its listener port is taken; if so, the
+    /// relays forward to new ports from now on.
+    fn listener_port_taken(&self, label: &str, stdout: &str, stderr: &str) -> bool {
+        if !port_taken(&format!("{stdout}\n{stderr}")) {
+            return false;
+        }
+        let (http01, tls_alpn) = (free_port(), free_port());
+        self.step(&format!(
+            "{label}: its listener port was taken (ports {} / {}); once more on {http01} / {tls_alpn}",
+            self.http01.target(),
+            self.tls_alpn.target()
+        ));
+        self.http01.retarget(http01);
+        self.tls_alpn.retarget(tls_alpn);
+        true
     }
 
     /// Waits until a request for `name` is in the approval queue; returns its id.
-    /// Fails early if the client gives up first.
-    fn wait_for_queued_request(&self, name: &str, client: &mut ClientRun) -> String {
+    /// Returns the client's output instead if it exits first.
+    fn wait_for_queued_request(
+        &self,
+        name: &str,
+        client: &mut ClientRun,
+    ) -> Result<String, (String, String)> {
         let deadline = Instant::now() + QUEUE_TIMEOUT;
         loop {
-            let queue = self.cli_json(&["request", "list", "--status", "requested"]);
+            let queue = self
+                .admin
+                .json(&["request", "list", "--status", "requested"]);
             if let Some(request) = items(&queue).into_iter().find(|r| {
                 // The RA lists names with their kind: `dns:q.test`.
                 r["names"].as_array().is_some_and(|names| {
@@ -360,14 +399,10 @@ impl Ca {
                 })
             }) {
                 assert_eq!(request["channel"], "acme", "{request}");
-                return id(&request);
+                return Ok(id(&request));
             }
             if client.exited().is_some() {
-                let (stdout, stderr) = client.output();
-                panic!(
-                    "{} exited before its request for {name} reached the queue:\nstdout: {stdout}\nstderr: {stderr}",
-                    client.label
-                );
+                return Err(client.output());
             }
             if Instant::now() > deadline {
                 let (stdout, stderr) = client.output();
@@ -417,6 +452,16 @@ impl Ca {
         lego
     }
 
+    /// The http-01 listener options of certbot (`certonly --standalone`, `renew`).
+    fn certbot_http(&self) -> Vec<String> {
+        vec![
+            "--http-01-port".into(),
+            self.http01.target().to_string(),
+            "--http-01-address".into(),
+            "127.0.0.1".into(),
+        ]
+    }
+
     /// The http-01 listener options of lego.
     fn lego_http(&self, name: &str) -> Vec<String> {
         vec![
@@ -424,7 +469,7 @@ impl Ca {
             name.into(),
             "--http".into(),
             "--http.port".into(),
-            format!("127.0.0.1:{}", self.http01_port),
+            format!("127.0.0.1:{}", self.http01.target()),
         ]
     }
 
@@ -435,7 +480,7 @@ impl Ca {
             name.into(),
             "--tls".into(),
             "--tls.port".into(),
-            format!("127.0.0.1:{}", self.tls_alpn_port),
+            format!("127.0.0.1:{}", self.tls_alpn.target()),
         ]
     }
 
@@ -461,7 +506,7 @@ impl Ca {
 
     /// Asks the gateway's OCSP responder about a certificate; it must say revoked, key compromise.
     fn assert_revoked(&self, leaf: &str) {
-        let url = format!("http://127.0.0.1:{}/ocsp", self.http_port);
+        let url = format!("{}/ocsp", self.gateway.http_url());
         let run = must(
             &self.dir,
             "openssl",
@@ -485,7 +530,7 @@ impl Ca {
 
     /// The RA's view of a request.
     fn request(&self, id: &str) -> Value {
-        self.cli_json(&["request", "show", id])
+        self.admin.json(&["request", "show", id])
     }
 }
 
@@ -599,23 +644,6 @@ fn items(value: &Value) -> Vec<Value> {
     }
 }
 
-fn id(value: &Value) -> String {
-    value
-        .get("id")
-        .or_else(|| value.get("endpoint").and_then(|e| e.get("id")))
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("no id in {value}"))
-        .to_string()
-}
-
-fn banner_password(banner: &str) -> String {
-    banner
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("password"))
-        .map(|p| p.trim().to_string())
-        .unwrap_or_else(|| panic!("the first start prints the MRAO password:\n{banner}"))
-}
-
 fn strings(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
@@ -625,30 +653,28 @@ fn certbot_with_eab_over_http01_issues_renews_and_revokes() {
     require("certbot");
     let ca = Ca::start();
     let endpoint = ca.create_endpoint("eab", "auto", true);
-    let (kid, hmac) = ca.eab_key(&endpoint);
+    let eab = ca.eab_certbot_flags(&endpoint);
     let server = ca.directory("eab");
-    let http01_port = ca.http01_port.to_string();
-    let listener = [
-        "--http-01-port",
-        http01_port.as_str(),
-        "--http-01-address",
-        "127.0.0.1",
-    ];
+    // certonly with the http-01 listener on the relay's current target (read anew on a retry).
+    let certonly = |extra: &[&str]| {
+        let listener = ca.certbot_http();
+        let mut args = vec![
+            "--standalone",
+            "--server",
+            server.as_str(),
+            "--agree-tos",
+            "--register-unsafely-without-email",
+            "-d",
+            "a.test",
+        ];
+        args.extend(strings(&listener));
+        args.extend_from_slice(extra);
+        ca.certbot("certonly", &args)
+    };
 
     // Without a binding there is no account: the directory says one is required
     // (certbot 2.1 reads `meta.externalAccountRequired` and stops before asking).
-    let mut args = vec![
-        "--standalone",
-        "--server",
-        server.as_str(),
-        "--agree-tos",
-        "--register-unsafely-without-email",
-        "-d",
-        "a.test",
-    ];
-    args.extend_from_slice(&listener);
-    let refused = ClientRun::spawn(&ca.dir, "certbot-no-eab", ca.certbot("certonly", &args))
-        .wait(CLIENT_TIMEOUT);
+    let refused = ClientRun::spawn(&ca.dir, "certbot-no-eab", certonly(&[])).wait(CLIENT_TIMEOUT);
     assert!(
         !refused.ok,
         "an EAB-required endpoint accepted an account without a binding:\n{}",
@@ -672,9 +698,8 @@ fn certbot_with_eab_over_http01_issues_renews_and_revokes() {
             .unwrap_or_default()
     ));
 
-    args.extend_from_slice(&["--eab-kid", &kid, "--eab-hmac-key", &hmac]);
-    ClientRun::spawn(&ca.dir, "certbot-certonly", ca.certbot("certonly", &args))
-        .success(CLIENT_TIMEOUT);
+    // The flags exactly as the CLI suggests them (`--eab-hmac-key=VALUE`).
+    ca.client_success("certbot-certonly", || certonly(&strings(&eab)));
     ca.step("certbot certonly done");
     let live = ca.certbot_live("a.test");
     for file in ["cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"] {
@@ -686,7 +711,7 @@ fn certbot_with_eab_over_http01_issues_renews_and_revokes() {
         &live.join("chain.pem"),
         "a.test",
     );
-    let listed = ca.cli_json(&["endpoint", "list"]);
+    let listed = ca.admin.json(&["endpoint", "list"]);
     let bound = items(&listed)
         .into_iter()
         .find(|e| id(e) == endpoint)
@@ -699,14 +724,17 @@ fn certbot_with_eab_over_http01_issues_renews_and_revokes() {
 
     // Without a terminal certbot 2.1 would first sleep up to 8 minutes (spreading
     // automated renewals) unless told not to.
-    let mut renew = vec![
-        "--force-renewal",
-        "--no-random-sleep-on-renew",
-        "--cert-name",
-        "a.test",
-    ];
-    renew.extend_from_slice(&listener);
-    ClientRun::spawn(&ca.dir, "certbot-renew", ca.certbot("renew", &renew)).success(CLIENT_TIMEOUT);
+    ca.client_success("certbot-renew", || {
+        let listener = ca.certbot_http();
+        let mut renew = vec![
+            "--force-renewal",
+            "--no-random-sleep-on-renew",
+            "--cert-name",
+            "a.test",
+        ];
+        renew.extend(strings(&listener));
+        ca.certbot("renew", &renew)
+    });
     ca.step("certbot renew done");
     let second = ca.check_issued(
         "a-2",
@@ -742,15 +770,36 @@ fn certbot_with_eab_over_http01_issues_renews_and_revokes() {
 fn lego_over_http01_runs_renews_and_revokes() {
     require("lego");
     let ca = Ca::start();
-    let http = ca.lego_http("b.test");
-    let http = strings(&http);
-    ClientRun::spawn(
-        &ca.dir,
-        "lego-run",
-        ca.lego("lego", "default", &http, &["run"]),
-    )
-    .success(CLIENT_TIMEOUT);
-    ca.step("lego run done");
+    // The relay's current target, read anew for each run (and on a retry).
+    let lego = |command: &[&str]| {
+        ca.lego(
+            "lego",
+            "default",
+            &strings(&ca.lego_http("b.test")),
+            command,
+        )
+    };
+
+    // The first run finds its http-01 port taken (the test holds it), as a port
+    // picked by free_port can be: lego says so, and runs once more on a new port
+    // behind the relay.
+    let taken = std::net::TcpListener::bind(("127.0.0.1", ca.http01.target()))
+        .expect("hold the http-01 port");
+    let run = ca.client_success("lego-run", || lego(&["run"]));
+    drop(taken);
+    let (first_out, first_err) = (
+        std::fs::read_to_string(ca.dir.join("logs/lego-run.out")).unwrap_or_default(),
+        std::fs::read_to_string(ca.dir.join("logs/lego-run.err")).unwrap_or_default(),
+    );
+    assert!(
+        port_taken(&format!("{first_out}{first_err}")),
+        "the first lego run did not report its port taken:\n{first_out}{first_err}"
+    );
+    assert!(
+        ca.dir.join("logs/lego-run-retry.err").is_file(),
+        "lego did not run again: {run:?}"
+    );
+    ca.step("lego run done (the second time, on a new port)");
     let certs = ca.dir.join("lego/certificates");
     let first = ca.check_issued(
         "b-1",
@@ -761,17 +810,9 @@ fn lego_over_http01_runs_renews_and_revokes() {
 
     // --days 9999 forces the renewal; without a terminal lego 4.9 would first
     // sleep up to 8 minutes (spreading automated renewals) unless told not to.
-    ClientRun::spawn(
-        &ca.dir,
-        "lego-renew",
-        ca.lego(
-            "lego",
-            "default",
-            &http,
-            &["renew", "--days", "9999", "--no-random-sleep"],
-        ),
-    )
-    .success(CLIENT_TIMEOUT);
+    ca.client_success("lego-renew", || {
+        lego(&["renew", "--days", "9999", "--no-random-sleep"])
+    });
     ca.step("lego renew done");
     let second = ca.check_issued(
         "b-2",
@@ -784,12 +825,7 @@ fn lego_over_http01_runs_renews_and_revokes() {
     ClientRun::spawn(
         &ca.dir,
         "lego-revoke",
-        ca.lego(
-            "lego",
-            "default",
-            &http,
-            &["revoke", "--reason", "1", "--keep"],
-        ),
+        lego(&["revoke", "--reason", "1", "--keep"]),
     )
     .success(CLIENT_TIMEOUT);
     ca.step("lego revoke done");
@@ -800,13 +836,14 @@ fn lego_over_http01_runs_renews_and_revokes() {
 fn lego_over_tls_alpn01_gets_a_certificate() {
     require("lego");
     let ca = Ca::start();
-    let tls = ca.lego_tls("c.test");
-    ClientRun::spawn(
-        &ca.dir,
-        "lego-tls-run",
-        ca.lego("lego", "default", &strings(&tls), &["run"]),
-    )
-    .success(CLIENT_TIMEOUT);
+    ca.client_success("lego-tls-run", || {
+        ca.lego(
+            "lego",
+            "default",
+            &strings(&ca.lego_tls("c.test")),
+            &["run"],
+        )
+    });
     ca.step("lego run (tls-alpn-01) done");
     let certs = ca.dir.join("lego/certificates");
     ca.check_issued(
@@ -823,29 +860,21 @@ fn certbot_waits_in_the_approval_queue_until_an_administrator_approves() {
     let ca = Ca::start();
     ca.create_endpoint("queued", "queue", false);
     let server = ca.directory("queued");
-    let http01_port = ca.http01_port.to_string();
     // certbot 2.1 polls a processing order for up to 90 s after finalize.
-    let mut client = ClientRun::spawn(
-        &ca.dir,
-        "certbot-queued",
-        ca.certbot(
-            "certonly",
-            &[
-                "--standalone",
-                "--server",
-                &server,
-                "--agree-tos",
-                "--register-unsafely-without-email",
-                "-d",
-                "q.test",
-                "--http-01-port",
-                &http01_port,
-                "--http-01-address",
-                "127.0.0.1",
-            ],
-        ),
-    );
-    let request = ca.wait_for_queued_request("q.test", &mut client);
+    let (mut client, request) = ca.spawn_until_queued("certbot-queued", "q.test", || {
+        let listener = ca.certbot_http();
+        let mut args = vec![
+            "--standalone",
+            "--server",
+            &server,
+            "--agree-tos",
+            "--register-unsafely-without-email",
+            "-d",
+            "q.test",
+        ];
+        args.extend(strings(&listener));
+        ca.certbot("certonly", &args)
+    });
     ca.step(&format!("request {request} is in the queue"));
     // Still waiting: nothing was issued before the approval.
     std::thread::sleep(Duration::from_secs(2));
@@ -854,7 +883,9 @@ fn certbot_waits_in_the_approval_queue_until_an_administrator_approves() {
         "certbot finished before the approval: {:?}",
         client.output()
     );
-    let approved = ca.cli_json(&["request", "approve", &request, "--message", "interop test"]);
+    let approved = ca
+        .admin
+        .json(&["request", "approve", &request, "--message", "interop test"]);
     assert_eq!(approved["status"], "issued", "{approved}");
     let approved_at = Instant::now();
     ca.step("approved");
@@ -877,21 +908,20 @@ fn lego_fails_with_declined_when_an_administrator_declines() {
     require("lego");
     let ca = Ca::start();
     ca.create_endpoint("queued", "queue", false);
-    let http = ca.lego_http("d.test");
-    let mut globals = strings(&http);
     // lego 4.9 polls a processing order for --cert.timeout seconds and keeps
     // polling after the order turns invalid: it fails only when the time is up,
     // with the order's last error. The decline comes within a second of the
     // finalize, so the default 30 s is plenty; set it anyway.
-    globals.extend_from_slice(&["--cert.timeout", "30"]);
-    let mut client = ClientRun::spawn(
-        &ca.dir,
-        "lego-declined",
-        ca.lego("lego", "queued", &globals, &["run"]),
-    );
-    let request = ca.wait_for_queued_request("d.test", &mut client);
+    let (client, request) = ca.spawn_until_queued("lego-declined", "d.test", || {
+        let http = ca.lego_http("d.test");
+        let mut globals = strings(&http);
+        globals.extend_from_slice(&["--cert.timeout", "30"]);
+        ca.lego("lego", "queued", &globals, &["run"])
+    });
     ca.step(&format!("request {request} is in the queue"));
-    let declined = ca.cli_json(&["request", "decline", &request, "--message", "not this one"]);
+    let declined = ca
+        .admin
+        .json(&["request", "decline", &request, "--message", "not this one"]);
     assert_eq!(declined["status"], "declined", "{declined}");
     ca.step("declined");
     let run = client.wait(CLIENT_TIMEOUT);

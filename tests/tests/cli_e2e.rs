@@ -5,118 +5,27 @@
 //! organization's RAO approves; the certificate downloads and `openssl
 //! verify` accepts it; the revocation shows in the CRL and in OCSP. Then the
 //! audit log verifies, and `audit verify` catches an entry changed on disk.
+//!
+//! And a newcomer's first reset: `login` after the demo data directory was
+//! made anew trusts the new root of `./ca-data`, not the one a saved session
+//! names, and a root that does not verify the server is named in the error.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use certwright_tests::{free_port, http_get, must, openssl_csr, Gateway, Run};
+use certwright_tests::cli::id;
+use certwright_tests::{must, openssl_csr, Gateway, Operator};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
-
-/// Runs the CLI as one operator (their own session file).
-struct Operator {
-    dir: PathBuf,
-    session: PathBuf,
-    server: String,
-}
-
-impl Operator {
-    fn new(dir: &Path, name: &str, server: &str) -> Self {
-        Self {
-            dir: dir.to_path_buf(),
-            session: dir.join(format!("{name}.session.json")),
-            server: server.to_string(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Command::new(BIN)
-            .args(args)
-            .args(["--server", &self.server, "--ca-cert", "root.pem"])
-            .current_dir(&self.dir)
-            .env("CERTWRIGHT_SESSION", &self.session)
-            .env_remove("CERTWRIGHT_TOKEN")
-            .env_remove("CERTWRIGHT_SERVER")
-            .env_remove("CERTWRIGHT_CA_CERT")
-            .output()
-            .expect("run ca-admin")
-            .into()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let run = self.run(args);
-        assert!(
-            run.ok,
-            "ca-admin {args:?} failed:\n{}\n{}",
-            run.stdout, run.stderr
-        );
-        run.stdout
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut full = args.to_vec();
-        full.push("--json");
-        let out = self.ok(&full);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
-    }
-
-    fn login(&self, username: &str, password: &str) {
-        let file = self.dir.join(format!("{username}.password"));
-        std::fs::write(&file, format!("{password}\n")).unwrap();
-        self.ok(&[
-            "login",
-            "--username",
-            username,
-            "--password-file",
-            file.to_str().unwrap(),
-        ]);
-    }
-}
-
-fn id(value: &serde_json::Value) -> String {
-    value
-        .get("id")
-        .or_else(|| value.get("endpoint").and_then(|e| e.get("id")))
-        .and_then(|v| v.as_u64())
-        .unwrap_or_else(|| panic!("no id in {value}"))
-        .to_string()
-}
-
-fn banner_password(banner: &str) -> String {
-    banner
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("password"))
-        .map(|p| p.trim().to_string())
-        .unwrap_or_else(|| panic!("the first start prints the MRAO password:\n{banner}"))
-}
 
 #[test]
 fn operators_run_the_approval_flow_through_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let http_port = free_port();
-    let https_port = free_port();
-    let https_listen = format!("127.0.0.1:{https_port}");
-    let gateway = Gateway::start(
-        Path::new(BIN),
-        dir,
-        &["--https-listen", &https_listen],
-        http_port,
-    );
-    let password = banner_password(&gateway.banner);
-    std::fs::write(
-        dir.join("root.pem"),
-        http_get(&format!("{}/ca/demo-root.pem", gateway.base)),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("issuing.pem"),
-        http_get(&format!("{}/ca/demo-issuing.pem", gateway.base)),
-    )
-    .unwrap();
-    let server = format!("https://127.0.0.1:{https_port}");
+    let gateway = Gateway::start(BIN, dir, &[]);
+    let password = gateway.first_admin_password();
+    gateway.download("/ca/demo-root.pem", &dir.join("root.pem"));
+    gateway.download("/ca/demo-issuing.pem", &dir.join("issuing.pem"));
+    let server = gateway.https_url().to_string();
 
-    let mrao = Operator::new(dir, "mrao", &server);
+    let mrao = Operator::new(BIN, dir, "mrao", &server);
     let wrong = mrao.run(&[
         "login",
         "--username",
@@ -204,7 +113,7 @@ fn operators_run_the_approval_flow_through_the_cli() {
     ]);
 
     // The DRAO: a name outside the department is Invalid, one inside waits in the queue.
-    let drao = Operator::new(dir, "drao", &server);
+    let drao = Operator::new(BIN, dir, "drao", &server);
     drao.login("drao", "a long enough password");
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
     let outside = openssl_csr(
@@ -261,7 +170,7 @@ fn operators_run_the_approval_flow_through_the_cli() {
     );
 
     // An RAO of another organization cannot approve it.
-    let other = Operator::new(dir, "other", &server);
+    let other = Operator::new(BIN, dir, "other", &server);
     other.login("rao-other", "a long enough password");
     let run = other.run(&["request", "approve", &request]);
     assert!(
@@ -276,7 +185,7 @@ fn operators_run_the_approval_flow_through_the_cli() {
     );
 
     // The organization's RAO sees it in the queue and approves it.
-    let rao = Operator::new(dir, "rao", &server);
+    let rao = Operator::new(BIN, dir, "rao", &server);
     rao.login("rao", "a long enough password");
     let queue = rao.ok(&["request", "list", "--status", "requested"]);
     assert!(queue.contains("ci.eng.example.com"), "{queue}");
@@ -339,7 +248,7 @@ fn operators_run_the_approval_flow_through_the_cli() {
         "--message",
         "test",
     ]);
-    let crl = http_get(&format!("{}/crl/demo-issuing.crl", gateway.base));
+    let crl = gateway.get("/crl/demo-issuing.crl");
     std::fs::write(dir.join("issuing.crl"), crl).unwrap();
     let serial = must(
         dir,
@@ -376,7 +285,7 @@ fn operators_run_the_approval_flow_through_the_cli() {
             "-cert",
             "leaf.pem",
             "-url",
-            &format!("{}/ocsp", gateway.base),
+            &format!("{}/ocsp", gateway.http_url()),
             "-CAfile",
             "root.pem",
         ],
@@ -425,13 +334,9 @@ fn operators_run_the_approval_flow_through_the_cli() {
         );
         store.write(batch).unwrap();
     }
-    let gateway = Gateway::start(
-        Path::new(BIN),
-        dir,
-        &["--https-listen", &https_listen],
-        http_port,
-    );
-    // Sessions live in the gateway's memory: log in again after the restart.
+    let gateway = Gateway::start(BIN, dir, &[]);
+    // Sessions live in the gateway's memory: log in again after the restart (on its new port).
+    let mrao = mrao.with_server(gateway.https_url());
     mrao.login("admin", &password);
     let run = mrao.run(&["audit", "verify"]);
     assert!(!run.ok, "audit verify must fail on a changed entry");
@@ -442,4 +347,83 @@ fn operators_run_the_approval_flow_through_the_cli() {
         run.stderr
     );
     gateway.stop();
+}
+
+#[test]
+fn login_after_the_demo_data_directory_is_made_anew_trusts_its_new_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gateway = Gateway::start(BIN, dir, &[]);
+    let password = gateway.first_admin_password();
+    // A copy of this root, as someone who was told to give `--ca-cert root.pem` has.
+    gateway.download("/ca/demo-root.pem", &dir.join("root.pem"));
+
+    // One newcomer lets the CLI find the root (./ca-data), one logs in with the copy.
+    let local = Operator::new(BIN, dir, "local", gateway.https_url()).with_ca_cert(None);
+    local.login("admin", &password);
+    let copied = Operator::new(BIN, dir, "copied", gateway.https_url());
+    copied.login("admin", &password);
+    assert!(local.ok(&["org", "list"]).contains("Demo"));
+    assert_eq!(
+        saved_ca_cert(&copied),
+        dir.join("root.pem"),
+        "the session names the root it was made with"
+    );
+
+    // The reset: stop the server, delete ca-data, start again (a new hierarchy and
+    // a new first administrator's password).
+    gateway.stop();
+    std::fs::remove_dir_all(dir.join("ca-data")).unwrap();
+    let gateway = Gateway::start(BIN, dir, &[]);
+    assert!(
+        gateway.banner().contains("Created a demo CA hierarchy"),
+        "{}",
+        gateway.banner()
+    );
+    let new_password = gateway.first_admin_password();
+    assert_ne!(new_password, password);
+    let new_root = dir.join("ca-data/cas/demo-root/certificate.pem");
+
+    // Both log in again without --ca-cert: the root of ./ca-data, not the session's file.
+    for operator in [local, copied] {
+        let operator = operator.with_server(gateway.https_url()).with_ca_cert(None);
+        operator.login("admin", &new_password);
+        assert_eq!(saved_ca_cert(&operator), new_root);
+        assert!(operator.ok(&["org", "list"]).contains("Demo"));
+    }
+
+    // The old root given as --ca-cert: the error says the server's certificate is not
+    // trusted by it, naming the file, instead of a bare connect error.
+    let stale = Operator::new(BIN, dir, "stale", gateway.https_url());
+    let run = stale.login_run("admin", &new_password);
+    assert!(
+        !run.ok,
+        "a login with the old root succeeded: {}",
+        run.stdout
+    );
+    let root_file = dir.join("root.pem");
+    assert!(
+        run.stderr.contains(&format!(
+            "the server's TLS certificate is not trusted by the root CA certificate {}",
+            root_file.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("client error (Connect)"),
+        "{}",
+        run.stderr
+    );
+    gateway.stop();
+}
+
+/// The CA certificate file an operator's saved session trusts.
+fn saved_ca_cert(operator: &Operator) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(operator.session()).expect("a saved session");
+    let session: serde_json::Value = serde_json::from_str(&text).expect("session JSON");
+    session["ca_cert"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no ca_cert in {session}"))
+        .into()
 }

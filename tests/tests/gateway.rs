@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use certwright_tests::{free_port, http_get, must, openssl_csr, pkilint_errors, run_in, Gateway};
+use certwright_tests::{must, openssl_csr, pkilint_errors, run_in, Gateway};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
 
@@ -33,20 +33,20 @@ fn ocsp(dir: &Path, base: &str, extra: &[&str]) -> String {
 fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let port = free_port();
 
     // First start: the demo hierarchy is created and announced.
-    let gateway = Gateway::start(Path::new(BIN), dir, &[], port);
+    let gateway = Gateway::start(BIN, dir, &[]);
     assert!(
-        gateway.banner.contains("Created a demo CA hierarchy"),
+        gateway.banner().contains("Created a demo CA hierarchy"),
         "{}",
-        gateway.banner
+        gateway.banner()
     );
-    assert!(gateway.banner.contains("demo-root") && gateway.banner.contains("demo-issuing"));
-    assert!(gateway.banner.contains(&format!("{}/ocsp", gateway.base)));
-    assert_eq!(http_get(&format!("{}/healthz", gateway.base)), b"ok\n");
-    let list: serde_json::Value =
-        serde_json::from_slice(&http_get(&format!("{}/ca/", gateway.base))).unwrap();
+    assert!(gateway.banner().contains("demo-root") && gateway.banner().contains("demo-issuing"));
+    assert!(gateway
+        .banner()
+        .contains(&format!("{}/ocsp", gateway.http_url())));
+    assert_eq!(gateway.get("/healthz"), b"ok\n");
+    let list: serde_json::Value = serde_json::from_slice(&gateway.get("/ca/")).unwrap();
     let ids: Vec<&str> = list["cas"]
         .as_array()
         .unwrap()
@@ -54,31 +54,15 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["demo-issuing", "demo-root"]);
-    std::fs::write(
-        dir.join("root.pem"),
-        http_get(&format!("{}/ca/demo-root.pem", gateway.base)),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("issuing.pem"),
-        http_get(&format!("{}/ca/demo-issuing.pem", gateway.base)),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("root.der"),
-        http_get(&format!("{}/ca/demo-root.crt", gateway.base)),
-    )
-    .unwrap();
+    gateway.download("/ca/demo-root.pem", &dir.join("root.pem"));
+    gateway.download("/ca/demo-issuing.pem", &dir.join("issuing.pem"));
+    gateway.download("/ca/demo-root.crt", &dir.join("root.der"));
     must(
         dir,
         "openssl",
         &["x509", "-inform", "DER", "-in", "root.der", "-noout"],
     );
-    let chain = String::from_utf8(http_get(&format!(
-        "{}/ca/demo-issuing-chain.pem",
-        gateway.base
-    )))
-    .unwrap();
+    let chain = String::from_utf8(gateway.get("/ca/demo-issuing-chain.pem")).unwrap();
     assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2);
     must(
         dir,
@@ -152,8 +136,8 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
     );
 
     // OCSP says good, over POST with a nonce, and over GET.
-    let gateway = Gateway::start(Path::new(BIN), dir, &[], port);
-    let out = ocsp(dir, &gateway.base, &["-respout", "good.der"]);
+    let gateway = Gateway::start(BIN, dir, &[]);
+    let out = ocsp(dir, gateway.http_url(), &["-respout", "good.der"]);
     assert!(out.contains("Response verify OK"), "{out}");
     assert!(out.contains("leaf.pem: good"), "{out}");
     let findings = pkilint_errors(dir, "lint_ocsp_response", &["good.der"]);
@@ -188,11 +172,7 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
         }
         out
     };
-    std::fs::write(
-        dir.join("get.der"),
-        http_get(&format!("{}/ocsp/{encoded}", gateway.base)),
-    )
-    .unwrap();
+    gateway.download(&format!("/ocsp/{encoded}"), &dir.join("get.der"));
     let run = must(
         dir,
         "openssl",
@@ -218,7 +198,7 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
             "not an ocsp request",
             "-H",
             "Content-Type: application/ocsp-request",
-            &format!("{}/ocsp", gateway.base),
+            &format!("{}/ocsp", gateway.http_url()),
         ])
         .output()
         .unwrap();
@@ -233,7 +213,7 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
         "{run:?}"
     );
     // The server is still up after junk.
-    assert_eq!(http_get(&format!("{}/healthz", gateway.base)), b"ok\n");
+    assert_eq!(gateway.get("/healthz"), b"ok\n");
     gateway.stop();
 
     // Revoke (offline, server stopped), restart: OCSP says revoked with the reason; the CRL lists it.
@@ -276,22 +256,18 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
         run.stderr
     );
 
-    let gateway = Gateway::start(Path::new(BIN), dir, &[], port);
+    let gateway = Gateway::start(BIN, dir, &[]);
     assert!(
-        !gateway.banner.contains("Created a demo"),
+        !gateway.banner().contains("Created a demo"),
         "the demo is created once"
     );
-    let out = ocsp(dir, &gateway.base, &["-respout", "revoked.der"]);
+    let out = ocsp(dir, gateway.http_url(), &["-respout", "revoked.der"]);
     assert!(out.contains("leaf.pem: revoked"), "{out}");
     assert!(out.contains("Reason: superseded"), "{out}");
     let findings = pkilint_errors(dir, "lint_ocsp_response", &["revoked.der"]);
     assert!(findings.is_empty(), "pkilint OCSP errors: {findings}");
 
-    std::fs::write(
-        dir.join("issuing.crl"),
-        http_get(&format!("{}/crl/demo-issuing.crl", gateway.base)),
-    )
-    .unwrap();
+    gateway.download("/crl/demo-issuing.crl", &dir.join("issuing.crl"));
     let run = must(
         dir,
         "openssl",
@@ -329,11 +305,7 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
             "pkilint {profile} CRL errors: {findings}"
         );
     }
-    std::fs::write(
-        dir.join("root.crl"),
-        http_get(&format!("{}/crl/demo-root.crl", gateway.base)),
-    )
-    .unwrap();
+    gateway.download("/crl/demo-root.crl", &dir.join("root.crl"));
     must(
         dir,
         "openssl",
@@ -342,7 +314,7 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
         ],
     );
 
-    let metrics = String::from_utf8(http_get(&format!("{}/metrics", gateway.base))).unwrap();
+    let metrics = String::from_utf8(gateway.get("/metrics")).unwrap();
     assert!(
         metrics.contains("certwright_http_requests_total{route=\"ocsp\"} 1"),
         "{metrics}"
@@ -358,7 +330,7 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
             "/dev/null",
             "-w",
             "%{http_code}",
-            &format!("{}/crl/nope.crl", gateway.base),
+            &format!("{}/crl/nope.crl", gateway.http_url()),
         ])
         .output()
         .unwrap();
@@ -370,18 +342,9 @@ fn demo_gateway_serves_cas_crls_and_ocsp_through_a_revocation() {
 fn a_delegated_ocsp_responder_signs_responses_that_openssl_accepts() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let port = free_port();
-    let gateway = Gateway::start(Path::new(BIN), dir, &[], port);
-    std::fs::write(
-        dir.join("root.pem"),
-        http_get(&format!("{}/ca/demo-root.pem", gateway.base)),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("issuing.pem"),
-        http_get(&format!("{}/ca/demo-issuing.pem", gateway.base)),
-    )
-    .unwrap();
+    let gateway = Gateway::start(BIN, dir, &[]);
+    gateway.download("/ca/demo-root.pem", &dir.join("root.pem"));
+    gateway.download("/ca/demo-issuing.pem", &dir.join("issuing.pem"));
     gateway.stop();
 
     let config_path = dir.join("ca-data/certwright.toml");
@@ -416,10 +379,10 @@ fn a_delegated_ocsp_responder_signs_responses_that_openssl_accepts() {
         ],
     );
 
-    let gateway = Gateway::start(Path::new(BIN), dir, &[], port);
+    let gateway = Gateway::start(BIN, dir, &[]);
     let out = ocsp(
         dir,
-        &gateway.base,
+        gateway.http_url(),
         &["-respout", "delegated.der", "-resp_text"],
     );
     assert!(out.contains("Response verify OK"), "{out}");
@@ -432,7 +395,7 @@ fn a_delegated_ocsp_responder_signs_responses_that_openssl_accepts() {
     let findings = pkilint_errors(dir, "lint_ocsp_response", &["delegated.der"]);
     assert!(findings.is_empty(), "pkilint OCSP errors: {findings}");
     // The responder is reused, not re-issued per request.
-    let again = ocsp(dir, &gateway.base, &["-resp_text"]);
+    let again = ocsp(dir, gateway.http_url(), &["-resp_text"]);
     let serial_of = |text: &str| {
         text.lines()
             .skip_while(|l| !l.contains("Certificate:"))

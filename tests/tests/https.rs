@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use certwright_tests::{free_port, http_get, must, Gateway};
+use certwright_tests::{must, Gateway};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
 
@@ -55,38 +55,29 @@ fn send_junk(port: u16, junk: &[u8]) {
 fn the_gateway_serves_https_with_a_certificate_from_its_own_ca() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let port = free_port();
-    let mut https_port = free_port();
-    while https_port == port {
-        https_port = free_port();
-    }
+    let gateway = Gateway::start(BIN, dir, &[]);
+    // Both listeners bound port 0: the banner names the ports the system gave them.
+    let https_port = gateway.https_port();
+    assert_ne!(https_port, 0, "{}", gateway.banner());
+    assert_ne!(gateway.http_port(), https_port);
     let https_listen = format!("127.0.0.1:{https_port}");
-    let gateway = Gateway::start(
-        Path::new(BIN),
-        dir,
-        &["--https-listen", &https_listen],
-        port,
-    );
     let https = format!("https://{https_listen}");
+    assert_eq!(gateway.https_url(), https);
     assert!(
         gateway
-            .banner
+            .banner()
             .contains(&format!("\n  https           {https}\n")),
         "{}",
-        gateway.banner
+        gateway.banner()
     );
     assert!(
         gateway
-            .banner
+            .banner()
             .contains(&format!("\n  REST API        {https}/api/v1/\n")),
         "{}",
-        gateway.banner
+        gateway.banner()
     );
-    std::fs::write(
-        dir.join("root.pem"),
-        http_get(&format!("{}/ca/demo-root.pem", gateway.base)),
-    )
-    .unwrap();
+    gateway.download("/ca/demo-root.pem", &dir.join("root.pem"));
 
     // curl trusts the demo root only, and checks the name: localhost and 127.0.0.1 are covered.
     let resolve = format!("localhost:{https_port}:127.0.0.1");
@@ -207,12 +198,28 @@ fn the_gateway_serves_https_with_a_certificate_from_its_own_ca() {
     );
     assert_eq!(status, "200 2", "{body}");
     assert!(body.contains("\"openapi\""), "{body}");
-    let (status, body) = curl(dir, &[&format!("{}/api/v1/anything", gateway.base)]);
+    // Links name the port the listener was given, not the `:0` it was asked for.
+    let (status, body) = curl(
+        dir,
+        &[
+            "--cacert",
+            "root.pem",
+            &format!("{https}/acme/default/directory"),
+        ],
+    );
+    assert_eq!(status, "200 2", "{body}");
+    let directory: serde_json::Value = serde_json::from_str(&body).expect("a JSON directory");
+    assert_eq!(
+        directory["newNonce"].as_str(),
+        Some(format!("{https}/acme/default/new-nonce").as_str()),
+        "{directory}"
+    );
+    let (status, body) = curl(dir, &[&format!("{}/api/v1/anything", gateway.http_url())]);
     assert_eq!(status, "404 1.1", "{body}");
     assert!(body.contains(&format!("{https}/api/v1/")), "{body}");
 
     // The server certificate went through the CA like any other: it is recorded.
-    let metrics = String::from_utf8(http_get(&format!("{}/metrics", gateway.base))).unwrap();
+    let metrics = String::from_utf8(gateway.get("/metrics")).unwrap();
     assert!(
         metrics.contains("certwright_certificates{status=\"issued\"} 1"),
         "{metrics}"
@@ -220,13 +227,8 @@ fn the_gateway_serves_https_with_a_certificate_from_its_own_ca() {
     gateway.stop();
 
     // A restart serves a new certificate (new key) and retires the previous run's.
-    let gateway = Gateway::start(
-        Path::new(BIN),
-        dir,
-        &["--https-listen", &https_listen],
-        port,
-    );
-    let metrics = String::from_utf8(http_get(&format!("{}/metrics", gateway.base))).unwrap();
+    let gateway = Gateway::start(BIN, dir, &[]);
+    let metrics = String::from_utf8(gateway.get("/metrics")).unwrap();
     assert!(
         metrics.contains("certwright_certificates{status=\"issued\"} 1"),
         "only the served HTTPS certificate is Issued after a restart: {metrics}"
@@ -242,22 +244,19 @@ fn the_gateway_serves_https_with_a_certificate_from_its_own_ca() {
     );
     config = config.replace("enabled = true", "enabled = false");
     std::fs::write(&config_path, config).unwrap();
-    let gateway = Gateway::start(
-        Path::new(BIN),
-        dir,
-        &["--https-listen", &https_listen],
-        port,
-    );
+    // The first run's HTTPS address again: with HTTPS off nothing binds it.
+    let gateway = Gateway::start(BIN, dir, &["--https-listen", &https_listen]);
+    assert!(!gateway.https_enabled());
     assert!(
-        gateway.banner.contains("https           disabled"),
+        gateway.banner().contains("https           disabled"),
         "{}",
-        gateway.banner
+        gateway.banner()
     );
     assert!(
         TcpStream::connect(("127.0.0.1", https_port)).is_err(),
         "nothing listens on the HTTPS port"
     );
-    let (status, body) = curl(dir, &[&format!("{}/api/v1/anything", gateway.base)]);
+    let (status, body) = curl(dir, &[&format!("{}/api/v1/anything", gateway.http_url())]);
     assert_eq!(status, "404 1.1", "{body}");
     assert!(body.contains("disables HTTPS"), "{body}");
     gateway.stop();

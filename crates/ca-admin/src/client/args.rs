@@ -10,7 +10,7 @@ pub struct Connection {
     /// The gateway's HTTPS URL (default: the logged-in session's, else https://127.0.0.1:8443).
     #[arg(long, env = "CERTWRIGHT_SERVER", global = true)]
     pub server: Option<String>,
-    /// The CA certificate to trust for it (default: the session's, else the root of ./ca-data).
+    /// The CA certificate to trust for it (default: the session's, else the root of ./ca-data; for `login`: the root of ./ca-data, else the session's).
     #[arg(long, env = "CERTWRIGHT_CA_CERT", global = true)]
     pub ca_cert: Option<PathBuf>,
     /// Print JSON instead of tables.
@@ -177,7 +177,7 @@ pub enum EndpointCommand {
         #[arg(long)]
         eab_required: bool,
     },
-    /// Create an ACME external-account-binding key (printed once).
+    /// Create an ACME external-account-binding key (printed once, with the certbot and lego flags that use it).
     EabKey {
         /// The endpoint's id.
         id: u64,

@@ -1,6 +1,6 @@
 //! A small HTTPS client for the gateway's REST API (hyper-util + rustls on aws-lc-rs).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use http::{header, Method, Request, StatusCode};
@@ -55,6 +55,8 @@ impl ApiResponse {
 /// A client bound to one server, trusting one CA certificate file.
 pub struct ApiClient {
     base: String,
+    /// The CA certificate file trusted for the server, for error messages.
+    ca_cert: PathBuf,
     token: Option<String>,
     client: Client<
         hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
@@ -100,6 +102,7 @@ impl ApiClient {
         };
         Ok(Self {
             base: server.trim_end_matches('/').to_string(),
+            ca_cert: ca_cert.to_path_buf(),
             token,
             client,
             runtime,
@@ -130,7 +133,7 @@ impl ApiClient {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| format!("cannot reach {url}: {e} (is `ca-admin serve` running, and is --ca-cert its root CA?)"))?;
+                .map_err(|e| unreachable_message(&url, &self.ca_cert, &e))?;
             let status = response.status();
             let content_type = response
                 .headers()
@@ -143,7 +146,11 @@ impl ApiClient {
                 .await
                 .map_err(|e| format!("reading the response from {url}: {e}"))?
                 .to_bytes();
-            Ok(ApiResponse { status, content_type, body })
+            Ok(ApiResponse {
+                status,
+                content_type,
+                body,
+            })
         })
     }
 
@@ -162,5 +169,139 @@ impl ApiClient {
         let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
         self.send(method, path, Some("application/json"), bytes)?
             .json()
+    }
+}
+
+/// Why a request got no response, for the operator: a TLS refusal of the server's
+/// certificate names the root CA file it was checked against (the usual cause is a
+/// root from another, or an older, data directory); anything else is a connection
+/// failure.
+fn unreachable_message(
+    url: &str,
+    ca_cert: &Path,
+    error: &(dyn std::error::Error + 'static),
+) -> String {
+    let file = std::path::absolute(ca_cert).unwrap_or_else(|_| ca_cert.to_path_buf());
+    let file = file.display();
+    match rustls_error(error) {
+        Some(tls @ rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForName
+            | rustls::CertificateError::NotValidForNameContext { .. },
+        )) => format!(
+            "cannot reach {url}: the server's TLS certificate does not cover the host in that URL ({tls}); \
+             use a name or address from the gateway's [https] names"
+        ),
+        Some(tls @ rustls::Error::InvalidCertificate(_)) => format!(
+            "cannot reach {url}: the server's TLS certificate is not trusted by the root CA certificate {file} ({tls}). \
+             Is that file this gateway's root? Give --ca-cert with the right one; on the gateway's machine it is \
+             ca-data/cas/<root id>/certificate.pem, and a data directory made anew has a new root"
+        ),
+        Some(tls) => format!(
+            "cannot reach {url}: the TLS handshake failed ({tls}); the root CA certificate trusted was {file}"
+        ),
+        None => format!(
+            "cannot reach {url}: {} (is `ca-admin serve` running there?)",
+            error_chain(error)
+        ),
+    }
+}
+
+/// The rustls error somewhere in an error's chain. hyper-rustls wraps it in an
+/// `io::Error` inside another: `io::Error::source` skips the inner error itself, so
+/// the chain is walked through `get_ref` as well.
+fn rustls_error<'a>(mut error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    loop {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let inner = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        error = inner.or_else(|| error.source())?;
+    }
+}
+
+/// An error and its causes, `: `-separated (hyper's own text is only "client error (Connect)").
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        next = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error with a cause, as hyper's client error wraps the connector's.
+    #[derive(Debug)]
+    struct Outer(Box<dyn std::error::Error + Send + Sync>);
+
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("client error (Connect)")
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.0)
+        }
+    }
+
+    /// What hyper-rustls hands hyper for a refused certificate:
+    /// `io::Error::other(io::Error::new(InvalidData, rustls::Error))`.
+    fn refused(reason: rustls::CertificateError) -> Outer {
+        let tls = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(reason),
+        );
+        Outer(Box::new(std::io::Error::other(tls)))
+    }
+
+    #[test]
+    fn an_untrusted_server_certificate_names_the_root_file() {
+        let message = unreachable_message(
+            "https://127.0.0.1:8443/api/v1/login",
+            Path::new("/tmp/old-root.pem"),
+            &refused(rustls::CertificateError::UnknownIssuer),
+        );
+        assert!(
+            message.contains("not trusted by the root CA certificate /tmp/old-root.pem"),
+            "{message}"
+        );
+        assert!(message.contains("UnknownIssuer"), "{message}");
+        assert!(!message.contains("client error (Connect)"), "{message}");
+    }
+
+    #[test]
+    fn a_name_mismatch_and_a_refused_connection_say_so() {
+        let message = unreachable_message(
+            "https://other.test:8443/api/v1/login",
+            Path::new("root.pem"),
+            &refused(rustls::CertificateError::NotValidForName),
+        );
+        assert!(message.contains("does not cover the host"), "{message}");
+        let refused = Outer(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        let message = unreachable_message(
+            "https://127.0.0.1:1/api/v1/login",
+            Path::new("root.pem"),
+            &refused,
+        );
+        assert!(
+            message.contains("client error (Connect): connection refused")
+                && message.contains("is `ca-admin serve` running there?"),
+            "{message}"
+        );
     }
 }

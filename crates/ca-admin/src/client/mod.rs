@@ -48,6 +48,29 @@ fn trusted_ca(
         })
 }
 
+/// The CA certificate `login` trusts: `--ca-cert`, else the root of `./ca-data`, else
+/// the saved session's.
+///
+/// Unlike the other commands, which keep trusting the root their session was made
+/// with, `login` starts a session: on the gateway's machine the data directory's root
+/// is the one its server certificate comes from, while a saved session's file may
+/// belong to a data directory that has since been made anew (new root, same
+/// server URL).
+fn login_trusted_ca(
+    connection: &Connection,
+    saved: Option<&session::Session>,
+) -> Result<PathBuf, String> {
+    connection
+        .ca_cert
+        .clone()
+        .or_else(|| session::local_root_certificate(Path::new("./ca-data")))
+        .or_else(|| saved.map(|s| s.ca_cert.clone()))
+        .ok_or_else(|| {
+            "no CA certificate to trust: give --ca-cert ROOT.pem (the gateway's root CA)"
+                .to_string()
+        })
+}
+
 fn read_secret(file: Option<&Path>, env: &str, what: &str) -> Result<String, String> {
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -78,7 +101,7 @@ pub fn login(args: &LoginArgs) -> Result<(), String> {
         .clone()
         .or_else(|| saved.as_ref().map(|s| s.server.clone()))
         .unwrap_or_else(|| DEFAULT_SERVER.to_string());
-    let ca_cert = trusted_ca(&args.connection, saved.as_ref())?;
+    let ca_cert = login_trusted_ca(&args.connection, saved.as_ref())?;
     let password = read_secret(
         args.password_file.as_deref(),
         "CERTWRIGHT_PASSWORD",
@@ -94,6 +117,8 @@ pub fn login(args: &LoginArgs) -> Result<(), String> {
         .as_str()
         .ok_or("the server sent no token")?
         .to_string();
+    // Absolute: the session is read from whatever directory the next command runs in.
+    let ca_cert = std::path::absolute(&ca_cert).unwrap_or(ca_cert);
     let path = session::save(&session::Session {
         server: server.clone(),
         ca_cert,
@@ -398,15 +423,37 @@ pub fn endpoint(args: &EndpointArgs) -> Result<(), String> {
                 &json!({}),
             )?;
             emit(json_out, &created, |v| {
-                println!("EAB key id:   {}", output::cell(v.get("key_id")));
-                println!(
-                    "EAB HMAC key: {} (shown once)",
-                    output::cell(v.get("hmac_key"))
-                );
+                let key_id = output::cell(v.get("key_id"));
+                let hmac_key = output::cell(v.get("hmac_key"));
+                for line in eab_key_lines(&key_id, &hmac_key) {
+                    println!("{line}");
+                }
             });
         }
     }
     Ok(())
+}
+
+/// What `endpoint eab-key` prints: the pair, and the flags to give certbot and lego.
+///
+/// The flags are in the `--flag=VALUE` form: the HMAC key is random base64url and
+/// begins with `-` one time in 32, which `--flag VALUE` would hand to the client's
+/// argument parser as an option.
+fn eab_key_lines(key_id: &str, hmac_key: &str) -> Vec<String> {
+    vec![
+        format!("EAB key id:   {key_id}"),
+        format!("EAB HMAC key: {hmac_key} (shown once)"),
+        format!(
+            "certbot:      {} {}",
+            output::flag("eab-kid", key_id),
+            output::flag("eab-hmac-key", hmac_key)
+        ),
+        format!(
+            "lego:         --eab {} {}",
+            output::flag("kid", key_id),
+            output::flag("hmac", hmac_key)
+        ),
+    ]
 }
 
 fn field_or_self<'a>(value: &'a Value, key: &str) -> &'a Value {
@@ -822,4 +869,36 @@ pub fn audit(args: &Audit) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eab_flags_keep_a_key_that_begins_with_a_dash_a_value() {
+        let lines = eab_key_lines("kid-0011223344556677", "-Zx_9aB");
+        assert_eq!(lines[1], "EAB HMAC key: -Zx_9aB (shown once)");
+        assert_eq!(
+            lines[2],
+            "certbot:      --eab-kid=kid-0011223344556677 --eab-hmac-key=-Zx_9aB"
+        );
+        assert_eq!(
+            lines[3],
+            "lego:         --eab --kid=kid-0011223344556677 --hmac=-Zx_9aB"
+        );
+        // No suggestion leaves a value as a word of its own, where a parser could take
+        // one beginning with `-` for an option.
+        for line in &lines[2..] {
+            assert!(!line.contains(" -Zx"), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_flag_value_a_shell_would_split_is_quoted() {
+        assert_eq!(output::flag("hmac", "-abc_DEF"), "--hmac=-abc_DEF");
+        assert_eq!(output::flag("name", "a b"), "--name='a b'");
+        assert_eq!(output::flag("name", "it's"), "--name='it'\\''s'");
+        assert_eq!(output::flag("name", ""), "--name=''");
+    }
 }

@@ -28,6 +28,25 @@ pub fn cell(value: Option<&Value>) -> String {
     }
 }
 
+/// A command-line option with its value for the user to copy: `--name=VALUE`.
+///
+/// Always the `=` form: a value that begins with `-` (random base64url secrets do,
+/// one time in 32) would be read as an option in `--name VALUE` by certbot's, lego's
+/// and most other argument parsers. A value with characters a shell treats
+/// specially is single-quoted.
+pub fn flag(name: &str, value: &str) -> String {
+    let plain = !value.is_empty()
+        && value.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | '+' | ',' | '%')
+        });
+    if plain {
+        format!("--{name}={value}")
+    } else {
+        format!("--{name}='{}'", value.replace('\'', "'\\''"))
+    }
+}
+
 /// Looks up a dotted path ("owner.org") in an object.
 pub fn field<'a>(item: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(item, |v, key| v.get(key))

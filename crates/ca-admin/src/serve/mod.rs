@@ -50,9 +50,14 @@ use tls::ServerCertificate;
 /// a socket for as long as they like.
 const TLS_HANDSHAKE_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 
-/// The HTTPS base URL clients use (for links in API responses).
-fn https_base_url(config: &GatewayConfig) -> String {
-    format!("https://{}", config.https.listen)
+/// The HTTPS base URL clients use (for links in API responses and the ACME directory):
+/// the listener's URL as bound (a `:0` port is the one the system picked), else, with
+/// HTTPS off, the configured address.
+fn https_base_url(config: &GatewayConfig, https: Option<&HttpsListener>) -> String {
+    match https {
+        Some(https) => https.url.clone(),
+        None => format!("https://{}", config.https.listen),
+    }
 }
 
 /// Id of the demo root CA.
@@ -241,7 +246,7 @@ async fn run(
     let state = Arc::new(GatewayState {
         service: service.clone(),
         metrics: Default::default(),
-        mounts: mounts::mounts(&config, &ra, &https_base_url(&config)),
+        mounts: mounts::mounts(&config, &ra, &https_base_url(&config, https.as_ref())),
         https_url: https.as_ref().map(|h| Arc::from(h.url.as_str())),
     });
     let refresher = tokio::spawn(refresh_crls(state.clone()));
