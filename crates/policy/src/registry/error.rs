@@ -1,11 +1,12 @@
 //! The registration authority's errors: one typed error for every operation,
 //! each with a stable machine-readable code that the edges report.
 
+use ca_core::issuance::IssuanceError;
 use ca_core::service::CaServiceError;
 use ca_core::store::StoreError;
 
 use crate::authz::Denied;
-use crate::request::IllegalTransition;
+use crate::request::{CertificateRequest, IllegalTransition};
 
 /// Errors of the registration authority, each with a stable machine-readable code.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,17 @@ pub enum RaError {
     /// The input is not acceptable.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The certificate profile refuses the CSR as asked (its key type or size, its names,
+    /// the term). The request is recorded as Invalid: `request` is that record (a protocol
+    /// edge answers in its own terms, e.g. ACME `badCSR`; the REST API shows the record).
+    #[error("the CSR is refused by the profile: {error}")]
+    RefusedByProfile {
+        /// The request, as recorded (Invalid, with the reason).
+        request: Box<CertificateRequest>,
+        /// Why the profile refuses it.
+        #[source]
+        error: IssuanceError,
+    },
     /// A unique name is taken.
     #[error("{0} already exists")]
     Conflict(String),
@@ -44,6 +56,7 @@ impl RaError {
             RaError::Forbidden(_) => "forbidden",
             RaError::NotFound(_) => "not_found",
             RaError::InvalidInput(_) => "invalid_input",
+            RaError::RefusedByProfile { .. } => "invalid_input",
             RaError::Conflict(_) => "conflict",
             RaError::IllegalTransition(_) => "illegal_transition",
             RaError::Ca(CaServiceError::UnknownCertificate(_)) => "not_found",

@@ -109,8 +109,11 @@ impl RegistrationAuthority {
     }
 
     /// Submits a certificate request. A CSR that does not parse is refused and nothing is
-    /// stored; a request the profile or the name policy refuses is recorded as Invalid; one
-    /// whose requester may approve it, or whose endpoint auto-approves, is issued at once.
+    /// stored. A CSR the profile refuses (key type or size, names, term) is recorded as
+    /// Invalid and answered with [`RaError::RefusedByProfile`], which carries the recorded
+    /// request and the profile's reason; a request the name policy refuses (a name not
+    /// delegated to the owner) is recorded and returned as Invalid. One whose requester may
+    /// approve it, or whose endpoint auto-approves, is issued at once.
     pub fn submit(
         &self,
         requester: Requester<'_>,
@@ -215,40 +218,35 @@ impl RegistrationAuthority {
             created_at: at,
         };
 
-        // The profile decides what can be asked; the delegations decide which names.
-        let checked = check_request(&IssuanceRequest {
+        // The profile decides what can be asked: a CSR it refuses (key type or size, names,
+        // term) is recorded Invalid and answered with the typed error, whatever the channel,
+        // so that an edge can answer in its protocol's terms (ACME: badCSR).
+        let names = match check_request(&IssuanceRequest {
             csr: &csr,
             profile,
             names: submission.names.clone(),
             term_days,
             owner_subject: BTreeMap::new(),
-        })
-        .map_err(|e| e.to_string())
-        .and_then(|names| {
-            request.names = names.clone();
-            check_names(
-                &names,
-                org,
-                dept,
-                &self.all_domains().map_err(|e| e.to_string())?,
-            )
+        }) {
+            Ok(names) => names,
+            Err(error) => {
+                let request = self.record_invalid(request, &actor_name, at, &error.to_string())?;
+                return Err(RaError::RefusedByProfile {
+                    request: Box::new(request),
+                    error,
+                });
+            }
+        };
+        // The delegations decide which names: a name outside them is recorded Invalid.
+        request.names = names.clone();
+        let checked = self
+            .all_domains()
             .map_err(|e| e.to_string())
-        });
+            .and_then(|domains| {
+                check_names(&names, org, dept, &domains).map_err(|e| e.to_string())
+            });
         if let Err(reason) = checked {
-            request.transition(RequestState::Invalid, "policy", at, &reason)?;
-            let mut batch = WriteBatch::new();
-            REQUESTS.put(&mut batch, &id_key(request.id.0), &request)?;
-            self.commit(
-                batch,
-                AuditEvent::success(
-                    &actor_name,
-                    "request.submit",
-                    &request.id.label(),
-                    format!("invalid: {reason}"),
-                ),
-                "request",
-            )?;
-            return Ok(request);
+            return self.record_invalid(request, &actor_name, at, &reason);
         }
 
         let auto = match &requester {
@@ -280,6 +278,31 @@ impl RegistrationAuthority {
             "approved on submission",
         )?;
         self.issue_locked(request, &actor_name, Some(&csr))
+    }
+
+    /// Records a submitted request as Invalid (the profile or the name policy refuses it as
+    /// asked), with its audit entry.
+    fn record_invalid(
+        &self,
+        mut request: CertificateRequest,
+        actor_name: &str,
+        at: i64,
+        reason: &str,
+    ) -> RaResult<CertificateRequest> {
+        request.transition(RequestState::Invalid, "policy", at, reason)?;
+        let mut batch = WriteBatch::new();
+        REQUESTS.put(&mut batch, &id_key(request.id.0), &request)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                actor_name,
+                "request.submit",
+                &request.id.label(),
+                format!("invalid: {reason}"),
+            ),
+            "request",
+        )?;
+        Ok(request)
     }
 
     /// Issues an Approved request, committing certificate, request state, ownership and audit entry together.
