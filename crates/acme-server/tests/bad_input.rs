@@ -7,6 +7,9 @@ mod common;
 
 use common::*;
 use instant_acme::{AuthorizationStatus, ChallengeType, NewOrder, OrderStatus};
+use policy::model::ApprovalMode;
+use policy::registry::{NewEndpoint, RequestFilter};
+use policy::request::{Channel, StateName};
 use serde_json::{json, Value};
 
 /// A new account made with raw requests: its key and URL.
@@ -465,6 +468,71 @@ async fn order_and_finalize_problems() {
     }
     pending.refresh().await.unwrap();
     assert_eq!(pending.state().status, OrderStatus::Invalid);
+}
+
+/// A CSR the endpoint's profile refuses (an RSA key where the profile takes EC keys only)
+/// is the RA's refusal, answered as badCSR with the profile's reason; the order stays ready,
+/// and a CSR the profile takes then issues on it. The RA records the refused request as
+/// Invalid, as it does for every channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csr_the_profile_refuses_is_bad_csr_and_the_order_stays_ready() {
+    let h = Harness::start().await;
+    let endpoint = "ec-only";
+    h.ra.create_endpoint(
+        &h.admin,
+        NewEndpoint {
+            name: endpoint.into(),
+            kind: "acme".into(),
+            org: h.org,
+            dept: None,
+            profile: EC_ONLY_PROFILE.into(),
+            default_term_days: None,
+            approval: ApprovalMode::Auto,
+            eab_required: false,
+            est_username: None,
+        },
+    )
+    .expect("an EC-only endpoint");
+    let (account, _) = h.account(endpoint).await;
+    let name = host("key");
+    let mut order = h
+        .authorized_order(&account, &[&name], ChallengeType::Http01, None)
+        .await;
+
+    let rsa = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![name.clone()]).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    let rsa_csr = params.serialize_request(&rsa).unwrap();
+    let error = order.finalize_csr(rsa_csr.der()).await.failed();
+    assert_eq!(problem_type(&error), "badCSR");
+    let instant_acme::Error::Api(problem) = &error else {
+        unreachable!()
+    };
+    let detail = problem.detail.as_deref().unwrap_or_default();
+    assert!(
+        detail.contains("rsa-2048") && detail.contains(EC_ONLY_PROFILE),
+        "{detail}"
+    );
+    order.refresh().await.unwrap();
+    assert_eq!(order.state().status, OrderStatus::Ready);
+
+    let invalid =
+        h.ra.requests(
+            &h.admin,
+            &RequestFilter {
+                status: Some(StateName::Invalid),
+                ..Default::default()
+            },
+            0,
+            10,
+        )
+        .unwrap();
+    assert_eq!(invalid.len(), 1, "{invalid:?}");
+    assert_eq!(invalid[0].channel, Channel::Acme);
+
+    let (ec_csr, _) = csr(&[&name]);
+    order.finalize_csr(&ec_csr).await.unwrap();
+    assert_eq!(order.state().status, OrderStatus::Valid);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

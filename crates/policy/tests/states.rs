@@ -1,7 +1,7 @@
 //! The request state machine through the registration authority: illegal
 //! transitions, decline-then-approve, the three ways a submission is approved
-//! or queued, name policy, racing approvals, renewal, replacement, and
-//! external certificates.
+//! or queued, name policy, profile refusals, racing approvals, renewal,
+//! replacement, and external certificates.
 
 mod common;
 
@@ -9,13 +9,16 @@ use std::collections::BTreeSet;
 use std::sync::Barrier;
 
 use ca_core::certificates::CertificateStatus;
+use ca_core::csr::VerifiedCsr;
+use ca_core::issuance::IssuanceError;
+use ca_core::keys::KeyAlgorithm;
 use ca_core::names::SubjectAltName;
 use ca_core::revocation::RevocationReason;
 use ca_core::store::{KeyBuilder, Table, WriteBatch};
 use common::*;
 use policy::model::*;
-use policy::registry::{CertificateFilter, RaError, RequestFilter, Requester};
-use policy::request::{CertificateRequest, IllegalTransition, RequestState, StateName};
+use policy::registry::{CertificateFilter, NewEndpoint, RaError, RequestFilter, Requester};
+use policy::request::{CertificateRequest, Channel, IllegalTransition, RequestState, StateName};
 
 /// One organization "Org A" with departments A1 and A2, `a.example.com` delegated to it.
 struct Org {
@@ -549,6 +552,38 @@ fn assert_invalid_naming(request: &CertificateRequest, needle: &str) {
     );
 }
 
+/// A submission the profile refuses: the RA answers with the typed error, which carries
+/// the request as recorded (Invalid) and the profile's reason.
+fn refused_by_profile(
+    result: Result<CertificateRequest, RaError>,
+) -> (CertificateRequest, IssuanceError) {
+    let refused = result.expect_err("the profile refuses it");
+    assert_eq!(refused.code(), "invalid_input", "{refused}");
+    match refused {
+        RaError::RefusedByProfile { request, error } => (*request, error),
+        other => panic!("expected RefusedByProfile, got {other:?}"),
+    }
+}
+
+/// [`submit_names`] for names the profile refuses: the recorded request.
+fn submit_names_refused_by_profile(
+    env: &Env,
+    names: &[&str],
+    profile: &str,
+    org: OrgId,
+    dept: Option<DeptId>,
+) -> CertificateRequest {
+    let (request, error) = refused_by_profile(env.ra.submit(
+        Requester::Admin(&env.mrao),
+        submission(csr(names), profile, org, dept),
+    ));
+    assert!(
+        matches!(error, IssuanceError::NameNotAllowed { .. }),
+        "{names:?} under {profile}: {error:?}"
+    );
+    request
+}
+
 /// The domain delegations table, to stage a delegation the API no longer makes.
 const DOMAINS: Table<DomainDelegation> = Table::new("ra_domains");
 
@@ -688,7 +723,7 @@ fn name_policy_is_applied_on_submission() {
     let r = submit_names(&env, &["*.example.com"], "tls-server", a, None);
     assert_invalid_naming(&r, "dns:*.example.com");
     // ... and refused by a profile without wildcards, even inside a delegation.
-    let r = submit_names(&env, &["*.a.example.com"], "tls-client", a, None);
+    let r = submit_names_refused_by_profile(&env, &["*.a.example.com"], "tls-client", a, None);
     assert_invalid_naming(&r, "*.a.example.com");
     assert!(
         r.history.last().unwrap().reason.contains("wildcard"),
@@ -711,7 +746,7 @@ fn name_policy_is_applied_on_submission() {
     assert_invalid_naming(&r, "ip:192.168.1.1");
     let r = submit_names(&env, &["11.0.0.1"], "tls-server", a, None);
     assert_invalid_naming(&r, "ip:11.0.0.1");
-    let r = submit_names(&env, &["10.1.2.3"], "device", a, None);
+    let r = submit_names_refused_by_profile(&env, &["10.1.2.3"], "device", a, None);
     assert_invalid_naming(&r, "10.1.2.3");
     let r = submit_names(&env, &["10.1.2.3"], "tls-server", b, None);
     assert_invalid_naming(&r, "ip:10.1.2.3");
@@ -722,6 +757,130 @@ fn name_policy_is_applied_on_submission() {
             .delegate_domain(&env.mrao, "*.c.example.com", a, None),
         Err(RaError::InvalidInput(_))
     ));
+}
+
+// ------------------------------------------------------------------ profile refusals
+
+/// A request the profile refused: recorded Invalid by "policy" with the profile's reason,
+/// stored as returned, audited, and without a certificate.
+fn assert_recorded_invalid(env: &Env, request: &CertificateRequest, needle: &str) {
+    assert_eq!(request.state, RequestState::Invalid, "{request:?}");
+    let last = request.history.last().expect("history");
+    assert_eq!(
+        (last.to, last.actor.as_str()),
+        (StateName::Invalid, "policy")
+    );
+    assert!(
+        last.reason.contains(needle),
+        "the reason should name {needle}: {}",
+        last.reason
+    );
+    assert_eq!(
+        env.ra.request_internal(request.id).expect("stored"),
+        *request
+    );
+    let audited = env.ra.audit_entries(&env.mrao, 0, 10_000).expect("audit");
+    assert!(
+        audited.iter().any(|e| e.action == "request.submit"
+            && e.object == request.id.label()
+            && e.detail.starts_with("invalid: ")
+            && e.detail.contains(needle)),
+        "no audit entry for the invalid {}",
+        request.id.label()
+    );
+}
+
+/// A CSR whose key type the profile does not allow (code-signing takes no RSA-2048 key) is
+/// refused with the typed error, `RefusedByProfile` carrying `KeyNotAllowed`, whoever
+/// submits it: an administrator (`submit`) and a protocol client through an endpoint with
+/// the CSR already verified (`submit_verified`, as ACME finalize does). Either way the
+/// request is recorded Invalid and nothing is issued; the same key under a profile that
+/// allows it, and an allowed key under code-signing, are issued.
+#[test]
+fn a_key_type_the_profile_does_not_allow_is_refused_with_a_typed_error() {
+    let env = setup();
+    let org = org_a(&env);
+    let ra = &env.ra;
+    let rsa = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
+    let rsa_csr = csr_with_key(&[], &rsa);
+    let certificates = || ra.ca().certificates().list(0, 1000).expect("list").len();
+    let before = certificates();
+    let key_not_allowed = |error: &IssuanceError| {
+        assert!(
+            matches!(
+                error,
+                IssuanceError::KeyNotAllowed { key: KeyAlgorithm::Rsa2048, profile, allowed }
+                    if profile == "code-signing" && !allowed.contains("rsa-2048")
+            ),
+            "{error:?}"
+        );
+    };
+
+    // An administrator who may approve it (so it would issue at once).
+    let (request, error) = refused_by_profile(ra.submit(
+        Requester::Admin(&env.mrao),
+        submission(rsa_csr.clone(), "code-signing", org.a, None),
+    ));
+    key_not_allowed(&error);
+    assert_recorded_invalid(&env, &request, "rsa-2048");
+    assert_eq!(request.channel, Channel::Rest);
+
+    // A protocol client through an auto-approving ACME endpoint, with a verified CSR.
+    let (endpoint, _) = ra
+        .create_endpoint(
+            &env.mrao,
+            NewEndpoint {
+                kind: "acme".into(),
+                ..new_endpoint(
+                    "signing-acme",
+                    org.a,
+                    None,
+                    "code-signing",
+                    ApprovalMode::Auto,
+                )
+            },
+        )
+        .expect("create endpoint");
+    let mut through = submission(Vec::new(), "code-signing", org.a, None);
+    through.channel = Channel::Acme;
+    let (request, error) = refused_by_profile(ra.submit_verified(
+        Requester::Endpoint {
+            endpoint: &endpoint,
+            identity: "account/1",
+        },
+        through,
+        VerifiedCsr::from_der(&rsa_csr).expect("a well-formed CSR"),
+    ));
+    key_not_allowed(&error);
+    assert_recorded_invalid(&env, &request, "rsa-2048");
+    assert_eq!(
+        (request.channel, request.endpoint),
+        (Channel::Acme, Some(endpoint.id))
+    );
+    assert_eq!(certificates(), before, "a refused CSR was issued");
+
+    // The refusal is about the pair: the RSA-2048 key under tls-server, and a P-256 key
+    // under code-signing, issue.
+    let r = ra
+        .submit(
+            Requester::Admin(&env.mrao),
+            submission(
+                csr_with_key(&["rsa.a.example.com"], &rsa),
+                "tls-server",
+                org.a,
+                None,
+            ),
+        )
+        .expect("submit");
+    assert_eq!(r.state.name(), StateName::Issued, "{r:?}");
+    let r = ra
+        .submit(
+            Requester::Admin(&env.mrao),
+            submission(csr(&[]), "code-signing", org.a, None),
+        )
+        .expect("submit");
+    assert_eq!(r.state.name(), StateName::Issued, "{r:?}");
+    assert_eq!(certificates(), before + 2);
 }
 
 // ------------------------------------------------------------------ racing approvals

@@ -1105,6 +1105,40 @@ fn overlong_body(path: &str, method: &str) -> Value {
     }
 }
 
+/// A CSR the profile refuses (code-signing takes no names) is recorded as Invalid, like one
+/// the name policy refuses: 201, with the profile's reason, and listed as invalid.
+#[tokio::test]
+async fn a_csr_the_profile_refuses_is_recorded_invalid() {
+    let h = setup();
+    let mrao = h.mrao().await;
+    let (acme, web) = org_with_department(&h, &mrao, "Acme", "web.acme.test").await;
+    let refused = h
+        .post(
+            "/api/v1/requests",
+            &mrao,
+            json!({ "csr": csr(&["www.web.acme.test"]), "profile": "code-signing",
+                    "org": acme, "dept": web }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(refused["status"], "invalid", "{refused}");
+    assert!(
+        refused["reason"].as_str().unwrap().contains("code-signing"),
+        "{refused}"
+    );
+    let listed = h
+        .get("/api/v1/requests?status=invalid", &mrao)
+        .await
+        .expect(200);
+    let ids: Vec<u64> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(ids, vec![id_of(&refused)]);
+}
+
 #[tokio::test]
 async fn bad_input_on_every_route_family_is_a_4xx_and_stores_nothing() {
     let h = setup();

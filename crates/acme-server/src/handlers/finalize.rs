@@ -10,7 +10,6 @@ use std::net::IpAddr;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ca_core::csr::VerifiedCsr;
-use ca_core::issuance::{check_request, IssuanceRequest};
 use ca_core::names::SubjectAltName;
 use ca_core::profile::SubjectAttribute;
 use ca_core::store::WriteBatch;
@@ -205,21 +204,7 @@ pub(crate) fn finalize(
     if account.key.matches_spki(csr.spki_der()) {
         return Err(bad_csr("the certificate key must not be the account key"));
     }
-    // What the profile refuses (a key type, a key size) is answered here, with the
-    // order still ready for another CSR, rather than recorded as an invalid request.
     let ra = &ctx.shared.ra;
-    let profile = ra
-        .ca()
-        .profile(&ctx.endpoint.profile)
-        .map_err(Problem::internal)?;
-    check_request(&IssuanceRequest {
-        csr: &csr,
-        profile,
-        names: Some(names.clone()),
-        term_days: ctx.endpoint.default_term_days,
-        owner_subject: Default::default(),
-    })
-    .map_err(|e| bad_csr(e.to_string()))?;
 
     let account_url = ctx.urls.account(account.id);
     let replaced = order.replaces.as_ref().map(|r| r.certificate);
@@ -244,6 +229,9 @@ pub(crate) fn finalize(
             csr,
         )
         .map_err(|e| match e {
+            // What the profile refuses (a key type, a key size, ...): badCSR, and the order
+            // stays ready for another CSR (the RA has recorded the request as Invalid).
+            RaError::RefusedByProfile { error, .. } => bad_csr(error.to_string()),
             RaError::InvalidInput(reason) => bad_csr(reason),
             RaError::Forbidden(denied) => Problem::unauthorized(denied.to_string()),
             RaError::NotFound(what) => {

@@ -51,6 +51,10 @@ pub const AUTO: &str = "auto";
 pub const EAB: &str = "eab";
 /// The endpoint whose requests wait for an administrator.
 pub const QUEUE: &str = "queue";
+/// A TLS-server profile that takes EC keys only (the defaults take every key type),
+/// for the tests of what a profile refuses at finalize. No endpoint uses it unless a
+/// test makes one.
+pub const EC_ONLY_PROFILE: &str = "tls-server-ec";
 /// The domain delegated to the test organization.
 pub const DOMAIN: &str = "example.test";
 /// Labels under [`DOMAIN`] that the validator resolves to 127.0.0.1.
@@ -128,6 +132,19 @@ impl Harness {
             Some(&PublicationUrls::new(base)),
         )
         .expect("issuing CA");
+        std::fs::write(
+            dir.path().join(ca_core::service::PROFILES_FILE),
+            format!(
+                "{}\n\n[[profile]]\nname = \"{EC_ONLY_PROFILE}\"\n\
+                 description = \"TLS server certificates for EC keys only.\"\n\
+                 certificate_type = \"tls-server\"\n\
+                 key_types = [\"ec-p256\", \"ec-p384\"]\nterms_days = [90]\ndefault_term_days = 90\n\
+                 key_usage = [\"digital-signature\"]\nextended_key_usage = [\"server-auth\"]\n\
+                 san_types = [\"dns\", \"ip\"]\nmax_sans = 100\n",
+                ca_core::profile::DEFAULT_PROFILES_TOML
+            ),
+        )
+        .expect("profiles.toml");
         let service = CaService::open(&CaServiceConfig::new(
             dir.path(),
             base,

@@ -10,6 +10,7 @@ use policy::model::{DeptId, OrgId};
 use policy::registry::{CertificateFilter, CertificateOwner, RaError};
 use serde_json::json;
 
+use super::requests::recorded;
 use super::{Ctx, Reply};
 use crate::body::media_type;
 use crate::csv::CsvWriter;
@@ -198,7 +199,12 @@ pub async fn revoke(ctx: &Ctx, id: u64, request: RevokeRequest) -> Result<Reply,
 pub async fn renew(ctx: &Ctx, id: u64, request: RenewRequest) -> Result<Reply, ApiError> {
     let renewal = ctx
         .run(move |ra, admin| {
-            Ok(ra.renew(admin, id, request.csr.map(String::into_bytes), false)?)
+            Ok(recorded(ra.renew(
+                admin,
+                id,
+                request.csr.map(String::into_bytes),
+                false,
+            ))?)
         })
         .await?;
     Reply::created(&RequestView::from(&renewal))
@@ -207,7 +213,14 @@ pub async fn renew(ctx: &Ctx, id: u64, request: RenewRequest) -> Result<Reply, A
 /// POST /certificates/{id}/replace.
 pub async fn replace(ctx: &Ctx, id: u64, request: ReplaceRequest) -> Result<Reply, ApiError> {
     let replacement = ctx
-        .run(move |ra, admin| Ok(ra.renew(admin, id, Some(request.csr.into_bytes()), true)?))
+        .run(move |ra, admin| {
+            Ok(recorded(ra.renew(
+                admin,
+                id,
+                Some(request.csr.into_bytes()),
+                true,
+            ))?)
+        })
         .await?;
     Reply::created(&RequestView::from(&replacement))
 }

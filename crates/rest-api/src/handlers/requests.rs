@@ -1,8 +1,8 @@
 //! Certificate requests: submit, list, show, edit, approve, decline.
 
 use policy::model::{OrgId, RequestId};
-use policy::registry::{RequestFilter, Requester, Submission};
-use policy::request::{Channel, StateName};
+use policy::registry::{RaError, RequestFilter, Requester, Submission};
+use policy::request::{CertificateRequest, Channel, StateName};
 
 use super::{Ctx, Reply};
 use crate::error::ApiError;
@@ -28,11 +28,24 @@ pub async fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     )
 }
 
+/// A submission as the RA recorded it. A CSR the profile refuses is recorded as Invalid
+/// like one the name policy refuses; the RA answers it with
+/// [`RaError::RefusedByProfile`], which carries that record, and the API shows it like
+/// any other recorded request (201, status `invalid`, with the reason).
+pub(crate) fn recorded(
+    result: Result<CertificateRequest, RaError>,
+) -> Result<CertificateRequest, RaError> {
+    match result {
+        Err(RaError::RefusedByProfile { request, .. }) => Ok(*request),
+        other => other,
+    }
+}
+
 /// POST /requests.
 pub async fn submit(ctx: &Ctx, request: SubmitRequest) -> Result<Reply, ApiError> {
     let submitted = ctx
         .run(move |ra, admin| {
-            Ok(ra.submit(
+            Ok(recorded(ra.submit(
                 Requester::Admin(admin),
                 Submission {
                     csr: request.csr.into_bytes(),
@@ -45,7 +58,7 @@ pub async fn submit(ctx: &Ctx, request: SubmitRequest) -> Result<Reply, ApiError
                     renewal_of: None,
                     replaces: false,
                 },
-            )?)
+            ))?)
         })
         .await?;
     Reply::created(&RequestView::from(&submitted))

@@ -1,0 +1,311 @@
+//! Administrators: the first MRAO, creating, listing and (de)activating
+//! administrators, login with a password, bearer-token authentication (session
+//! tokens and API keys), and API keys.
+
+use ca_core::store::{KeyRange, Record, WriteBatch};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::{check_slug, check_text, id_key, now, RaError, RaResult, RegistrationAuthority};
+use super::{ADMINS, API_KEYS, NAMES};
+use crate::audit::AuditEvent;
+use crate::authz::Action;
+use crate::credentials;
+use crate::model::*;
+
+/// An API key record (the key itself is shown once and stored as SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    /// The key's id part.
+    pub id: String,
+    /// Its owner.
+    pub admin: AdminId,
+    /// A label.
+    pub label: String,
+    /// SHA-256 of the whole key, hex.
+    pub hash: String,
+    /// Unix time.
+    pub created_at: i64,
+}
+
+impl Record for ApiKeyRecord {
+    const SCHEMA_VERSION: u16 = 1;
+}
+
+impl RegistrationAuthority {
+    /// Creates the first MRAO when there is no administrator; returns its generated password (shown once).
+    pub fn bootstrap_mrao(&self, username: &str) -> RaResult<Option<Zeroizing<String>>> {
+        if !ADMINS.scan(&self.store, KeyRange::all(), 1)?.is_empty() {
+            return Ok(None);
+        }
+        let password = Zeroizing::new(credentials::random_token::<18>());
+        let admin = Administrator {
+            id: AdminId(self.next_id(ADMINS.name())),
+            username: username.to_string(),
+            password_hash: credentials::hash_password(&password),
+            role: Role::Mrao,
+            privileges: Privileges::all(),
+            active: true,
+            created_at: now(),
+        };
+        let mut batch = WriteBatch::new();
+        self.claim_name(&mut batch, &format!("admin:{}", admin.username), admin.id.0)?;
+        ADMINS.put(&mut batch, &id_key(admin.id.0), &admin)?;
+        self.commit(
+            batch,
+            AuditEvent::success("system", "admin.bootstrap", &admin.id.label(), "first MRAO"),
+            "administrator",
+        )?;
+        Ok(Some(password))
+    }
+
+    /// Logs in with username and password; returns a short-lived bearer token.
+    pub fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> RaResult<(Zeroizing<String>, Administrator)> {
+        let admin = self.admin_by_username(username)?;
+        let hash = admin
+            .as_ref()
+            .map(|a| a.password_hash.as_str())
+            .unwrap_or(credentials::decoy_password_hash());
+        let ok = credentials::verify_password(hash, password);
+        match admin {
+            Some(admin) if ok && admin.active => {
+                let token = self.sessions.issue(admin.id, now(), self.session_ttl);
+                self.audit.record(AuditEvent::success(
+                    &admin.username,
+                    "login",
+                    &admin.id.label(),
+                    "",
+                ))?;
+                Ok((token, admin))
+            }
+            Some(admin) if ok => {
+                let _ = self.audit.record(AuditEvent::denied(
+                    &admin.username,
+                    "login",
+                    &admin.id.label(),
+                    "deactivated",
+                ));
+                Err(RaError::Unauthenticated(
+                    "this administrator is deactivated".into(),
+                ))
+            }
+            _ => {
+                let _ = self.audit.record(AuditEvent::denied(
+                    username,
+                    "login",
+                    "admin:?",
+                    "bad credentials",
+                ));
+                Err(RaError::Unauthenticated(
+                    "wrong username or password".into(),
+                ))
+            }
+        }
+    }
+
+    /// The administrator behind a bearer token (a session token or an API key).
+    pub fn authenticate(&self, token: &str) -> RaResult<Administrator> {
+        let bad =
+            || RaError::Unauthenticated("the token is invalid or expired; log in again".into());
+        let admin_id = if let Some(key_id) = credentials::api_key_id(token) {
+            let record = API_KEYS
+                .get(&self.store, key_id.as_bytes())?
+                .ok_or_else(bad)?;
+            if !credentials::digests_equal(&credentials::sha256_hex(token), &record.hash) {
+                return Err(bad());
+            }
+            record.admin
+        } else {
+            self.sessions.resolve(token, now()).ok_or_else(bad)?
+        };
+        let admin = ADMINS
+            .get(&self.store, &id_key(admin_id.0))?
+            .ok_or_else(bad)?;
+        if !admin.active {
+            return Err(RaError::Unauthenticated(
+                "this administrator is deactivated".into(),
+            ));
+        }
+        Ok(admin)
+    }
+
+    /// Creates a long-lived API key for an administrator (oneself, or anyone for an MRAO).
+    pub fn create_api_key(
+        &self,
+        actor: &Administrator,
+        admin: AdminId,
+        label: &str,
+    ) -> RaResult<(ApiKeyRecord, Zeroizing<String>)> {
+        check_text("label", label, 64)?;
+        if actor.id != admin {
+            self.require(
+                actor,
+                Action::Administer,
+                crate::authz::org_scope(OrgId(0)),
+                "apikey.create",
+                &admin.label(),
+            )?;
+        }
+        let owner = self.admin(admin)?;
+        let key = credentials::new_api_key();
+        let record = ApiKeyRecord {
+            id: key.id.clone(),
+            admin: owner.id,
+            label: label.to_string(),
+            hash: key.hash,
+            created_at: now(),
+        };
+        let mut batch = WriteBatch::new();
+        API_KEYS.require_absent(&mut batch, record.id.as_bytes());
+        API_KEYS.put(&mut batch, record.id.as_bytes(), &record)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                "apikey.create",
+                &owner.id.label(),
+                format!("key {} ({label})", record.id),
+            ),
+            "API key",
+        )?;
+        Ok((record, key.key))
+    }
+
+    fn admin_by_username(&self, username: &str) -> RaResult<Option<Administrator>> {
+        match NAMES.get(&self.store, format!("admin:{username}").as_bytes())? {
+            Some(claim) => Ok(ADMINS.get(&self.store, &id_key(claim.id))?),
+            None => Ok(None),
+        }
+    }
+
+    /// An administrator by id (internal).
+    pub fn admin(&self, id: AdminId) -> RaResult<Administrator> {
+        ADMINS
+            .get(&self.store, &id_key(id.0))?
+            .ok_or_else(|| RaError::NotFound(id.label()))
+    }
+
+    /// Creates an administrator (MRAO).
+    pub fn create_admin(
+        &self,
+        actor: &Administrator,
+        username: &str,
+        password: &str,
+        role: Role,
+        privileges: Privileges,
+    ) -> RaResult<Administrator> {
+        self.require(
+            actor,
+            Action::Administer,
+            crate::authz::org_scope(OrgId(0)),
+            "admin.create",
+            username,
+        )?;
+        check_slug("username", username)?;
+        credentials::check_password_strength(password).map_err(RaError::InvalidInput)?;
+        match &role {
+            Role::Mrao => {}
+            Role::Rao { orgs } => {
+                if orgs.is_empty() {
+                    return Err(RaError::InvalidInput(
+                        "an RAO needs at least one organization".into(),
+                    ));
+                }
+                for org in orgs {
+                    self.organization_exists(*org)?;
+                }
+            }
+            Role::Drao { depts } => {
+                if depts.is_empty() {
+                    return Err(RaError::InvalidInput(
+                        "a DRAO needs at least one department".into(),
+                    ));
+                }
+                for dept in depts {
+                    self.department(*dept)?;
+                }
+            }
+        }
+        let admin = Administrator {
+            id: AdminId(self.next_id(ADMINS.name())),
+            username: username.to_string(),
+            password_hash: credentials::hash_password(password),
+            role,
+            privileges,
+            active: true,
+            created_at: now(),
+        };
+        let mut batch = WriteBatch::new();
+        self.claim_name(&mut batch, &format!("admin:{username}"), admin.id.0)?;
+        ADMINS.put(&mut batch, &id_key(admin.id.0), &admin)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                "admin.create",
+                &admin.id.label(),
+                format!("{username} as {}", admin.role.name()),
+            ),
+            &format!("administrator '{username}'"),
+        )?;
+        Ok(admin)
+    }
+
+    /// Administrators (MRAO sees all; others see themselves).
+    pub fn admins(&self, actor: &Administrator) -> RaResult<Vec<Administrator>> {
+        Ok(ADMINS
+            .scan(&self.store, KeyRange::all(), usize::MAX)?
+            .into_iter()
+            .map(|(_, a)| a)
+            .filter(|a| actor.role == Role::Mrao || a.id == actor.id)
+            .collect())
+    }
+
+    /// Activates or deactivates an administrator (MRAO); deactivation ends their sessions.
+    pub fn set_admin_active(
+        &self,
+        actor: &Administrator,
+        id: AdminId,
+        active: bool,
+    ) -> RaResult<Administrator> {
+        self.require(
+            actor,
+            Action::Administer,
+            crate::authz::org_scope(OrgId(0)),
+            "admin.update",
+            &id.label(),
+        )?;
+        if actor.id == id && !active {
+            return Err(RaError::InvalidInput(
+                "you cannot deactivate yourself".into(),
+            ));
+        }
+        let mut admin = self.admin(id)?;
+        admin.active = active;
+        let mut batch = WriteBatch::new();
+        ADMINS.require_present(&mut batch, &id_key(id.0));
+        ADMINS.put(&mut batch, &id_key(id.0), &admin)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                if active {
+                    "admin.activate"
+                } else {
+                    "admin.deactivate"
+                },
+                &id.label(),
+                "",
+            ),
+            "administrator",
+        )?;
+        if !active {
+            self.sessions.revoke_all(id);
+        }
+        Ok(admin)
+    }
+}

@@ -1,0 +1,447 @@
+//! The certificate lifecycle: who owns a certificate, showing and listing
+//! certificates, revocation, renewal and replacement, importing and deleting
+//! externally managed certificates, download records, and the expiry sweep.
+
+use ca_core::certificates::{CertificateRecord, CertificateStatus};
+use ca_core::names::SubjectAltName;
+use ca_core::revocation::RevocationReason;
+use ca_core::service::CaServiceError;
+use ca_core::store::{Record, StoreError, WriteBatch};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    check_message, id_key, now, scope_label, RaError, RaResult, RegistrationAuthority, Requester,
+    Submission,
+};
+use super::{OWNERS, REQUESTS};
+use crate::audit::AuditEvent;
+use crate::authz::{authorize, Action};
+use crate::model::*;
+use crate::request::{CertificateRequest, Channel, RequestState, StateName};
+
+/// Ownership of a certificate (issued here or imported).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateOwner {
+    /// The organization.
+    pub org: OrgId,
+    /// The department.
+    pub dept: Option<DeptId>,
+    /// The request it was issued for (None for an imported one).
+    pub request: Option<RequestId>,
+    /// Imported from outside (externally managed).
+    pub external: bool,
+}
+
+impl Record for CertificateOwner {
+    const SCHEMA_VERSION: u16 = 1;
+}
+
+/// Filters for listing certificates.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateFilter {
+    /// Only this status ("issued", "revoked", "replaced").
+    pub status: Option<String>,
+    /// Only this organization.
+    pub org: Option<OrgId>,
+    /// Only this profile.
+    pub profile: Option<String>,
+    /// Only certificates expiring before this unix time.
+    pub expires_before: Option<i64>,
+    /// Only names or subjects containing this text.
+    pub name: Option<String>,
+}
+
+/// A certificate with its owner, as the API shows it.
+#[derive(Debug, Clone)]
+pub struct OwnedCertificate {
+    /// The record.
+    pub record: CertificateRecord,
+    /// Its owner.
+    pub owner: CertificateOwner,
+}
+
+impl RegistrationAuthority {
+    /// Who owns a certificate.
+    pub fn certificate_owner(&self, id: u64) -> RaResult<CertificateOwner> {
+        OWNERS
+            .get(&self.store, &id_key(id))?
+            .ok_or_else(|| RaError::NotFound(format!("certificate:{id}")))
+    }
+
+    /// A certificate with its owner, if visible to the actor.
+    pub fn certificate(&self, actor: &Administrator, id: u64) -> RaResult<OwnedCertificate> {
+        let owner = self.certificate_owner(id)?;
+        if authorize(
+            actor,
+            Action::View,
+            Scope {
+                org: owner.org,
+                dept: owner.dept,
+            },
+        )
+        .is_err()
+        {
+            return Err(RaError::NotFound(format!("certificate:{id}")));
+        }
+        let record = self
+            .ca
+            .certificates()
+            .get(id)?
+            .ok_or_else(|| RaError::NotFound(format!("certificate:{id}")))?;
+        Ok(OwnedCertificate { record, owner })
+    }
+
+    /// Certificates visible to the actor, after `after` (id), at most `limit`, filtered.
+    pub fn certificates(
+        &self,
+        actor: &Administrator,
+        filter: &CertificateFilter,
+        after: u64,
+        limit: usize,
+    ) -> RaResult<Vec<OwnedCertificate>> {
+        let mut out = Vec::new();
+        let mut cursor = after;
+        loop {
+            let page = self.ca.certificates().list(cursor, 512)?;
+            if page.is_empty() {
+                return Ok(out);
+            }
+            for record in page {
+                cursor = record.id;
+                let Some(owner) = OWNERS.get(&self.store, &id_key(record.id))? else {
+                    continue; // gateway-internal certificates (HTTPS, OCSP responders) have no owner
+                };
+                let visible = authorize(
+                    actor,
+                    Action::View,
+                    Scope {
+                        org: owner.org,
+                        dept: owner.dept,
+                    },
+                )
+                .is_ok();
+                let needle = filter.name.as_ref().map(|n| n.to_ascii_lowercase());
+                let matches = filter
+                    .status
+                    .as_ref()
+                    .is_none_or(|s| record.status.name() == s)
+                    && filter.org.is_none_or(|o| owner.org == o)
+                    && filter.profile.as_ref().is_none_or(|p| &record.profile == p)
+                    && filter.expires_before.is_none_or(|t| record.not_after < t)
+                    && needle.as_ref().is_none_or(|n| {
+                        record.subject.to_ascii_lowercase().contains(n)
+                            || record.names.iter().any(|x| x.value().contains(n.as_str()))
+                    });
+                if visible && matches {
+                    out.push(OwnedCertificate { record, owner });
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Revokes a certificate with a reason and a message.
+    pub fn revoke(
+        &self,
+        actor: &Administrator,
+        id: u64,
+        reason: RevocationReason,
+        message: &str,
+    ) -> RaResult<CertificateRecord> {
+        check_message(message)?;
+        let owned = self.certificate(actor, id)?;
+        if owned.owner.external {
+            return Err(RaError::InvalidInput(
+                "an externally managed certificate cannot be revoked here".into(),
+            ));
+        }
+        let class = CertificateClass::of(self.profile(&owned.record.profile)?.certificate_type);
+        self.require(
+            actor,
+            Action::RevokeCertificate(class),
+            Scope {
+                org: owned.owner.org,
+                dept: owned.owner.dept,
+            },
+            "certificate.revoke",
+            &format!("certificate:{id}"),
+        )?;
+        self.revoke_internal(&actor.username, id, owned.owner.request, reason, message)
+    }
+
+    /// Revokes without an administrator (ACME revokeCert by account or certificate key).
+    pub fn revoke_internal(
+        &self,
+        actor: &str,
+        id: u64,
+        request: Option<RequestId>,
+        reason: RevocationReason,
+        message: &str,
+    ) -> RaResult<CertificateRecord> {
+        let _guard = self.request_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let record = self
+            .ca
+            .certificates()
+            .get(id)?
+            .ok_or_else(|| RaError::NotFound(format!("certificate:{id}")))?;
+        // The certificate's new status, its request's transition and the audit entry
+        // commit together: a crash cannot leave a revoked certificate with an Issued request.
+        let prepared = self
+            .ca
+            .prepare_revocation(&record.serial, reason, message)?;
+        let revoked = prepared.record;
+        let mut batch = prepared.batch;
+        if let Some(request_id) = request {
+            if let Some(mut r) = REQUESTS.get(&self.store, &id_key(request_id.0))? {
+                if r.state.name() == StateName::Issued {
+                    r.transition(
+                        RequestState::Revoked { certificate: id },
+                        actor,
+                        now(),
+                        &format!("{reason}: {message}"),
+                    )?;
+                    REQUESTS.put(&mut batch, &id_key(r.id.0), &r)?;
+                }
+            }
+        }
+        let event = AuditEvent::success(
+            actor,
+            "certificate.revoke",
+            &format!("certificate:{id}"),
+            format!("{reason}: {message}"),
+        );
+        self.audit.commit_with(batch, event).map_err(|e| match e {
+            // Its status changed since it was read: another revocation won.
+            StoreError::Conflict { .. } => {
+                RaError::Ca(CaServiceError::AlreadyRevoked(record.serial.to_hex()))
+            }
+            other => RaError::Store(other),
+        })?;
+        self.ca.revocation_committed(&revoked)?;
+        Ok(revoked)
+    }
+
+    /// Renews a certificate: same key (the stored CSR) or a new CSR; the old one stays valid.
+    pub fn renew(
+        &self,
+        actor: &Administrator,
+        id: u64,
+        csr: Option<Vec<u8>>,
+        replace: bool,
+    ) -> RaResult<CertificateRequest> {
+        let owned = self.certificate(actor, id)?;
+        if owned.owner.external {
+            return Err(RaError::InvalidInput(
+                "an externally managed certificate cannot be renewed here".into(),
+            ));
+        }
+        let original = match owned.owner.request {
+            Some(r) => Some(self.request_internal(r)?),
+            None => None,
+        };
+        let csr = match (csr, &original) {
+            (Some(csr), _) => csr,
+            (None, Some(original)) => original.csr_der.clone(),
+            (None, None) => {
+                return Err(RaError::InvalidInput(
+                    "no stored CSR; give a new one".into(),
+                ))
+            }
+        };
+        if replace && original.is_none() {
+            return Err(RaError::InvalidInput("nothing to replace".into()));
+        }
+        self.submit(
+            Requester::Admin(actor),
+            Submission {
+                csr,
+                profile: owned.record.profile.clone(),
+                org: owned.owner.org,
+                dept: owned.owner.dept,
+                term_days: original.as_ref().and_then(|o| o.term_days),
+                names: None,
+                channel: Channel::Rest,
+                renewal_of: Some(id),
+                replaces: replace,
+            },
+        )
+    }
+
+    /// Imports an externally issued certificate (DER) into an organization / department.
+    pub fn import_external(
+        &self,
+        actor: &Administrator,
+        der: &[u8],
+        org: OrgId,
+        dept: Option<DeptId>,
+    ) -> RaResult<CertificateRecord> {
+        let scope = self.scope_of(org, dept)?;
+        self.require(
+            actor,
+            Action::ManageScope,
+            scope,
+            "certificate.import",
+            &scope_label(scope),
+        )?;
+        let record = parse_external(der, self.ca.certificates().allocate_id(), &actor.username)?;
+        let mut batch = WriteBatch::new();
+        self.ca.certificates().insert_into(&mut batch, &record)?;
+        OWNERS.put(
+            &mut batch,
+            &id_key(record.id),
+            &CertificateOwner {
+                org,
+                dept,
+                request: None,
+                external: true,
+            },
+        )?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                "certificate.import",
+                &format!("certificate:{}", record.id),
+                format!("{} serial {}", record.subject, record.serial),
+            ),
+            &format!("a certificate with serial {}", record.serial),
+        )?;
+        Ok(record)
+    }
+
+    /// Deletes an external certificate (issued ones are never deleted).
+    pub fn delete_external(&self, actor: &Administrator, id: u64) -> RaResult<()> {
+        let owned = self.certificate(actor, id)?;
+        self.require(
+            actor,
+            Action::ManageScope,
+            Scope {
+                org: owned.owner.org,
+                dept: owned.owner.dept,
+            },
+            "certificate.delete",
+            &format!("certificate:{id}"),
+        )?;
+        if !owned.owner.external {
+            return Err(RaError::InvalidInput(
+                "only externally managed certificates can be deleted".into(),
+            ));
+        }
+        let mut batch = WriteBatch::new();
+        self.ca
+            .certificates()
+            .delete_into(&mut batch, &owned.record);
+        OWNERS.delete(&mut batch, &id_key(id));
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                "certificate.delete",
+                &format!("certificate:{id}"),
+                owned.record.subject,
+            ),
+            "certificate",
+        )?;
+        Ok(())
+    }
+
+    /// Records that a certificate was downloaded.
+    pub fn record_download(&self, actor: &Administrator, id: u64, format: &str) -> RaResult<()> {
+        self.audit.record(AuditEvent::success(
+            &actor.username,
+            "certificate.download",
+            &format!("certificate:{id}"),
+            format,
+        ))?;
+        Ok(())
+    }
+
+    /// Marks the requests of expired certificates Expired; returns how many.
+    pub fn sweep_expired(&self, at: i64) -> RaResult<usize> {
+        // Only what expired since the last sweep (everything, after a restart): the expiry
+        // index is ordered, so this reads keys, not records, and has no cap to outgrow.
+        let from = *self.swept_until.lock().unwrap_or_else(|e| e.into_inner());
+        let ids = self
+            .ca
+            .certificates()
+            .ids_expiring_between(from, at, usize::MAX)?;
+        let mut count = 0;
+        let _guard = self.request_lock.lock().unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            let Some(owner) = OWNERS.get(&self.store, &id_key(id))? else {
+                continue;
+            };
+            let Some(request_id) = owner.request else {
+                continue;
+            };
+            let Some(mut request) = REQUESTS.get(&self.store, &id_key(request_id.0))? else {
+                continue;
+            };
+            if request.state.name() == StateName::Issued {
+                request.transition(RequestState::Expired { certificate: id }, "system", at, "")?;
+                let mut batch = WriteBatch::new();
+                REQUESTS.put(&mut batch, &id_key(request.id.0), &request)?;
+                self.commit(
+                    batch,
+                    AuditEvent::success(
+                        "system",
+                        "certificate.expire",
+                        &format!("certificate:{id}"),
+                        "",
+                    ),
+                    "request",
+                )?;
+                count += 1;
+            }
+        }
+        *self.swept_until.lock().unwrap_or_else(|e| e.into_inner()) = at;
+        Ok(count)
+    }
+}
+
+/// A record for an external certificate: parsed for its facts, never signed here.
+fn parse_external(der: &[u8], id: u64, actor: &str) -> RaResult<CertificateRecord> {
+    use x509_parser::prelude::*;
+    let (rest, cert) = X509Certificate::from_der(der)
+        .map_err(|e| RaError::InvalidInput(format!("not a certificate: {e}")))?;
+    if !rest.is_empty() {
+        return Err(RaError::InvalidInput(
+            "trailing bytes after the certificate".into(),
+        ));
+    }
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(d) => {
+                    if let Ok(n) = SubjectAltName::dns(d) {
+                        names.push(n)
+                    }
+                }
+                GeneralName::RFC822Name(e) => {
+                    if let Ok(n) = SubjectAltName::email(e) {
+                        names.push(n)
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(CertificateRecord {
+        id,
+        serial: ca_core::serial::Serial::from_bytes(cert.raw_serial()),
+        issuer_id: "external".into(),
+        profile: "external".into(),
+        subject: cert.subject().to_string(),
+        names,
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+        requester: actor.to_string(),
+        issued_at: now(),
+        status: CertificateStatus::Issued,
+        der: der.to_vec(),
+    })
+}

@@ -1,0 +1,357 @@
+//! Enrollment endpoints (ACME, SCEP, EST, REST): creating and resolving them,
+//! the external account binding keys of an ACME endpoint, and the demo
+//! organization with its ACME endpoint.
+
+use ca_core::store::{KeyRange, WriteBatch};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::{check_slug, id_key, now, scope_label, RaError, RaResult, RegistrationAuthority};
+use super::{DOMAINS, ENDPOINTS, NAMES, ORGS};
+use crate::audit::AuditEvent;
+use crate::authz::{in_scope, Action};
+use crate::credentials;
+use crate::model::*;
+
+/// The name of the demo's ACME endpoint (auto-approve, EAB optional, organization Demo).
+pub const DEMO_ACME_ENDPOINT: &str = "default";
+
+/// A new enrollment endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEndpoint {
+    /// Unique name.
+    pub name: String,
+    /// "acme", "scep", "est" or "rest".
+    pub kind: String,
+    /// The owner.
+    pub org: OrgId,
+    /// The owning department.
+    pub dept: Option<DeptId>,
+    /// The profile.
+    pub profile: String,
+    /// Default term.
+    pub default_term_days: Option<u32>,
+    /// Approval mode.
+    pub approval: ApprovalMode,
+    /// ACME: require EAB.
+    #[serde(default)]
+    pub eab_required: bool,
+    /// EST: the Basic user name (defaults to the endpoint name).
+    pub est_username: Option<String>,
+}
+
+/// A secret shown once at creation.
+#[derive(Debug)]
+pub enum EndpointSecret {
+    /// Nothing to show.
+    None,
+    /// The SCEP challenge password.
+    ScepChallenge(Zeroizing<String>),
+    /// The EST Basic password.
+    EstPassword(Zeroizing<String>),
+}
+
+impl RegistrationAuthority {
+    /// Creates the demo organization with the private-use domains, once.
+    pub fn ensure_demo_organization(&self) -> RaResult<Option<OrgId>> {
+        if NAMES.get(&self.store, b"org:Demo")?.is_some() {
+            return Ok(None);
+        }
+        let org = Organization {
+            id: OrgId(self.next_id(ORGS.name())),
+            name: "Demo".into(),
+            address: Address::default(),
+            created_at: now(),
+        };
+        let mut batch = WriteBatch::new();
+        self.claim_name(&mut batch, "org:Demo", org.id.0)?;
+        ORGS.put(&mut batch, &id_key(org.id.0), &org)?;
+        for name in [
+            "localhost",
+            "test",
+            "internal",
+            "home.arpa",
+            "127.0.0.0/8",
+            "::1",
+        ] {
+            let delegation = DomainDelegation {
+                id: DomainId(self.next_id(DOMAINS.name())),
+                name: name.parse().map_err(RaError::InvalidInput)?,
+                org: org.id,
+                dept: None,
+                created_at: now(),
+            };
+            self.claim_name(
+                &mut batch,
+                &format!("domain:{}:0:{}", org.id, delegation.name),
+                delegation.id.0,
+            )?;
+            DOMAINS.put(&mut batch, &id_key(delegation.id.0), &delegation)?;
+        }
+        // The demo's ACME endpoint: a newcomer points certbot or lego at it and gets a
+        // certificate for a private-use name at once.
+        let endpoint = Endpoint {
+            id: EndpointId(self.next_id(ENDPOINTS.name())),
+            name: DEMO_ACME_ENDPOINT.into(),
+            kind: EndpointKind::Acme {
+                eab_required: false,
+                eab_keys: Vec::new(),
+            },
+            org: org.id,
+            dept: None,
+            profile: "tls-server".into(),
+            default_term_days: None,
+            approval: ApprovalMode::Auto,
+            active: true,
+            created_at: now(),
+        };
+        self.claim_name(
+            &mut batch,
+            &format!("endpoint:{}", endpoint.name),
+            endpoint.id.0,
+        )?;
+        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                "system",
+                "org.create",
+                &org.id.label(),
+                "demo organization with ACME endpoint 'default'",
+            ),
+            "organization",
+        )?;
+        Ok(Some(org.id))
+    }
+
+    /// Creates an enrollment endpoint; SCEP and EST secrets are generated and shown once.
+    pub fn create_endpoint(
+        &self,
+        actor: &Administrator,
+        new: NewEndpoint,
+    ) -> RaResult<(Endpoint, EndpointSecret)> {
+        let scope = self.scope_of(new.org, new.dept)?;
+        check_slug("name", &new.name)?;
+        let profile = self
+            .ca
+            .profile(&new.profile)
+            .map_err(|_| RaError::InvalidInput(format!("no profile named '{}'", new.profile)))?;
+        // An endpoint issues on its owners' behalf: managing it needs `manage` on the class it
+        // issues, and an auto-approving one also needs `approve` (it approves for its creator).
+        let class = CertificateClass::of(profile.certificate_type);
+        self.require(
+            actor,
+            Action::ManageEndpoints(class),
+            scope,
+            "endpoint.create",
+            &scope_label(scope),
+        )?;
+        if new.approval == ApprovalMode::Auto {
+            self.require(
+                actor,
+                Action::ApproveCertificate(class),
+                scope,
+                "endpoint.create",
+                &scope_label(scope),
+            )?;
+        }
+        if let Some(term) = new.default_term_days {
+            if profile.term_for(Some(term)).is_none() {
+                return Err(RaError::InvalidInput(format!(
+                    "a term of {term} days is not allowed by profile '{}' (at most {})",
+                    profile.name,
+                    profile.max_term_days()
+                )));
+            }
+        }
+        let (kind, secret) = match new.kind.as_str() {
+            "acme" => (
+                EndpointKind::Acme {
+                    eab_required: new.eab_required,
+                    eab_keys: Vec::new(),
+                },
+                EndpointSecret::None,
+            ),
+            "scep" => {
+                let challenge = Zeroizing::new(credentials::random_token::<18>());
+                (
+                    EndpointKind::Scep {
+                        challenge_hash: credentials::hash_password(&challenge),
+                    },
+                    EndpointSecret::ScepChallenge(challenge),
+                )
+            }
+            "est" => {
+                let password = Zeroizing::new(credentials::random_token::<18>());
+                let username = new.est_username.clone().unwrap_or_else(|| new.name.clone());
+                check_slug("est_username", &username)?;
+                (
+                    EndpointKind::Est {
+                        label: new.name.clone(),
+                        username,
+                        password_hash: credentials::hash_password(&password),
+                    },
+                    EndpointSecret::EstPassword(password),
+                )
+            }
+            "rest" => (EndpointKind::Rest, EndpointSecret::None),
+            other => {
+                return Err(RaError::InvalidInput(format!(
+                    "unknown endpoint kind '{other}' (acme, scep, est, rest)"
+                )))
+            }
+        };
+        let endpoint = Endpoint {
+            id: EndpointId(self.next_id(ENDPOINTS.name())),
+            name: new.name.clone(),
+            kind,
+            org: new.org,
+            dept: new.dept,
+            profile: new.profile,
+            default_term_days: new.default_term_days,
+            approval: new.approval,
+            active: true,
+            created_at: now(),
+        };
+        let mut batch = WriteBatch::new();
+        self.claim_name(
+            &mut batch,
+            &format!("endpoint:{}", endpoint.name),
+            endpoint.id.0,
+        )?;
+        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                "endpoint.create",
+                &endpoint.id.label(),
+                format!(
+                    "{} endpoint '{}' for {}",
+                    endpoint.kind.name(),
+                    endpoint.name,
+                    scope_label(scope)
+                ),
+            ),
+            &format!("endpoint '{}'", endpoint.name),
+        )?;
+        Ok((endpoint, secret))
+    }
+
+    /// An endpoint by name (internal: protocol servers resolve their endpoint with it).
+    pub fn endpoint_by_name(&self, name: &str) -> RaResult<Endpoint> {
+        let claim = NAMES
+            .get(&self.store, format!("endpoint:{name}").as_bytes())?
+            .ok_or_else(|| RaError::NotFound(format!("endpoint '{name}'")))?;
+        ENDPOINTS
+            .get(&self.store, &id_key(claim.id))?
+            .ok_or_else(|| RaError::NotFound(format!("endpoint '{name}'")))
+    }
+
+    /// Endpoints visible to the actor.
+    pub fn endpoints(&self, actor: &Administrator) -> RaResult<Vec<Endpoint>> {
+        Ok(ENDPOINTS
+            .scan(&self.store, KeyRange::all(), usize::MAX)?
+            .into_iter()
+            .map(|(_, e)| e)
+            .filter(|e| {
+                in_scope(
+                    &actor.role,
+                    Scope {
+                        org: e.org,
+                        dept: e.dept,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Adds an EAB key to an ACME endpoint; returns the key id and the HMAC key (base64url), shown once.
+    pub fn add_eab_key(
+        &self,
+        actor: &Administrator,
+        endpoint_id: EndpointId,
+    ) -> RaResult<(String, Zeroizing<String>)> {
+        let mut endpoint = ENDPOINTS
+            .get(&self.store, &id_key(endpoint_id.0))?
+            .ok_or_else(|| RaError::NotFound(endpoint_id.label()))?;
+        let scope = Scope {
+            org: endpoint.org,
+            dept: endpoint.dept,
+        };
+        let class = CertificateClass::of(self.profile(&endpoint.profile)?.certificate_type);
+        self.require(
+            actor,
+            Action::ManageEndpoints(class),
+            scope,
+            "endpoint.eab.create",
+            &endpoint_id.label(),
+        )?;
+        let EndpointKind::Acme { eab_keys, .. } = &mut endpoint.kind else {
+            return Err(RaError::InvalidInput(format!(
+                "endpoint '{}' is not an ACME endpoint",
+                endpoint.name
+            )));
+        };
+        let key_id = format!("kid-{}", hex::encode(credentials::random_bytes::<8>()));
+        let hmac = Zeroizing::new(credentials::random_bytes::<32>().to_vec());
+        eab_keys.push(EabKey {
+            key_id: key_id.clone(),
+            sealed_hmac_key: self.secrets.seal(&hmac),
+            bound_account: None,
+            created_at: now(),
+        });
+        let mut batch = WriteBatch::new();
+        self.claim_name(&mut batch, &format!("eab:{key_id}"), endpoint.id.0)?;
+        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                "endpoint.eab.create",
+                &endpoint_id.label(),
+                key_id.clone(),
+            ),
+            "EAB key",
+        )?;
+        use base64::Engine;
+        Ok((
+            key_id,
+            Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&hmac[..])),
+        ))
+    }
+
+    /// Adds to `batch` the binding of an ACME endpoint's EAB key to an account (the
+    /// caller commits it with the account it creates). A key id binds one account: a
+    /// key already bound is a conflict here, and a race between two accounts is one
+    /// when the batch commits (the `eab-bound:<key id>` claim must be absent).
+    pub fn bind_eab_key_into(
+        &self,
+        batch: &mut WriteBatch,
+        endpoint_id: EndpointId,
+        key_id: &str,
+        account: &str,
+    ) -> RaResult<()> {
+        let mut endpoint = ENDPOINTS
+            .get(&self.store, &id_key(endpoint_id.0))?
+            .ok_or_else(|| RaError::NotFound(endpoint_id.label()))?;
+        let EndpointKind::Acme { eab_keys, .. } = &mut endpoint.kind else {
+            return Err(RaError::InvalidInput(format!(
+                "endpoint '{}' is not an ACME endpoint",
+                endpoint.name
+            )));
+        };
+        let key = eab_keys
+            .iter_mut()
+            .find(|k| k.key_id == key_id)
+            .ok_or_else(|| RaError::NotFound(format!("EAB key {key_id}")))?;
+        if key.bound_account.is_some() {
+            return Err(RaError::Conflict(format!("a binding of EAB key {key_id}")));
+        }
+        key.bound_account = Some(account.to_string());
+        self.claim_name(batch, &format!("eab-bound:{key_id}"), endpoint_id.0)?;
+        ENDPOINTS.put(batch, &id_key(endpoint_id.0), &endpoint)?;
+        Ok(())
+    }
+}
