@@ -10,6 +10,7 @@ pub mod certificates;
 pub mod csr;
 pub mod encoding;
 pub mod extensions;
+pub mod identity;
 pub mod issuance;
 pub mod keys;
 pub mod names;

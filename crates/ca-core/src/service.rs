@@ -116,6 +116,8 @@ pub struct CaService {
     ocsp_signer: OcspSigner,
     /// Delegated OCSP responders, by CA id (in memory: re-issued after a restart).
     responders: RwLock<BTreeMap<String, Arc<DelegatedResponder>>>,
+    /// Where protocol identities (SCEP RA keys) are kept, and how their keys are protected.
+    pub(crate) identities: crate::identity::IdentityDirectory,
 }
 
 /// A revoked certificate record and the uncommitted batch that stores it.
@@ -250,6 +252,10 @@ impl CaService {
             crl_lock: Mutex::new(()),
             ocsp_signer: config.ocsp_signer,
             responders: RwLock::new(BTreeMap::new()),
+            identities: crate::identity::IdentityDirectory::new(
+                &config.data_dir,
+                config.key_protection.clone(),
+            ),
         };
         if service.ocsp_signer == OcspSigner::Delegated {
             service.profile(OCSP_RESPONDER_PROFILE)?;
@@ -317,7 +323,7 @@ impl CaService {
     }
 
     /// Issues from a given CA, whatever the profile names.
-    fn issue_from(
+    pub(crate) fn issue_from(
         &self,
         ca: &CertificationAuthority,
         request: &IssuanceRequest<'_>,
