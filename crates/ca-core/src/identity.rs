@@ -72,6 +72,26 @@ impl std::fmt::Debug for ProtocolIdentity {
 }
 
 impl ProtocolIdentity {
+    /// An identity from a certificate and its RSA key (unencrypted PKCS#8 DER),
+    /// for tools and tests that hold both; the gateway's own come from
+    /// [`CaService::protocol_identity`].
+    pub fn from_parts(certificate_der: Vec<u8>, pkcs8: &[u8]) -> Result<Self, CaServiceError> {
+        let (_, cert) = x509_parser::parse_x509_certificate(&certificate_der)
+            .map_err(|e| CaServiceError::NoIssuer(format!("identity certificate: {e}")))?;
+        let renew_after = renew_at(
+            cert.validity().not_before.timestamp(),
+            cert.validity().not_after.timestamp(),
+        );
+        let (decrypting, signing) = rsa_operations(pkcs8)?;
+        Ok(Self {
+            certificate_der,
+            issuer_id: String::new(),
+            renew_after,
+            decrypting,
+            signing,
+        })
+    }
+
     /// The certificate, DER.
     pub fn certificate_der(&self) -> &[u8] {
         &self.certificate_der
@@ -216,12 +236,7 @@ impl CaService {
             }
         };
         let pkcs8 = Zeroizing::new(key.key_pair().serialized_der().to_vec());
-        let decrypting = PrivateDecryptingKey::from_pkcs8(&pkcs8)
-            .ok()
-            .and_then(|k| Pkcs1PrivateDecryptingKey::new(k).ok())
-            .ok_or_else(|| CaServiceError::NoIssuer("the identity key is not RSA".into()))?;
-        let signing = RsaKeyPair::from_pkcs8(&pkcs8)
-            .map_err(|e| CaServiceError::NoIssuer(format!("identity key: {e}")))?;
+        let (decrypting, signing) = rsa_operations(&pkcs8)?;
         Ok(ProtocolIdentity {
             certificate_der,
             issuer_id: ca.id().to_string(),
@@ -230,6 +245,19 @@ impl CaService {
             signing,
         })
     }
+}
+
+/// The two RSA operations of a PKCS#8 key.
+fn rsa_operations(
+    pkcs8: &[u8],
+) -> Result<(Pkcs1PrivateDecryptingKey, RsaKeyPair), CaServiceError> {
+    let decrypting = PrivateDecryptingKey::from_pkcs8(pkcs8)
+        .ok()
+        .and_then(|k| Pkcs1PrivateDecryptingKey::new(k).ok())
+        .ok_or_else(|| CaServiceError::NoIssuer("the identity key is not RSA".into()))?;
+    let signing = RsaKeyPair::from_pkcs8(pkcs8)
+        .map_err(|e| CaServiceError::NoIssuer(format!("identity key: {e}")))?;
+    Ok((decrypting, signing))
 }
 
 /// Two thirds into the validity.

@@ -1,4 +1,6 @@
-//! Certwright: the SCEP (RFC 8894) server for Intune- and MDM-managed devices.
-//!
-//! Not built yet: this crate is filled by a later issue (see `../shared/ARCHITECTURE.md`).
-//! It exports nothing, so nothing can mistake it for a working implementation.
+//! Certwright's SCEP server (RFC 8894) for Intune- and MDM-managed devices
+//! and network gear.
+
+#![warn(missing_docs)]
+
+pub mod wire;

@@ -1,0 +1,125 @@
+//! The CertRep answer (RFC 8894 §3.3.2): a SignedData signed by the
+//! endpoint's RA key, with pkiStatus, failInfo, the echoed transactionID and
+//! the requester's senderNonce as recipientNonce, and on SUCCESS the
+//! envelope holding the certificates.
+
+use ca_core::identity::{IdentityHash, ProtocolIdentity};
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{OctetString, PrintableStringRef, SetOfVec};
+use der::{Any, Encode};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::attr::Attribute;
+use x509_cert::Certificate;
+
+use super::algorithms::{oid, Digest};
+use super::attributes::{self as attr, FailInfo, MessageType, PkiStatus};
+use super::WireError;
+
+/// What a CertRep says.
+#[derive(Debug, Clone)]
+pub struct CertRep<'a> {
+    /// SUCCESS, FAILURE or PENDING.
+    pub status: PkiStatus,
+    /// With FAILURE, why.
+    pub fail_info: Option<FailInfo>,
+    /// The request's transactionID value, echoed as sent.
+    pub transaction_id: &'a Any,
+    /// The request's senderNonce, echoed as recipientNonce.
+    pub recipient_nonce: &'a Any,
+    /// With SUCCESS, the sealed envelope (a ContentInfo of type envelopedData).
+    pub envelope: Option<Vec<u8>>,
+    /// The request's digest; SHA-1 is answered with SHA-256 (aws-lc-rs signs no SHA-1).
+    pub digest: Digest,
+}
+
+fn attribute(oid: const_oid::ObjectIdentifier, value: Any) -> Result<Attribute, WireError> {
+    let mut values = SetOfVec::new();
+    values.insert(value)?;
+    Ok(Attribute { oid, values })
+}
+
+fn printable(text: &str) -> Result<Any, WireError> {
+    Ok(Any::encode_from(&PrintableStringRef::new(text)?)?)
+}
+
+impl CertRep<'_> {
+    /// Signs the answer with the RA identity whose certificate is `ra_cert`: a ContentInfo, DER.
+    pub fn sign(&self, identity: &ProtocolIdentity, ra_cert: &Certificate) -> Result<Vec<u8>, WireError> {
+        let (digest, hash) = match self.digest {
+            Digest::Sha512 => (Digest::Sha512, IdentityHash::Sha512),
+            _ => (Digest::Sha256, IdentityHash::Sha256),
+        };
+        let content = self.envelope.as_deref().unwrap_or_default();
+        let mut nonce = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| WireError::Internal("no randomness".into()))?;
+        let mut attributes = SetOfVec::new();
+        let mut add = |a: Attribute| attributes.insert(a).map_err(WireError::from);
+        add(attribute(attr::CONTENT_TYPE, Any::encode_from(&attr::ID_DATA)?)?)?;
+        add(attribute(
+            attr::MESSAGE_DIGEST,
+            Any::encode_from(&OctetString::new(digest.digest(content))?)?,
+        )?)?;
+        add(attribute(attr::MESSAGE_TYPE, printable(MessageType::CertRep.code())?)?)?;
+        add(attribute(attr::PKI_STATUS, printable(self.status.code())?)?)?;
+        if let Some(fail_info) = self.fail_info {
+            add(attribute(attr::FAIL_INFO, printable(fail_info.code())?)?)?;
+        }
+        add(attribute(attr::TRANSACTION_ID, self.transaction_id.clone())?)?;
+        add(attribute(
+            attr::SENDER_NONCE,
+            Any::encode_from(&OctetString::new(nonce.to_vec())?)?,
+        )?)?;
+        add(attribute(attr::RECIPIENT_NONCE, self.recipient_nonce.clone())?)?;
+        let signature = identity
+            .sign(hash, &attributes.to_der()?)
+            .map_err(|e| WireError::Internal(e.to_string()))?;
+        let digest_alg = AlgorithmIdentifierOwned {
+            oid: digest.oid(),
+            parameters: None,
+        };
+        let signer_info = SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: ra_cert.tbs_certificate.issuer.clone(),
+                serial_number: ra_cert.tbs_certificate.serial_number.clone(),
+            }),
+            digest_alg: digest_alg.clone(),
+            signed_attrs: Some(attributes),
+            signature_algorithm: AlgorithmIdentifierOwned {
+                oid: oid::RSA_ENCRYPTION,
+                parameters: Some(Any::null()),
+            },
+            signature: OctetString::new(signature)?,
+            unsigned_attrs: None,
+        };
+        let mut digest_algorithms = SetOfVec::new();
+        digest_algorithms.insert(digest_alg)?;
+        let mut certificates = SetOfVec::new();
+        certificates.insert(CertificateChoices::Certificate(ra_cert.clone()))?;
+        let mut signer_infos = SetOfVec::new();
+        signer_infos.insert(signer_info)?;
+        let signed = SignedData {
+            version: CmsVersion::V1,
+            digest_algorithms,
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: attr::ID_DATA,
+                econtent: match &self.envelope {
+                    Some(envelope) => Some(Any::encode_from(&OctetString::new(envelope.clone())?)?),
+                    None => None,
+                },
+            },
+            certificates: Some(CertificateSet(certificates)),
+            crls: None,
+            signer_infos: SignerInfos(signer_infos),
+        };
+        let info = ContentInfo {
+            content_type: attr::ID_SIGNED_DATA,
+            content: Any::encode_from(&signed)?,
+        };
+        Ok(info.to_der()?)
+    }
+}
