@@ -182,9 +182,8 @@ impl CaService {
         let key_path = directory.dir.join(format!("{name}.key.pem"));
         let cert_path = directory.dir.join(format!("{name}.crt.pem"));
         let key = if key_path.is_file() {
-            let text = Zeroizing::new(
-                std::fs::read_to_string(&key_path).map_err(|e| io(&key_path, e))?,
-            );
+            let text =
+                Zeroizing::new(std::fs::read_to_string(&key_path).map_err(|e| io(&key_path, e))?);
             SigningKeyPair::from_pem(&text, SignatureHash::Sha256, Some(&directory.protection))
                 .map_err(|e| CaServiceError::NoIssuer(format!("{}: {e}", key_path.display())))?
         } else {
@@ -248,9 +247,7 @@ impl CaService {
 }
 
 /// The two RSA operations of a PKCS#8 key.
-fn rsa_operations(
-    pkcs8: &[u8],
-) -> Result<(Pkcs1PrivateDecryptingKey, RsaKeyPair), CaServiceError> {
+fn rsa_operations(pkcs8: &[u8]) -> Result<(Pkcs1PrivateDecryptingKey, RsaKeyPair), CaServiceError> {
     let decrypting = PrivateDecryptingKey::from_pkcs8(pkcs8)
         .ok()
         .and_then(|k| Pkcs1PrivateDecryptingKey::new(k).ok())

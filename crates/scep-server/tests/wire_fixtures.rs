@@ -13,14 +13,17 @@ use scep_server::wire::signed::SignedRequest;
 use scep_server::wire::{MessageType, PkiStatus, WireError};
 
 fn fixture(path: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scep").join(path);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/scep")
+        .join(path);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// scepserver's CA, which acted as the RA of the captured exchanges.
 fn captured_ra() -> (ProtocolIdentity, x509_cert::Certificate) {
     let der = fixture("ca/ca.der");
-    let identity = ProtocolIdentity::from_parts(der.clone(), &fixture("ca/ca.key.pkcs8.der")).unwrap();
+    let identity =
+        ProtocolIdentity::from_parts(der.clone(), &fixture("ca/ca.key.pkcs8.der")).unwrap();
     (identity, x509_cert::Certificate::from_der(&der).unwrap())
 }
 
@@ -44,10 +47,13 @@ fn a_captured_renewal_is_signed_by_the_certificate_it_renews() {
     assert_eq!(request.message_type, MessageType::RenewalReq);
     request.verify().unwrap();
     let issued = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scep/enroll/issued-cert.pem"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/scep/enroll/issued-cert.pem"),
     )
     .unwrap();
-    let issued = ca_core::authority::pem_certificates(&issued).unwrap().remove(0);
+    let issued = ca_core::authority::pem_certificates(&issued)
+        .unwrap()
+        .remove(0);
     assert_eq!(request.signer_der, issued);
 }
 
@@ -83,7 +89,8 @@ fn a_message_for_another_ra_or_with_a_broken_key_block_gives_one_error() {
         &fixture("enroll/client.key.pkcs8.der"),
     )
     .unwrap();
-    let other_cert = x509_cert::Certificate::from_der(&fixture("enroll/signer-selfsigned.der")).unwrap();
+    let other_cert =
+        x509_cert::Certificate::from_der(&fixture("enroll/signer-selfsigned.der")).unwrap();
     assert_eq!(envelope.open(&other, &other_cert), Err(WireError::NotForUs));
 
     // A corrupted key-transport block: a random key is substituted, and the answer is
@@ -94,11 +101,15 @@ fn a_message_for_another_ra_or_with_a_broken_key_block_gives_one_error() {
     // The encrypted key is the 256-byte OCTET STRING after the recipient's serial: flip a byte in it.
     let key_at = find_encrypted_key(&plain_envelope);
     broken_key[key_at + 10] ^= 0x55;
-    let e1 = Envelope::parse(&broken_key).unwrap().open(&identity, &ra_cert);
+    let e1 = Envelope::parse(&broken_key)
+        .unwrap()
+        .open(&identity, &ra_cert);
     let mut broken_content = plain_envelope.clone();
     let n = broken_content.len();
     broken_content[n - 2] ^= 0x55;
-    let e2 = Envelope::parse(&broken_content).unwrap().open(&identity, &ra_cert);
+    let e2 = Envelope::parse(&broken_content)
+        .unwrap()
+        .open(&identity, &ra_cert);
     for e in [e1, e2] {
         // Either the padding fails or the plaintext is garbage that is no CSR; both are one error.
         match e {

@@ -196,6 +196,13 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
     if let Some(password) = first_admin {
         print_first_admin(&password);
     }
+    if demo {
+        if let Some(challenge) = ra.ensure_demo_scep_endpoint().map_err(|e| e.to_string())? {
+            println!("Created the demo SCEP endpoint 'default' (organization Demo, profile device, auto-approve):");
+            println!("  SCEP challenge  {}", challenge.as_str());
+            println!("  This challenge is shown once. Mint one-time challenges with: ca-admin endpoint scep-challenge <id>");
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -241,7 +248,18 @@ async fn run(
         .endpoint_by_name(policy::registry::DEMO_ACME_ENDPOINT)
         .map(|e| vec![e.name])
         .unwrap_or_default();
-    print_banner(&config, &service, local, https.as_ref(), &acme_endpoints);
+    let scep_endpoints: Vec<String> = ra
+        .endpoint_of_kind("scep", policy::registry::DEMO_SCEP_ENDPOINT)
+        .map(|e| vec![e.name])
+        .unwrap_or_default();
+    print_banner(
+        &config,
+        &service,
+        local,
+        https.as_ref(),
+        &acme_endpoints,
+        &scep_endpoints,
+    );
 
     let state = Arc::new(GatewayState {
         service: service.clone(),
@@ -550,6 +568,7 @@ fn print_banner(
     local: SocketAddr,
     https: Option<&HttpsListener>,
     acme_endpoints: &[String],
+    scep_endpoints: &[String],
 ) {
     let base = format!("http://{local}");
     println!("Certwright gateway");
@@ -566,6 +585,9 @@ fn print_banner(
         );
     }
     println!("  OCSP            {base}/ocsp");
+    for endpoint in scep_endpoints {
+        println!("  SCEP            {base}/scep/{endpoint}");
+    }
     println!("  health          {base}/healthz    metrics {base}/metrics");
     match https {
         Some(https) => {

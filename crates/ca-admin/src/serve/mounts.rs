@@ -33,5 +33,13 @@ pub fn mounts(
                 https_base.to_string(),
             )),
         },
+        Mount {
+            prefix: scep_server::PATH_PREFIX,
+            // Devices and MDMs expect SCEP on plain HTTP; its messages are signed and encrypted.
+            plain_http: true,
+            name: "SCEP",
+            https_path: "/scep/<endpoint>",
+            service: Arc::new(scep_server::ScepServer::new(ra.clone())),
+        },
     ]
 }

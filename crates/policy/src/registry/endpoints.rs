@@ -16,6 +16,14 @@ use crate::model::*;
 /// The name of the demo's ACME endpoint (auto-approve, EAB optional, organization Demo).
 pub const DEMO_ACME_ENDPOINT: &str = "default";
 
+/// The unique-name claim of an endpoint: ACME keeps the plain form it always had.
+pub(super) fn endpoint_claim(kind: &str, name: &str) -> String {
+    match kind {
+        "acme" => format!("endpoint:{name}"),
+        _ => format!("endpoint:{kind}:{name}"),
+    }
+}
+
 /// A new enrollment endpoint.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,11 +182,9 @@ impl RegistrationAuthority {
                 EndpointSecret::None,
             ),
             "scep" => {
-                let challenge = Zeroizing::new(credentials::random_token::<18>());
+                let (challenge, challenge_hash) = super::scep::new_static_challenge();
                 (
-                    EndpointKind::Scep {
-                        challenge_hash: credentials::hash_password(&challenge),
-                    },
+                    EndpointKind::Scep { challenge_hash },
                     EndpointSecret::ScepChallenge(challenge),
                 )
             }
@@ -217,7 +223,7 @@ impl RegistrationAuthority {
         let mut batch = WriteBatch::new();
         self.claim_name(
             &mut batch,
-            &format!("endpoint:{}", endpoint.name),
+            &endpoint_claim(endpoint.kind.name(), &endpoint.name),
             endpoint.id.0,
         )?;
         ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
@@ -241,12 +247,24 @@ impl RegistrationAuthority {
 
     /// An endpoint by name (internal: protocol servers resolve their endpoint with it).
     pub fn endpoint_by_name(&self, name: &str) -> RaResult<Endpoint> {
-        let claim = NAMES
-            .get(&self.store, format!("endpoint:{name}").as_bytes())?
-            .ok_or_else(|| RaError::NotFound(format!("endpoint '{name}'")))?;
-        ENDPOINTS
-            .get(&self.store, &id_key(claim.id))?
-            .ok_or_else(|| RaError::NotFound(format!("endpoint '{name}'")))
+        self.endpoint_of_kind("acme", name)
+    }
+
+    /// The endpoint of a protocol (`acme`, `scep`, `est`, `rest`) by name: names
+    /// are unique per protocol, so `/acme/default/` and `/scep/default` are two endpoints.
+    pub fn endpoint_of_kind(&self, kind: &str, name: &str) -> RaResult<Endpoint> {
+        let not_found = || RaError::NotFound(format!("{kind} endpoint '{name}'"));
+        // Endpoints made before names were per protocol hold the plain claim.
+        for claim_name in [endpoint_claim(kind, name), format!("endpoint:{name}")] {
+            if let Some(claim) = NAMES.get(&self.store, claim_name.as_bytes())? {
+                if let Some(endpoint) = ENDPOINTS.get(&self.store, &id_key(claim.id))? {
+                    if endpoint.kind.name() == kind {
+                        return Ok(endpoint);
+                    }
+                }
+            }
+        }
+        Err(not_found())
     }
 
     /// Endpoints visible to the actor.

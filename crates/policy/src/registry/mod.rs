@@ -45,6 +45,7 @@ mod endpoints;
 mod error;
 mod organizations;
 mod requests;
+mod scep;
 
 pub use administrators::ApiKeyRecord;
 pub use certificates::{CertificateFilter, CertificateOwner, OwnedCertificate};
@@ -52,6 +53,10 @@ pub use endpoints::{EndpointSecret, NewEndpoint, DEMO_ACME_ENDPOINT};
 pub use error::RaError;
 use error::RaResult;
 pub use requests::{RequestFilter, Requester, Submission};
+pub use scep::{
+    ChallengeBinding, ChallengeUse, OneTimeChallenge, DEFAULT_ONE_TIME_CHALLENGE_SECONDS,
+    DEMO_SCEP_ENDPOINT, MAX_ONE_TIME_CHALLENGE_SECONDS,
+};
 
 /// A unique-name claim: the id of the record that holds the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,8 @@
 //! The digests and content ciphers SCEP messages use, by OID.
 
-use aws_lc_rs::cipher::{self, PaddedBlockDecryptingKey, PaddedBlockEncryptingKey, UnboundCipherKey};
+use aws_lc_rs::cipher::{
+    self, PaddedBlockDecryptingKey, PaddedBlockEncryptingKey, UnboundCipherKey,
+};
 use aws_lc_rs::digest;
 use const_oid::ObjectIdentifier;
 use zeroize::Zeroizing;
@@ -183,9 +185,9 @@ impl ContentCipher {
     fn iv_context(self, iv: &[u8]) -> Result<cipher::DecryptionContext, WireError> {
         let bad = || WireError::Malformed(format!("a {self:?} IV must be {} bytes", self.iv_len()));
         Ok(match self.iv_len() {
-            8 => cipher::DecryptionContext::Iv64(
-                <[u8; 8]>::try_from(iv).map_err(|_| bad())?.into(),
-            ),
+            8 => {
+                cipher::DecryptionContext::Iv64(<[u8; 8]>::try_from(iv).map_err(|_| bad())?.into())
+            }
             _ => cipher::DecryptionContext::Iv128(
                 <[u8; 16]>::try_from(iv).map_err(|_| bad())?.into(),
             ),
@@ -202,7 +204,8 @@ impl ContentCipher {
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, WireError> {
         let context = self.iv_context(iv)?;
-        let key = UnboundCipherKey::new(self.algorithm(), key).map_err(|_| WireError::Undecryptable)?;
+        let key =
+            UnboundCipherKey::new(self.algorithm(), key).map_err(|_| WireError::Undecryptable)?;
         let decrypting =
             PaddedBlockDecryptingKey::cbc_pkcs7(key).map_err(|_| WireError::Undecryptable)?;
         let mut buffer = Zeroizing::new(ciphertext.to_vec());
@@ -213,19 +216,26 @@ impl ContentCipher {
     }
 
     /// Encrypts with a fresh random key and IV: (key, iv, ciphertext).
-    pub fn encrypt(self, plain: &[u8]) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>, Vec<u8>), WireError> {
+    pub fn encrypt(
+        self,
+        plain: &[u8],
+    ) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>, Vec<u8>), WireError> {
         use aws_lc_rs::rand::SecureRandom;
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let mut key = Zeroizing::new(vec![0u8; self.key_len()]);
         let mut iv = vec![0u8; self.iv_len()];
-        rng.fill(&mut key).map_err(|_| WireError::Internal("no randomness".into()))?;
-        rng.fill(&mut iv).map_err(|_| WireError::Internal("no randomness".into()))?;
+        rng.fill(&mut key)
+            .map_err(|_| WireError::Internal("no randomness".into()))?;
+        rng.fill(&mut iv)
+            .map_err(|_| WireError::Internal("no randomness".into()))?;
         let unbound = UnboundCipherKey::new(self.algorithm(), &key)
             .map_err(|_| WireError::Internal("cipher key".into()))?;
         let encrypting = PaddedBlockEncryptingKey::cbc_pkcs7(unbound)
             .map_err(|_| WireError::Internal("cipher".into()))?;
         let context = match self.iv_len() {
-            8 => cipher::EncryptionContext::Iv64(<[u8; 8]>::try_from(&iv[..]).expect("8 bytes").into()),
+            8 => cipher::EncryptionContext::Iv64(
+                <[u8; 8]>::try_from(&iv[..]).expect("8 bytes").into(),
+            ),
             _ => cipher::EncryptionContext::Iv128(
                 <[u8; 16]>::try_from(&iv[..]).expect("16 bytes").into(),
             ),
@@ -274,7 +284,10 @@ mod tests {
             Digest::of_signature_algorithm(&oid::SHA256_WITH_RSA).unwrap(),
             Some(Digest::Sha256)
         );
-        assert_eq!(Digest::of_signature_algorithm(&oid::RSA_ENCRYPTION).unwrap(), None);
+        assert_eq!(
+            Digest::of_signature_algorithm(&oid::RSA_ENCRYPTION).unwrap(),
+            None
+        );
         let md5 = ObjectIdentifier::new_unwrap("1.2.840.113549.2.5");
         assert!(matches!(
             Digest::from_oid(&md5),

@@ -48,32 +48,49 @@ fn printable(text: &str) -> Result<Any, WireError> {
 
 impl CertRep<'_> {
     /// Signs the answer with the RA identity whose certificate is `ra_cert`: a ContentInfo, DER.
-    pub fn sign(&self, identity: &ProtocolIdentity, ra_cert: &Certificate) -> Result<Vec<u8>, WireError> {
+    pub fn sign(
+        &self,
+        identity: &ProtocolIdentity,
+        ra_cert: &Certificate,
+    ) -> Result<Vec<u8>, WireError> {
         let (digest, hash) = match self.digest {
             Digest::Sha512 => (Digest::Sha512, IdentityHash::Sha512),
             _ => (Digest::Sha256, IdentityHash::Sha256),
         };
         let content = self.envelope.as_deref().unwrap_or_default();
         let mut nonce = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| WireError::Internal("no randomness".into()))?;
+        aws_lc_rs::rand::fill(&mut nonce)
+            .map_err(|_| WireError::Internal("no randomness".into()))?;
         let mut attributes = SetOfVec::new();
         let mut add = |a: Attribute| attributes.insert(a).map_err(WireError::from);
-        add(attribute(attr::CONTENT_TYPE, Any::encode_from(&attr::ID_DATA)?)?)?;
+        add(attribute(
+            attr::CONTENT_TYPE,
+            Any::encode_from(&attr::ID_DATA)?,
+        )?)?;
         add(attribute(
             attr::MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(digest.digest(content))?)?,
         )?)?;
-        add(attribute(attr::MESSAGE_TYPE, printable(MessageType::CertRep.code())?)?)?;
+        add(attribute(
+            attr::MESSAGE_TYPE,
+            printable(MessageType::CertRep.code())?,
+        )?)?;
         add(attribute(attr::PKI_STATUS, printable(self.status.code())?)?)?;
         if let Some(fail_info) = self.fail_info {
             add(attribute(attr::FAIL_INFO, printable(fail_info.code())?)?)?;
         }
-        add(attribute(attr::TRANSACTION_ID, self.transaction_id.clone())?)?;
+        add(attribute(
+            attr::TRANSACTION_ID,
+            self.transaction_id.clone(),
+        )?)?;
         add(attribute(
             attr::SENDER_NONCE,
             Any::encode_from(&OctetString::new(nonce.to_vec())?)?,
         )?)?;
-        add(attribute(attr::RECIPIENT_NONCE, self.recipient_nonce.clone())?)?;
+        add(attribute(
+            attr::RECIPIENT_NONCE,
+            self.recipient_nonce.clone(),
+        )?)?;
         let signature = identity
             .sign(hash, &attributes.to_der()?)
             .map_err(|e| WireError::Internal(e.to_string()))?;

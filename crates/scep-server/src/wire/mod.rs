@@ -10,6 +10,7 @@ pub mod algorithms;
 pub mod attributes;
 pub mod caps;
 pub mod cert_rep;
+pub mod degenerate;
 pub mod envelope;
 pub mod signed;
 

@@ -79,7 +79,10 @@ fn malformed(what: impl Into<String>) -> WireError {
 }
 
 /// The first value of an attribute.
-fn first_value<'a>(attributes: &'a Attributes, oid: &const_oid::ObjectIdentifier) -> Option<&'a Any> {
+fn first_value<'a>(
+    attributes: &'a Attributes,
+    oid: &const_oid::ObjectIdentifier,
+) -> Option<&'a Any> {
     attributes
         .iter()
         .find(|a: &&Attribute| a.oid == *oid)
@@ -90,9 +93,12 @@ fn first_value<'a>(attributes: &'a Attributes, oid: &const_oid::ObjectIdentifier
 fn text_of(value: &Any) -> Result<String, WireError> {
     match value.tag() {
         Tag::PrintableString | Tag::Utf8String | Tag::Ia5String | Tag::TeletexString => {
-            String::from_utf8(value.value().to_vec()).map_err(|_| malformed("an attribute is not text"))
+            String::from_utf8(value.value().to_vec())
+                .map_err(|_| malformed("an attribute is not text"))
         }
-        other => Err(malformed(format!("an attribute has type {other}, expected a string"))),
+        other => Err(malformed(format!(
+            "an attribute has type {other}, expected a string"
+        ))),
     }
 }
 
@@ -162,13 +168,17 @@ impl SignedRequest {
             .clone();
         let transaction_id = text_of(&transaction_id_value)?;
         if transaction_id.is_empty() || transaction_id.len() > 256 {
-            return Err(malformed("the transactionID is empty or longer than 256 characters"));
+            return Err(malformed(
+                "the transactionID is empty or longer than 256 characters",
+            ));
         }
         let sender_nonce = first_value(&attributes, &attr::SENDER_NONCE)
             .ok_or_else(|| malformed("no senderNonce"))?
             .clone();
         if sender_nonce.tag() != Tag::OctetString || sender_nonce.value().len() > 64 {
-            return Err(malformed("the senderNonce is not an OCTET STRING of at most 64 bytes"));
+            return Err(malformed(
+                "the senderNonce is not an OCTET STRING of at most 64 bytes",
+            ));
         }
         let message_digest = first_value(&attributes, &attr::MESSAGE_DIGEST)
             .and_then(|v| v.decode_as::<OctetString>().ok())
@@ -212,7 +222,10 @@ impl SignedRequest {
                 )));
             }
         }
-        let expected = self.message_digest.as_ref().ok_or(WireError::BadSignature)?;
+        let expected = self
+            .message_digest
+            .as_ref()
+            .ok_or(WireError::BadSignature)?;
         let content = self.content.as_deref().unwrap_or_default();
         if &digest.digest(content) != expected {
             return Err(WireError::BadSignature);

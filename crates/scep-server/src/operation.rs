@@ -1,0 +1,450 @@
+//! PKIOperation: one verified, decrypted SCEP request in, one signed CertRep
+//! out (RFC 8894 §3.3). Runs on the blocking pool: it decrypts, signs and
+//! waits for durable commits.
+
+use std::net::IpAddr;
+
+use ca_core::csr::VerifiedCsr;
+use ca_core::serial::Serial;
+use cms::cert::IssuerAndSerialNumber;
+use der::{Decode, Encode};
+use gateway_http::actor::Protocol;
+use gateway_http::{ProtocolActor, Refusal, RefusalKind};
+use policy::model::Endpoint;
+use policy::registry::{RaError, Submission};
+use policy::request::{CertificateRequest, Channel, RequestState};
+use zeroize::Zeroizing;
+
+use crate::ra_identity::RaIdentity;
+use crate::transactions::Transaction;
+use crate::wire::algorithms::{ContentCipher, Digest};
+use crate::wire::cert_rep::CertRep;
+use crate::wire::envelope::{seal, Envelope};
+use crate::wire::signed::SignedRequest;
+use crate::wire::{degenerate, FailInfo, MessageType, PkiStatus, WireError};
+use crate::Shared;
+
+/// The outcome of a PKIOperation.
+pub(crate) enum Outcome {
+    /// A signed CertRep (DER).
+    CertRep(Vec<u8>),
+    /// No CertRep can be made: an HTTP status and a one-line reason.
+    Refused(http::StatusCode, String),
+}
+
+/// What a CertRep will say, before it is signed.
+enum Answer {
+    Success(Vec<u8>),
+    Pending,
+    Failure(FailInfo, String),
+}
+
+/// Everything one request's answer needs.
+struct Exchange<'a> {
+    shared: &'a Shared,
+    endpoint: &'a Endpoint,
+    ra: &'a RaIdentity,
+    request: &'a SignedRequest,
+    actor: ProtocolActor,
+    digest: Digest,
+    cipher: ContentCipher,
+}
+
+/// Answers one PKIOperation message for an endpoint.
+pub(crate) fn handle(
+    shared: &Shared,
+    endpoint: &Endpoint,
+    message: &[u8],
+    client: Option<IpAddr>,
+) -> Outcome {
+    let request = match SignedRequest::parse(message) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Refused(http::StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let ra = match shared.identities.get(shared.ra.ca(), endpoint) {
+        Ok(ra) => ra,
+        Err(e) => {
+            tracing::error!(endpoint = %endpoint.name, error = %e, "SCEP RA identity unavailable");
+            return Outcome::Refused(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                "the endpoint's RA certificate is not available".into(),
+            );
+        }
+    };
+    let actor = ProtocolActor::new(
+        Protocol::Scep,
+        &format!("{} transaction {}", endpoint.name, request.transaction_id),
+        client,
+    );
+    let digest = request.digest.clone().unwrap_or(Digest::Sha256);
+    let mut exchange = Exchange {
+        shared,
+        endpoint,
+        ra: &ra,
+        request: &request,
+        actor,
+        digest,
+        cipher: ContentCipher::Aes128,
+    };
+    let answer = match exchange.open() {
+        Ok(content) => exchange.dispatch(&content),
+        Err(e) => Answer::Failure(e.fail_info(), e.to_string()),
+    };
+    exchange.sign(answer)
+}
+
+/// The cipher of the answer: AES-256 for a client that used it, else AES-128,
+/// which every client that reads our GetCACaps ("AES") can decrypt (micromdm's
+/// scepclient, which encrypts with single DES, decrypts AES too).
+fn answer_cipher(request: ContentCipher) -> ContentCipher {
+    match request {
+        ContentCipher::Aes256 => ContentCipher::Aes256,
+        _ => ContentCipher::Aes128,
+    }
+}
+
+impl Exchange<'_> {
+    /// Verifies the signature and opens the envelope.
+    fn open(&mut self) -> Result<Zeroizing<Vec<u8>>, WireError> {
+        self.digest = self.request.verify()?;
+        let content = self
+            .request
+            .content
+            .as_deref()
+            .ok_or_else(|| WireError::Malformed("the request has no content".into()))?;
+        let envelope = Envelope::parse(content)?;
+        self.cipher = answer_cipher(envelope.cipher.clone()?);
+        envelope.open(&self.ra.identity, &self.ra.certificate)
+    }
+
+    fn dispatch(&self, content: &[u8]) -> Answer {
+        match self.request.message_type {
+            MessageType::PkcsReq | MessageType::RenewalReq => self.enroll(content),
+            MessageType::CertPoll => self.poll(),
+            MessageType::GetCert => self.get_cert(content),
+            MessageType::GetCrl => self.get_crl(content),
+            MessageType::CertRep => Answer::Failure(
+                FailInfo::BadRequest,
+                "a CertRep is an answer, not a request".into(),
+            ),
+        }
+    }
+
+    /// Signs the answer; a failure is logged and audited with its reason.
+    fn sign(&self, answer: Answer) -> Outcome {
+        let (status, fail_info, envelope) = match answer {
+            Answer::Success(payload) => match seal(&payload, &self.request.signer, self.cipher) {
+                Ok(envelope) => (PkiStatus::Success, None, Some(envelope)),
+                Err(e) => (PkiStatus::Failure, Some(e.fail_info()), None),
+            },
+            Answer::Pending => (PkiStatus::Pending, None, None),
+            Answer::Failure(info, reason) => {
+                tracing::info!(endpoint = %self.endpoint.name, transaction = %self.request.transaction_id, fail_info = info.name(), %reason, "SCEP request refused");
+                (PkiStatus::Failure, Some(info), None)
+            }
+        };
+        let rep = CertRep {
+            status,
+            fail_info,
+            transaction_id: &self.request.transaction_id_value,
+            recipient_nonce: &self.request.sender_nonce,
+            envelope,
+            digest: self.digest,
+        };
+        match rep.sign(&self.ra.identity, &self.ra.certificate) {
+            Ok(der) => Outcome::CertRep(der),
+            Err(e) => {
+                tracing::error!(error = %e, "SCEP CertRep could not be signed");
+                Outcome::Refused(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "the answer could not be signed".into(),
+                )
+            }
+        }
+    }
+
+    /// PKCSReq and RenewalReq.
+    fn enroll(&self, content: &[u8]) -> Answer {
+        // Content that is no CSR is what a wrong content key gives: the same answer as a decryption failure.
+        let Ok(csr) = VerifiedCsr::from_der(content) else {
+            return Answer::Failure(
+                FailInfo::BadMessageCheck,
+                WireError::Undecryptable.to_string(),
+            );
+        };
+        let shared = self.shared;
+        let txid = &self.request.transaction_id;
+        let signer_key = self.request.signer_key_id();
+        match shared.transactions.get(self.endpoint.id, txid) {
+            Ok(Some(existing)) => return self.answer_transaction(&existing, &signer_key),
+            Ok(None) => {}
+            Err(e) => return internal(e),
+        }
+        let Some(_flight) = shared.in_flight.claim(self.endpoint.id, txid) else {
+            // The same transaction is being enrolled right now: the device asks again later.
+            return Answer::Pending;
+        };
+        let renewal_of = match self.renewal() {
+            Ok(r) => r,
+            Err(answer) => return answer,
+        };
+        if renewal_of.is_none() {
+            if self.request.message_type == MessageType::RenewalReq {
+                return Answer::Failure(
+                    FailInfo::BadRequest,
+                    "a RenewalReq must be signed with a certificate this CA issued".into(),
+                );
+            }
+            let challenge = challenge_password(content);
+            if let Err(e) = shared.ra.check_scep_challenge(
+                self.endpoint,
+                challenge.as_deref().map(|c| c.as_str()),
+                &csr,
+                self.actor.identity(),
+            ) {
+                return Answer::Failure(FailInfo::BadRequest, e.to_string());
+            }
+        }
+        let submission = Submission {
+            csr: Vec::new(),
+            profile: self.endpoint.profile.clone(),
+            org: self.endpoint.org,
+            dept: self.endpoint.dept,
+            term_days: None,
+            names: None,
+            channel: Channel::Scep,
+            renewal_of,
+            replaces: renewal_of.is_some(),
+        };
+        let request =
+            match shared
+                .ra
+                .submit_verified(self.actor.requester(self.endpoint), submission, csr)
+            {
+                Ok(request) => request,
+                Err(RaError::RefusedByProfile { request, error }) => {
+                    self.record(&request, &signer_key);
+                    return Answer::Failure(FailInfo::BadRequest, error.to_string());
+                }
+                Err(e) => return refusal(&e),
+            };
+        self.record(&request, &signer_key);
+        self.answer_request(&request)
+    }
+
+    fn record(&self, request: &CertificateRequest, signer_key: &str) {
+        let transaction = Transaction {
+            request: request.id,
+            signer_key: signer_key.to_string(),
+            created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+        };
+        if let Err(e) = self.shared.transactions.insert(
+            self.endpoint.id,
+            &self.request.transaction_id,
+            &transaction,
+        ) {
+            tracing::error!(error = %e, transaction = %self.request.transaction_id, "SCEP transaction not recorded");
+        }
+    }
+
+    /// A renewal is a request signed with a certificate this CA issued (RenewalReq, or an
+    /// sscep-style PKCSReq signed with the old certificate): its id, once checked valid.
+    fn renewal(&self) -> Result<Option<u64>, Answer> {
+        let ca = self.shared.ra.ca();
+        let serial =
+            Serial::from_bytes(self.request.signer.tbs_certificate.serial_number.as_bytes());
+        let record = match ca.certificates().by_serial(&serial) {
+            Ok(Some(record)) if record.der == self.request.signer_der => record,
+            Ok(_) => return Ok(None),
+            Err(e) => return Err(internal(e)),
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if now < record.not_before || now > record.not_after {
+            return Err(Answer::Failure(
+                FailInfo::BadTime,
+                "the certificate signing the renewal is outside its validity".into(),
+            ));
+        }
+        if record.status != ca_core::certificates::CertificateStatus::Issued {
+            return Err(Answer::Failure(
+                FailInfo::BadRequest,
+                format!(
+                    "the certificate signing the renewal is {}",
+                    record.status.name()
+                ),
+            ));
+        }
+        Ok(Some(record.id))
+    }
+
+    /// A repeated PKCSReq or a CertPoll: the answer of the transaction's request.
+    fn answer_transaction(&self, transaction: &Transaction, signer_key: &str) -> Answer {
+        if transaction.signer_key != signer_key {
+            return Answer::Failure(
+                FailInfo::BadRequest,
+                "the transaction was begun with another key".into(),
+            );
+        }
+        match self.shared.ra.request_internal(transaction.request) {
+            Ok(request) => self.answer_request(&request),
+            Err(e) => refusal(&e),
+        }
+    }
+
+    fn answer_request(&self, request: &CertificateRequest) -> Answer {
+        match &request.state {
+            RequestState::Requested | RequestState::Approved => Answer::Pending,
+            RequestState::Issued { certificate }
+            | RequestState::Expired { certificate }
+            | RequestState::Replaced { certificate, .. } => self.certificate_payload(*certificate),
+            RequestState::Revoked { .. } => Answer::Failure(
+                FailInfo::BadRequest,
+                "the certificate of this transaction was revoked".into(),
+            ),
+            RequestState::Declined | RequestState::Invalid | RequestState::Rejected => {
+                let reason = request
+                    .history
+                    .last()
+                    .map(|t| t.reason.clone())
+                    .unwrap_or_default();
+                Answer::Failure(
+                    FailInfo::BadRequest,
+                    format!("the request is {}: {reason}", request.state.name().as_str()),
+                )
+            }
+        }
+    }
+
+    fn certificate_payload(&self, id: u64) -> Answer {
+        match self.shared.ra.ca().certificates().get(id) {
+            Ok(Some(record)) => match degenerate::certificates(&[&record.der]) {
+                Ok(payload) => Answer::Success(payload),
+                Err(e) => Answer::Failure(e.fail_info(), e.to_string()),
+            },
+            Ok(None) => Answer::Failure(FailInfo::BadCertId, format!("certificate {id} is gone")),
+            Err(e) => internal(e),
+        }
+    }
+
+    /// CertPoll (GetCertInitial): by transaction id.
+    fn poll(&self) -> Answer {
+        match self
+            .shared
+            .transactions
+            .get(self.endpoint.id, &self.request.transaction_id)
+        {
+            Ok(Some(transaction)) => {
+                self.answer_transaction(&transaction, &self.request.signer_key_id())
+            }
+            Ok(None) => Answer::Failure(
+                FailInfo::BadCertId,
+                format!("no transaction '{}'", self.request.transaction_id),
+            ),
+            Err(e) => internal(e),
+        }
+    }
+
+    /// GetCert: a certificate of this endpoint's organization, by issuer and serial.
+    fn get_cert(&self, content: &[u8]) -> Answer {
+        let Ok(wanted) = IssuerAndSerialNumber::from_der(content) else {
+            return Answer::Failure(
+                FailInfo::BadMessageCheck,
+                WireError::Undecryptable.to_string(),
+            );
+        };
+        let ca = self.shared.ra.ca();
+        let serial = Serial::from_bytes(wanted.serial_number.as_bytes());
+        let record = match ca.certificates().by_serial(&serial) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Answer::Failure(FailInfo::BadCertId, "no such certificate".into()),
+            Err(e) => return internal(e),
+        };
+        let issuer_matches = ca.ca(&record.issuer_id).is_some_and(|issuer| {
+            wanted.issuer.to_der().ok().as_deref() == Some(issuer.subject_der())
+        });
+        let owned = self
+            .shared
+            .ra
+            .certificate_owner(record.id)
+            .is_ok_and(|o| o.org == self.endpoint.org);
+        if !issuer_matches || !owned {
+            return Answer::Failure(FailInfo::BadCertId, "no such certificate".into());
+        }
+        match degenerate::certificates(&[&record.der]) {
+            Ok(payload) => Answer::Success(payload),
+            Err(e) => Answer::Failure(e.fail_info(), e.to_string()),
+        }
+    }
+
+    /// GetCRL: the CRL of the CA that issued the named certificate (sscep names the CA
+    /// certificate itself).
+    fn get_crl(&self, content: &[u8]) -> Answer {
+        let Ok(wanted) = IssuerAndSerialNumber::from_der(content) else {
+            return Answer::Failure(
+                FailInfo::BadMessageCheck,
+                WireError::Undecryptable.to_string(),
+            );
+        };
+        let ca = self.shared.ra.ca();
+        let issuer_der = wanted.issuer.to_der().unwrap_or_default();
+        let serial = wanted.serial_number.as_bytes();
+        let by_ca_certificate = ca.cas().find(|c| {
+            x509_cert::Certificate::from_der(c.certificate_der()).is_ok_and(|cert| {
+                cert.tbs_certificate.serial_number.as_bytes() == serial
+                    && cert.tbs_certificate.issuer.to_der().ok() == Some(issuer_der.clone())
+            })
+        });
+        let ca_id = match by_ca_certificate {
+            Some(c) => c.id().to_string(),
+            None => match ca.certificates().by_serial(&Serial::from_bytes(serial)) {
+                Ok(Some(record)) => record.issuer_id,
+                Ok(None) => {
+                    return Answer::Failure(FailInfo::BadCertId, "no such certificate".into())
+                }
+                Err(e) => return internal(e),
+            },
+        };
+        match ca.crl_der(&ca_id) {
+            Ok(Some(crl)) => match degenerate::crl(&crl) {
+                Ok(payload) => Answer::Success(payload),
+                Err(e) => Answer::Failure(e.fail_info(), e.to_string()),
+            },
+            Ok(None) => Answer::Failure(FailInfo::BadCertId, "no CRL for that CA".into()),
+            Err(e) => internal(e),
+        }
+    }
+}
+
+/// The CSR's challengePassword attribute, if it has one.
+fn challenge_password(csr_der: &[u8]) -> Option<Zeroizing<String>> {
+    use x509_parser::prelude::*;
+    let (_, csr) = X509CertificationRequest::from_der(csr_der).ok()?;
+    let found = csr
+        .certification_request_info
+        .iter_attributes()
+        .find_map(|a| match a.parsed_attribute() {
+            ParsedCriAttribute::ChallengePassword(ChallengePassword(p)) => {
+                Some(Zeroizing::new(p.clone()))
+            }
+            _ => None,
+        });
+    found
+}
+
+fn internal(e: impl std::fmt::Display) -> Answer {
+    tracing::error!(error = %e, "SCEP request failed");
+    Answer::Failure(
+        FailInfo::BadRequest,
+        "the server could not complete the request".into(),
+    )
+}
+
+/// An RA refusal as a SCEP failure.
+fn refusal(e: &RaError) -> Answer {
+    let refusal = Refusal::of(e);
+    let info = match refusal.kind {
+        RefusalKind::NotFound => FailInfo::BadCertId,
+        _ => FailInfo::BadRequest,
+    };
+    Answer::Failure(info, refusal.message)
+}
