@@ -173,8 +173,12 @@ impl Exchange<'_> {
             );
         };
         let shared = self.shared;
-        let txid = &self.request.transaction_id;
         let signer_key = self.request.signer_key_id();
+        let renewal_of = match self.renewal() {
+            Ok(r) => r,
+            Err(answer) => return answer,
+        };
+        let txid = &self.transaction_key(renewal_of);
         match shared.transactions.get(self.endpoint.id, txid) {
             Ok(Some(existing)) => return self.answer_transaction(&existing, &signer_key),
             Ok(None) => {}
@@ -183,10 +187,6 @@ impl Exchange<'_> {
         let Some(_flight) = shared.in_flight.claim(self.endpoint.id, txid) else {
             // The same transaction is being enrolled right now: the device asks again later.
             return Answer::Pending;
-        };
-        let renewal_of = match self.renewal() {
-            Ok(r) => r,
-            Err(answer) => return answer,
         };
         if renewal_of.is_none() {
             if self.request.message_type == MessageType::RenewalReq {
@@ -223,26 +223,36 @@ impl Exchange<'_> {
             {
                 Ok(request) => request,
                 Err(RaError::RefusedByProfile { request, error }) => {
-                    self.record(&request, &signer_key);
+                    self.record(txid, &request, &signer_key);
                     return Answer::Failure(FailInfo::BadRequest, error.to_string());
                 }
                 Err(e) => return refusal(&e),
             };
-        self.record(&request, &signer_key);
+        self.record(txid, &request, &signer_key);
         self.answer_request(&request)
     }
 
-    fn record(&self, request: &CertificateRequest, signer_key: &str) {
+    /// The transaction a request belongs to. A renewal is a transaction of its own even
+    /// where the client reuses the transaction id of the enrollment it renews (micromdm's
+    /// derives it from the key, which a renewal keeps).
+    fn transaction_key(&self, renewal_of: Option<u64>) -> String {
+        match renewal_of {
+            Some(id) => format!("{}\u{0}renewal-of-{id}", self.request.transaction_id),
+            None => self.request.transaction_id.clone(),
+        }
+    }
+
+    fn record(&self, transaction_key: &str, request: &CertificateRequest, signer_key: &str) {
         let transaction = Transaction {
             request: request.id,
             signer_key: signer_key.to_string(),
             created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         };
-        if let Err(e) = self.shared.transactions.insert(
-            self.endpoint.id,
-            &self.request.transaction_id,
-            &transaction,
-        ) {
+        if let Err(e) = self
+            .shared
+            .transactions
+            .insert(self.endpoint.id, transaction_key, &transaction)
+        {
             tracing::error!(error = %e, transaction = %self.request.transaction_id, "SCEP transaction not recorded");
         }
     }
@@ -328,10 +338,14 @@ impl Exchange<'_> {
 
     /// CertPoll (GetCertInitial): by transaction id.
     fn poll(&self) -> Answer {
+        let renewal_of = match self.renewal() {
+            Ok(r) => r,
+            Err(answer) => return answer,
+        };
         match self
             .shared
             .transactions
-            .get(self.endpoint.id, &self.request.transaction_id)
+            .get(self.endpoint.id, &self.transaction_key(renewal_of))
         {
             Ok(Some(transaction)) => {
                 self.answer_transaction(&transaction, &self.request.signer_key_id())
