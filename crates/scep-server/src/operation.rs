@@ -248,10 +248,10 @@ impl Exchange<'_> {
             signer_key: signer_key.to_string(),
             created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         };
-        if let Err(e) = self
-            .shared
-            .transactions
-            .insert(self.endpoint.id, transaction_key, &transaction)
+        if let Err(e) =
+            self.shared
+                .transactions
+                .insert(self.endpoint.id, transaction_key, &transaction)
         {
             tracing::error!(error = %e, transaction = %self.request.transaction_id, "SCEP transaction not recorded");
         }

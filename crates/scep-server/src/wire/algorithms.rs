@@ -244,8 +244,22 @@ impl ContentCipher {
         encrypting
             .less_safe_encrypt(&mut buffer, context)
             .map_err(|_| WireError::Internal("encryption failed".into()))?;
-        Ok((key, iv, buffer))
+        Ok(Encrypted {
+            key,
+            iv,
+            ciphertext: buffer,
+        })
     }
+}
+
+/// Content encrypted under a fresh key.
+pub struct Encrypted {
+    /// The content key (to be wrapped for the recipient).
+    pub key: Zeroizing<Vec<u8>>,
+    /// The IV.
+    pub iv: Vec<u8>,
+    /// The ciphertext.
+    pub ciphertext: Vec<u8>,
 }
 
 #[cfg(test)]
@@ -261,7 +275,11 @@ mod tests {
             ContentCipher::Aes256,
         ] {
             let message = b"a PKCS#10 request, more or less".to_vec();
-            let (key, iv, ciphertext) = cipher.encrypt(&message).unwrap();
+            let Encrypted {
+                key,
+                iv,
+                ciphertext,
+            } = cipher.encrypt(&message).unwrap();
             assert_eq!(key.len(), cipher.key_len());
             assert_eq!(ContentCipher::from_oid(&cipher.oid()).unwrap(), cipher);
             let plain = cipher.decrypt(&key, &iv, &ciphertext).unwrap();

@@ -36,13 +36,16 @@ pub struct CertRep<'a> {
     pub digest: Digest,
 }
 
-fn attribute(oid: const_oid::ObjectIdentifier, value: Any) -> Result<Attribute, WireError> {
+pub(crate) fn attribute(
+    oid: const_oid::ObjectIdentifier,
+    value: Any,
+) -> Result<Attribute, WireError> {
     let mut values = SetOfVec::new();
     values.insert(value)?;
     Ok(Attribute { oid, values })
 }
 
-fn printable(text: &str) -> Result<Any, WireError> {
+pub(crate) fn printable(text: &str) -> Result<Any, WireError> {
     Ok(Any::encode_from(&PrintableStringRef::new(text)?)?)
 }
 
@@ -53,90 +56,108 @@ impl CertRep<'_> {
         identity: &ProtocolIdentity,
         ra_cert: &Certificate,
     ) -> Result<Vec<u8>, WireError> {
-        let (digest, hash) = match self.digest {
-            Digest::Sha512 => (Digest::Sha512, IdentityHash::Sha512),
-            _ => (Digest::Sha256, IdentityHash::Sha256),
-        };
-        let content = self.envelope.as_deref().unwrap_or_default();
-        let mut nonce = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut nonce)
-            .map_err(|_| WireError::Internal("no randomness".into()))?;
-        let mut attributes = SetOfVec::new();
-        let mut add = |a: Attribute| attributes.insert(a).map_err(WireError::from);
-        add(attribute(
-            attr::CONTENT_TYPE,
-            Any::encode_from(&attr::ID_DATA)?,
-        )?)?;
-        add(attribute(
-            attr::MESSAGE_DIGEST,
-            Any::encode_from(&OctetString::new(digest.digest(content))?)?,
-        )?)?;
-        add(attribute(
-            attr::MESSAGE_TYPE,
-            printable(MessageType::CertRep.code())?,
-        )?)?;
-        add(attribute(attr::PKI_STATUS, printable(self.status.code())?)?)?;
+        let mut attributes = vec![
+            attribute(attr::MESSAGE_TYPE, printable(MessageType::CertRep.code())?)?,
+            attribute(attr::PKI_STATUS, printable(self.status.code())?)?,
+            attribute(attr::TRANSACTION_ID, self.transaction_id.clone())?,
+            attribute(attr::SENDER_NONCE, fresh_nonce()?)?,
+            attribute(attr::RECIPIENT_NONCE, self.recipient_nonce.clone())?,
+        ];
         if let Some(fail_info) = self.fail_info {
-            add(attribute(attr::FAIL_INFO, printable(fail_info.code())?)?)?;
+            attributes.push(attribute(attr::FAIL_INFO, printable(fail_info.code())?)?);
         }
-        add(attribute(
-            attr::TRANSACTION_ID,
-            self.transaction_id.clone(),
-        )?)?;
-        add(attribute(
-            attr::SENDER_NONCE,
-            Any::encode_from(&OctetString::new(nonce.to_vec())?)?,
-        )?)?;
-        add(attribute(
-            attr::RECIPIENT_NONCE,
-            self.recipient_nonce.clone(),
-        )?)?;
-        let signature = identity
-            .sign(hash, &attributes.to_der()?)
-            .map_err(|e| WireError::Internal(e.to_string()))?;
-        let digest_alg = AlgorithmIdentifierOwned {
-            oid: digest.oid(),
-            parameters: None,
-        };
-        let signer_info = SignerInfo {
-            version: CmsVersion::V1,
-            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-                issuer: ra_cert.tbs_certificate.issuer.clone(),
-                serial_number: ra_cert.tbs_certificate.serial_number.clone(),
-            }),
-            digest_alg: digest_alg.clone(),
-            signed_attrs: Some(attributes),
-            signature_algorithm: AlgorithmIdentifierOwned {
-                oid: oid::RSA_ENCRYPTION,
-                parameters: Some(Any::null()),
-            },
-            signature: OctetString::new(signature)?,
-            unsigned_attrs: None,
-        };
-        let mut digest_algorithms = SetOfVec::new();
-        digest_algorithms.insert(digest_alg)?;
-        let mut certificates = SetOfVec::new();
-        certificates.insert(CertificateChoices::Certificate(ra_cert.clone()))?;
-        let mut signer_infos = SetOfVec::new();
-        signer_infos.insert(signer_info)?;
-        let signed = SignedData {
-            version: CmsVersion::V1,
-            digest_algorithms,
-            encap_content_info: EncapsulatedContentInfo {
-                econtent_type: attr::ID_DATA,
-                econtent: match &self.envelope {
-                    Some(envelope) => Some(Any::encode_from(&OctetString::new(envelope.clone())?)?),
-                    None => None,
-                },
-            },
-            certificates: Some(CertificateSet(certificates)),
-            crls: None,
-            signer_infos: SignerInfos(signer_infos),
-        };
-        let info = ContentInfo {
-            content_type: attr::ID_SIGNED_DATA,
-            content: Any::encode_from(&signed)?,
-        };
-        Ok(info.to_der()?)
+        sign_message(
+            attributes,
+            self.envelope.as_deref(),
+            self.digest,
+            identity,
+            ra_cert,
+        )
     }
+}
+
+/// A fresh 16-byte nonce as an OCTET STRING value.
+pub(crate) fn fresh_nonce() -> Result<Any, WireError> {
+    let mut nonce = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut nonce).map_err(|_| WireError::Internal("no randomness".into()))?;
+    Ok(Any::encode_from(&OctetString::new(nonce.to_vec())?)?)
+}
+
+/// A SCEP message: a SignedData over `content` (absent for PENDING and FAILURE)
+/// with the SCEP `attributes` plus contentType and messageDigest, signed by
+/// `identity` whose certificate `signer` is carried and named by issuer and
+/// serial (which every SCEP client understands). SHA-1 is signed as SHA-256
+/// (aws-lc-rs signs no SHA-1).
+pub fn sign_message(
+    scep_attributes: Vec<Attribute>,
+    content: Option<&[u8]>,
+    digest: Digest,
+    identity: &ProtocolIdentity,
+    signer: &Certificate,
+) -> Result<Vec<u8>, WireError> {
+    let (digest, hash) = match digest {
+        Digest::Sha512 => (Digest::Sha512, IdentityHash::Sha512),
+        _ => (Digest::Sha256, IdentityHash::Sha256),
+    };
+    let mut attributes = SetOfVec::new();
+    attributes.insert(attribute(
+        attr::CONTENT_TYPE,
+        Any::encode_from(&attr::ID_DATA)?,
+    )?)?;
+    attributes.insert(attribute(
+        attr::MESSAGE_DIGEST,
+        Any::encode_from(&OctetString::new(
+            digest.digest(content.unwrap_or_default()),
+        )?)?,
+    )?)?;
+    for a in scep_attributes {
+        attributes.insert(a)?;
+    }
+    let signature = identity
+        .sign(hash, &attributes.to_der()?)
+        .map_err(|e| WireError::Internal(e.to_string()))?;
+    let digest_alg = AlgorithmIdentifierOwned {
+        oid: digest.oid(),
+        parameters: None,
+    };
+    let signer_info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: signer.tbs_certificate.issuer.clone(),
+            serial_number: signer.tbs_certificate.serial_number.clone(),
+        }),
+        digest_alg: digest_alg.clone(),
+        signed_attrs: Some(attributes),
+        signature_algorithm: AlgorithmIdentifierOwned {
+            oid: oid::RSA_ENCRYPTION,
+            parameters: Some(Any::null()),
+        },
+        signature: OctetString::new(signature)?,
+        unsigned_attrs: None,
+    };
+    let mut digest_algorithms = SetOfVec::new();
+    digest_algorithms.insert(digest_alg)?;
+    let mut certificates = SetOfVec::new();
+    certificates.insert(CertificateChoices::Certificate(signer.clone()))?;
+    let mut signer_infos = SetOfVec::new();
+    signer_infos.insert(signer_info)?;
+    let signed = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: attr::ID_DATA,
+            econtent: match content {
+                Some(content) => Some(Any::encode_from(&OctetString::new(content.to_vec())?)?),
+                None => None,
+            },
+        },
+        certificates: Some(CertificateSet(certificates)),
+        crls: None,
+        signer_infos: SignerInfos(signer_infos),
+    };
+    let info = ContentInfo {
+        content_type: attr::ID_SIGNED_DATA,
+        content: Any::encode_from(&signed)?,
+    };
+    Ok(info.to_der()?)
 }

@@ -183,7 +183,11 @@ pub fn seal(
         .map_err(|_| WireError::UnsupportedAlgorithm("the requester's key is not RSA".into()))?;
     let public = aws_lc_rs::rsa::Pkcs1PublicEncryptingKey::new(public)
         .map_err(|_| WireError::UnsupportedAlgorithm("the requester's key is not RSA".into()))?;
-    let (key, iv, ciphertext) = cipher.encrypt(content)?;
+    let super::algorithms::Encrypted {
+        key,
+        iv,
+        ciphertext,
+    } = cipher.encrypt(content)?;
     let mut wrapped = vec![0u8; public.ciphertext_size()];
     let wrapped_len = public
         .encrypt(&key, &mut wrapped)

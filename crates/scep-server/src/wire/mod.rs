@@ -12,6 +12,7 @@ pub mod caps;
 pub mod cert_rep;
 pub mod degenerate;
 pub mod envelope;
+pub mod request;
 pub mod signed;
 
 pub use attributes::{FailInfo, MessageType, PkiStatus};

@@ -68,6 +68,10 @@ pub struct SignedRequest {
     pub signing_time: Option<i64>,
     /// The encapsulated content (the pkcsPKIEnvelope), if any.
     pub content: Option<Vec<u8>>,
+    /// pkiStatus, in an answer.
+    pub pki_status: Option<String>,
+    /// failInfo, in a failed answer.
+    pub fail_info: Option<String>,
     signature_digest: Result<Option<Digest>, WireError>,
     signed_attrs_der: Vec<u8>,
     message_digest: Option<Vec<u8>>,
@@ -195,7 +199,12 @@ impl SignedRequest {
                     .into_bytes(),
             ),
         };
+        let optional_text = |oid| first_value(&attributes, oid).and_then(|v| text_of(v).ok());
+        let pki_status = optional_text(&attr::PKI_STATUS);
+        let fail_info = optional_text(&attr::FAIL_INFO);
         Ok(SignedRequest {
+            pki_status,
+            fail_info,
             message_type,
             transaction_id,
             transaction_id_value,
