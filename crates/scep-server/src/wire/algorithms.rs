@@ -215,11 +215,8 @@ impl ContentCipher {
         Ok(Zeroizing::new(plain.to_vec()))
     }
 
-    /// Encrypts with a fresh random key and IV: (key, iv, ciphertext).
-    pub fn encrypt(
-        self,
-        plain: &[u8],
-    ) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>, Vec<u8>), WireError> {
+    /// Encrypts with a fresh random key and IV.
+    pub fn encrypt(self, plain: &[u8]) -> Result<Encrypted, WireError> {
         use aws_lc_rs::rand::SecureRandom;
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let mut key = Zeroizing::new(vec![0u8; self.key_len()]);
