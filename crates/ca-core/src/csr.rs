@@ -157,6 +157,14 @@ impl VerifiedCsr {
                             GeneralName::IPAddress(bytes) => {
                                 SubjectAltName::Ip(ip_from_bytes(bytes)?)
                             }
+                            GeneralName::OtherName(oid, value) => {
+                                // A UPN is a name like any other, for the profile to allow or not; any
+                                // other otherName is not carried (the certificate is built from the profile).
+                                match upn_of(oid, value)? {
+                                    Some(upn) => upn,
+                                    None => continue,
+                                }
+                            }
                             other => {
                                 return Err(CsrError::Malformed(format!(
                                     "unsupported subject alternative name {other:?}"
@@ -287,4 +295,30 @@ pub fn key_algorithm_of(
             spki.algorithm.algorithm.to_id_string()
         ))),
     }
+}
+
+/// The UPN an otherName carries, if it is one (`value` is the `[0] EXPLICIT`
+/// value as the CSR has it, or its inner UTF8String).
+fn upn_of(
+    oid: &x509_parser::der_parser::oid::Oid<'_>,
+    value: &[u8],
+) -> Result<Option<SubjectAltName>, CsrError> {
+    use der::{Decode, Tagged};
+    let is_upn = oid
+        .iter()
+        .is_some_and(|arcs| arcs.eq(crate::names::UPN_OID.iter().copied()));
+    if !is_upn {
+        return Ok(None);
+    }
+    let bad = || CsrError::Malformed("the UPN otherName is not a UTF8String".into());
+    let any = der::asn1::AnyRef::from_der(value).map_err(|_| bad())?;
+    let inner = if any.tag().is_context_specific() {
+        der::asn1::Utf8StringRef::from_der(any.value()).map_err(|_| bad())?
+    } else {
+        any.decode_as::<der::asn1::Utf8StringRef<'_>>()
+            .map_err(|_| bad())?
+    };
+    SubjectAltName::upn(inner.as_str())
+        .map(Some)
+        .map_err(CsrError::from)
 }

@@ -72,3 +72,36 @@ pub fn certificate_policies(oids: &[String]) -> Result<Option<CustomExtension>, 
 pub fn ocsp_no_check() -> CustomExtension {
     CustomExtension::from_oid_content(&arcs(&ID_PKIX_OCSP_NOCHECK), vec![0x05, 0x00])
 }
+
+/// szOID_NTDS_CA_SECURITY_EXT: the extension Windows domain controllers read for strong mapping.
+const NTDS_CA_SECURITY_EXT: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.25.2");
+/// szOID_NTDS_OBJECTSID: the otherName type inside it.
+const NTDS_OBJECTSID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.25.2.1");
+/// The URI form in which Intune puts a device's or user's SID into a SAN.
+pub const INTUNE_SID_URI_PREFIX: &str = "tag:microsoft.com,2022-09-14:sid:";
+
+/// The strong-mapping extension for a SID (`S-1-5-21-...`): GeneralNames with one
+/// otherName of type szOID_NTDS_OBJECTSID whose value is the SID as an OCTET STRING.
+pub fn ntds_security(sid: &str) -> Result<CustomExtension, der::Error> {
+    use x509_cert::ext::pkix::name::OtherName;
+    let name = GeneralName::OtherName(OtherName {
+        type_id: NTDS_OBJECTSID,
+        value: der::Any::encode_from(&der::asn1::OctetString::new(sid.as_bytes())?)?,
+    });
+    let der = vec![name].to_der()?;
+    Ok(CustomExtension::from_oid_content(
+        &arcs(&NTDS_CA_SECURITY_EXT),
+        der,
+    ))
+}
+
+/// The SID of an Intune SID URI, if it is one and the SID looks like one (`S-` and digits).
+pub fn intune_sid(uri: &str) -> Option<&str> {
+    let sid = uri.strip_prefix(INTUNE_SID_URI_PREFIX)?;
+    let well_formed = sid.len() <= 184
+        && sid.starts_with("S-")
+        && sid[2..]
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    well_formed.then_some(sid)
+}

@@ -269,6 +269,17 @@ pub fn issue(
     if profile.ocsp_no_check {
         params.custom_extensions.push(extensions::ocsp_no_check());
     }
+    if profile.strong_mapping {
+        let sid = names.iter().find_map(|n| match n {
+            SubjectAltName::Uri(uri) => extensions::intune_sid(uri),
+            _ => None,
+        });
+        if let Some(sid) = sid {
+            params
+                .custom_extensions
+                .push(extensions::ntds_security(sid).map_err(signing_err)?);
+        }
+    }
 
     let public_key = rcgen::SubjectPublicKeyInfo::from_der(request.csr.spki_der())
         .map_err(|e| IssuanceError::Signing(format!("public key: {e}")))?;
@@ -303,6 +314,10 @@ fn san_type(name: &SubjectAltName) -> Result<SanType, IssuanceError> {
         SubjectAltName::Ip(ip) => SanType::IpAddress(*ip),
         SubjectAltName::Email(e) => SanType::Rfc822Name(ia5(e)?),
         SubjectAltName::Uri(u) => SanType::URI(ia5(u)?),
+        SubjectAltName::Upn(u) => SanType::OtherName((
+            crate::names::UPN_OID.to_vec(),
+            rcgen::OtherNameValue::Utf8String(u.clone()),
+        )),
     })
 }
 

@@ -9,6 +9,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+/// The otherName type of a Microsoft user principal name.
+pub const UPN_OID: &[u64] = &[1, 3, 6, 1, 4, 1, 311, 20, 2, 3];
+
 /// The kinds of subject alternative name a profile can allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -21,6 +24,8 @@ pub enum SanKind {
     Email,
     /// uniformResourceIdentifier, including Intune's `tag:microsoft.com,2022-09-14:sid:<SID>`.
     Uri,
+    /// otherName of type Microsoft UPN (1.3.6.1.4.1.311.20.2.3), `user@domain`.
+    Upn,
 }
 
 impl fmt::Display for SanKind {
@@ -30,6 +35,7 @@ impl fmt::Display for SanKind {
             SanKind::Ip => "ip",
             SanKind::Email => "email",
             SanKind::Uri => "uri",
+            SanKind::Upn => "upn",
         })
     }
 }
@@ -46,6 +52,8 @@ pub enum SubjectAltName {
     Email(String),
     /// A URI.
     Uri(String),
+    /// A Windows user principal name (otherName 1.3.6.1.4.1.311.20.2.3), `user@domain`.
+    Upn(String),
 }
 
 /// Why a name was refused.
@@ -115,7 +123,25 @@ impl SubjectAltName {
         Ok(SubjectAltName::Uri(uri.to_string()))
     }
 
-    /// Parses "dns:name", "ip:addr", "email:addr", "uri:value", or a bare DNS name / IP.
+    /// Parses a user principal name: `user@domain`, the domain a DNS name (lower-cased).
+    pub fn upn(value: &str) -> Result<Self, InvalidName> {
+        let bad = |reason| InvalidName {
+            name: value.to_string(),
+            kind: SanKind::Upn,
+            reason,
+        };
+        let (user, domain) = value.rsplit_once('@').ok_or_else(|| bad("no '@'"))?;
+        if user.is_empty() || user.chars().count() > 256 {
+            return Err(bad("the user part must be 1 to 256 characters"));
+        }
+        if user.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(bad("the user part has spaces or control characters"));
+        }
+        let domain = validate_dns_name(domain).map_err(|_| bad("the domain is not a DNS name"))?;
+        Ok(SubjectAltName::Upn(format!("{user}@{domain}")))
+    }
+
+    /// Parses "dns:name", "ip:addr", "email:addr", "uri:value", "upn:user@domain", or a bare DNS name / IP.
     pub fn parse_tagged(text: &str) -> Result<Self, InvalidName> {
         let lower = text.to_ascii_lowercase();
         if let Some(rest) = lower.strip_prefix("dns:") {
@@ -132,6 +158,8 @@ impl SubjectAltName {
             Self::email(&text[6..])
         } else if lower.starts_with("uri:") {
             Self::uri(&text[4..])
+        } else if lower.starts_with("upn:") {
+            Self::upn(&text[4..])
         } else if let Ok(ip) = text.parse() {
             Ok(SubjectAltName::Ip(ip))
         } else {
@@ -146,6 +174,7 @@ impl SubjectAltName {
             SubjectAltName::Ip(_) => SanKind::Ip,
             SubjectAltName::Email(_) => SanKind::Email,
             SubjectAltName::Uri(_) => SanKind::Uri,
+            SubjectAltName::Upn(_) => SanKind::Upn,
         }
     }
 
@@ -157,7 +186,10 @@ impl SubjectAltName {
     /// The value without its kind.
     pub fn value(&self) -> String {
         match self {
-            SubjectAltName::Dns(v) | SubjectAltName::Email(v) | SubjectAltName::Uri(v) => v.clone(),
+            SubjectAltName::Dns(v)
+            | SubjectAltName::Email(v)
+            | SubjectAltName::Uri(v)
+            | SubjectAltName::Upn(v) => v.clone(),
             SubjectAltName::Ip(ip) => ip.to_string(),
         }
     }

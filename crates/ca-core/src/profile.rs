@@ -140,6 +140,11 @@ pub struct CertificateProfile {
     /// Add id-pkix-ocsp-nocheck (for delegated OCSP responders).
     #[serde(default)]
     pub ocsp_no_check: bool,
+    /// Windows strong certificate mapping (KB5014754): where the certificate carries
+    /// Intune's SID URI (`tag:microsoft.com,2022-09-14:sid:<SID>`), also write the SID
+    /// as the szOID_NTDS_CA_SECURITY_EXT extension (1.3.6.1.4.1.311.25.2).
+    #[serde(default)]
+    pub strong_mapping: bool,
 }
 
 fn yes() -> bool {

@@ -126,7 +126,7 @@ impl DelegatedName {
     pub fn covers(&self, name: &SubjectAltName) -> bool {
         match (self, name) {
             (DelegatedName::Domain(d), SubjectAltName::Dns(n)) => domain_covers(d, n),
-            (DelegatedName::Domain(d), SubjectAltName::Email(e)) => e
+            (DelegatedName::Domain(d), SubjectAltName::Email(e) | SubjectAltName::Upn(e)) => e
                 .rsplit_once('@')
                 .is_some_and(|(_, domain)| domain_covers(d, domain)),
             (DelegatedName::Network { address, prefix }, SubjectAltName::Ip(ip)) => {

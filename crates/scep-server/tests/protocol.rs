@@ -217,7 +217,17 @@ impl Device {
     }
 
     fn csr(&self, cn: &str, challenge: Option<&str>) -> Vec<u8> {
+        self.csr_with_names(cn, challenge, Vec::new())
+    }
+
+    fn csr_with_names(
+        &self,
+        cn: &str,
+        challenge: Option<&str>,
+        names: Vec<rcgen::SanType>,
+    ) -> Vec<u8> {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.subject_alt_names = names;
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, cn);
@@ -869,4 +879,101 @@ async fn bad_input_gets_a_failinfo_or_a_4xx_and_the_server_keeps_serving() {
     let (_, _, body) = h.post("auto", m).await;
     assert_eq!(read_answer(&body, &device, &ra, "tx-3").status, "0");
     assert_eq!(h.org, h.ra.endpoint_of_kind("scep", "auto").unwrap().org);
+}
+
+#[tokio::test]
+async fn a_upn_and_an_intune_sid_are_carried_with_the_strong_mapping_extension() {
+    let h = Harness::start();
+    let ra = h.ra_certificate("auto").await;
+    let device = Device::new("laptop-42");
+    let sid = "S-1-5-21-1004336348-1177238915-682003330-512";
+    let csr = device.csr_with_names(
+        "laptop-42",
+        Some(&h.challenges["auto"]),
+        vec![
+            rcgen::SanType::OtherName((
+                vec![1, 3, 6, 1, 4, 1, 311, 20, 2, 3],
+                rcgen::OtherNameValue::Utf8String("alice@devices.test".into()),
+            )),
+            rcgen::SanType::URI(
+                format!("tag:microsoft.com,2022-09-14:sid:{sid}")
+                    .try_into()
+                    .unwrap(),
+            ),
+        ],
+    );
+    let m = device.message(
+        MessageType::PkcsReq,
+        "tx-sid",
+        &csr,
+        &ra,
+        ContentCipher::Aes128,
+        Digest::Sha256,
+    );
+    let (_, _, body) = h.post("auto", m).await;
+    let answer = read_answer(&body, &device, &ra, "tx-sid");
+    assert_eq!(answer.status, "0", "{:?}", answer.fail_info);
+    let cert = Certificate::from_der(&answer.certificates[0]).unwrap();
+    let extensions = cert.tbs_certificate.extensions.unwrap();
+    let san = extensions
+        .iter()
+        .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)
+        .unwrap();
+    let names = x509_cert::ext::pkix::SubjectAltName::from_der(san.extn_value.as_bytes()).unwrap();
+    let upn = names.0.iter().find_map(|n| match n {
+        x509_cert::ext::pkix::name::GeneralName::OtherName(o) => Some(o.clone()),
+        _ => None,
+    });
+    let upn = upn.expect("the UPN is carried");
+    assert_eq!(upn.type_id.to_string(), "1.3.6.1.4.1.311.20.2.3");
+    assert_eq!(
+        upn.value
+            .decode_as::<der::asn1::Utf8StringRef<'_>>()
+            .unwrap()
+            .as_str(),
+        "alice@devices.test"
+    );
+    let ntds = extensions
+        .iter()
+        .find(|e| e.extn_id.to_string() == "1.3.6.1.4.1.311.25.2")
+        .expect("the strong-mapping extension");
+    let names: Vec<x509_cert::ext::pkix::name::GeneralName> =
+        Vec::from_der(ntds.extn_value.as_bytes()).unwrap();
+    let x509_cert::ext::pkix::name::GeneralName::OtherName(other) = &names[0] else {
+        panic!("an otherName")
+    };
+    assert_eq!(other.type_id.to_string(), "1.3.6.1.4.1.311.25.2.1");
+    assert_eq!(
+        other
+            .value
+            .decode_as::<der::asn1::OctetString>()
+            .unwrap()
+            .as_bytes(),
+        sid.as_bytes()
+    );
+
+    // A UPN outside the organization's domains is refused by the name policy.
+    let outsider = Device::new("outsider");
+    let csr = outsider.csr_with_names(
+        "outsider",
+        Some(&h.challenges["auto"]),
+        vec![rcgen::SanType::OtherName((
+            vec![1, 3, 6, 1, 4, 1, 311, 20, 2, 3],
+            rcgen::OtherNameValue::Utf8String("mallory@elsewhere.example".into()),
+        ))],
+    );
+    let m = outsider.message(
+        MessageType::PkcsReq,
+        "tx-out",
+        &csr,
+        &ra,
+        ContentCipher::Aes128,
+        Digest::Sha256,
+    );
+    let (_, _, body) = h.post("auto", m).await;
+    let answer = read_answer(&body, &outsider, &ra, "tx-out");
+    assert_eq!(
+        (answer.status.as_str(), answer.fail_info.as_deref()),
+        ("2", Some("2"))
+    );
 }

@@ -91,12 +91,11 @@ fn binding_holds(challenge: &OneTimeChallenge, csr: &VerifiedCsr) -> bool {
     }
     if let Some(san) = &challenge.san {
         let asked = csr.requested_names().iter().any(|name| match name {
-            SubjectAltName::Dns(v) | SubjectAltName::Email(v) | SubjectAltName::Uri(v) => {
-                v.eq_ignore_ascii_case(san)
-            }
+            SubjectAltName::Dns(v)
+            | SubjectAltName::Email(v)
+            | SubjectAltName::Uri(v)
+            | SubjectAltName::Upn(v) => v.eq_ignore_ascii_case(san),
             SubjectAltName::Ip(ip) => ip.to_string() == *san,
-            #[allow(unreachable_patterns)]
-            _ => false,
         });
         if !asked {
             return false;
