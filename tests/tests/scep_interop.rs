@@ -15,7 +15,8 @@
 //!   re-sends its PKCSReq every 30 s and collects the certificate once an
 //!   administrator approves (no second request is made), or gets FAILURE once one
 //!   declines (here the client is stopped and run again with the same key: the
-//!   same transaction, still no second request);
+//!   same transaction, still no second request); a renewal through the queue is
+//!   collected the same way;
 //! - certmonger's `scep-submit` reads GetCACaps and GetCACert.
 //!
 //! scepclient encrypts to every certificate of the GetCACert answer unless
@@ -691,12 +692,27 @@ fn items(value: &Value) -> Vec<Value> {
     }
 }
 
-fn tail(text: &str, max: usize) -> &str {
-    let start = text.len().saturating_sub(max);
-    let start = (start..text.len())
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(text.len());
-    &text[start..]
+/// The last `max` bytes (or so) of a log, without its terminal colour codes.
+fn tail(text: &str, max: usize) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-byte.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    let start = plain.len().saturating_sub(max);
+    let start = (start..plain.len())
+        .find(|i| plain.is_char_boundary(*i))
+        .unwrap_or(plain.len());
+    plain[start..].to_string()
 }
 
 #[test]
@@ -1075,6 +1091,74 @@ fn a_declined_request_fails_the_client() {
     );
     assert_eq!(requests[0]["status"], "declined", "{requests:?}");
     assert!(scep.certificates().is_empty(), "{:?}", scep.certificates());
+}
+
+/// Through an approval queue, for enrollment and renewal alike: the device is told
+/// PENDING, is stopped, the request is approved, and the device run again with the
+/// same key (the same transaction) collects the certificate without a second request.
+#[test]
+fn a_queued_enrollment_and_a_queued_renewal_are_collected_after_approval() {
+    let scep = Scep::start();
+    let (endpoint, challenge) = scep.create_queued_endpoint("q");
+    let fingerprint = scep.ra_fingerprint("q");
+    let device = scep.device("queued-renewal");
+
+    let mut client = scep.spawn_scepclient(
+        "enroll-queued",
+        &device,
+        "q",
+        Some(&challenge),
+        &fingerprint,
+    );
+    let request = scep.wait_until_pending(&endpoint, &mut client);
+    drop(client);
+    scep.admin.json(&["request", "approve", &request]);
+    scep.enroll(
+        "enroll-collect",
+        &device,
+        "q",
+        Some(&challenge),
+        &fingerprint,
+    );
+    let first_serial = scep.check_certificate(&device);
+    assert_eq!(
+        scep.requests_of(&endpoint).len(),
+        1,
+        "{:?}",
+        scep.requests_of(&endpoint)
+    );
+    scep.step("queued enrollment collected");
+
+    // dev.crt exists: a RenewalReq, signed with it, queued like the enrollment.
+    let mut client =
+        scep.spawn_scepclient("renew-queued", &device, "q", Some(&challenge), &fingerprint);
+    let renewal = scep.wait_until_pending(&endpoint, &mut client);
+    assert_ne!(renewal, request);
+    drop(client);
+    let approved = scep.admin.json(&["request", "approve", &renewal]);
+    assert_eq!(approved["status"], "issued", "{approved}");
+    // The device still holds (and signs with) the certificate its renewal replaces: asking
+    // again in the same transaction must give it the renewed certificate.
+    scep.enroll(
+        "renew-collect",
+        &device,
+        "q",
+        Some(&challenge),
+        &fingerprint,
+    );
+    scep.step("queued renewal collected");
+    let second_serial = scep.check_certificate(&device);
+    assert!(!same_serial(&first_serial, &second_serial));
+    let second = scep.certificate_by_serial(&second_serial);
+    assert_eq!(second["id"], approved["certificate"], "{second}");
+    let first = scep.certificate_by_serial(&first_serial);
+    assert_eq!(first["status"], "replaced", "{first}");
+    assert_eq!(
+        scep.requests_of(&endpoint).len(),
+        2,
+        "{:?}",
+        scep.requests_of(&endpoint)
+    );
 }
 
 #[test]
