@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need when it is missing
-# (openssl, curl and the ACME clients certbot and lego from Debian's packages,
+# (openssl, curl, the ACME clients certbot and lego and the SCEP clients
+# scepclient (package scep) and certmonger's scep-submit from Debian's packages,
 # pkilint from PyPI), then runs every test of the workspace, the integration
 # tests with real outside tools included.
 #
@@ -15,6 +16,8 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 command -v certbot >/dev/null 2>&1 || need_apt+=(certbot)
 command -v lego >/dev/null 2>&1 || need_apt+=(lego)
+command -v scepclient >/dev/null 2>&1 || need_apt+=(scep)
+[ -x /usr/lib/certmonger/scep-submit ] || need_apt+=(certmonger)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (apt-get)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -38,4 +41,6 @@ echo "openssl: $(openssl version)"
 echo "pkilint: $(python3 -m pip show pkilint 2>/dev/null | awk '/^Version/ {print $2}')"
 echo "certbot: $(certbot --version 2>&1)"
 echo "lego: $(dpkg-query -W -f='${Version}' lego 2>/dev/null || lego --version)"
+echo "scepclient: $(scepclient -version 2>&1)"
+echo "certmonger: $(dpkg-query -W -f='${Version}' certmonger 2>/dev/null || echo present)"
 exec cargo test --workspace "$@"

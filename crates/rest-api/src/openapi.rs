@@ -4,6 +4,7 @@
 //! tests check that every reference resolves and (in tests/api.rs) that the
 //! request schemas are accepted by the handlers' decoders.
 
+use policy::registry::{DEFAULT_ONE_TIME_CHALLENGE_SECONDS, MAX_ONE_TIME_CHALLENGE_SECONDS};
 use serde_json::{json, Map, Value};
 
 use crate::body::{MAX_CSR_CHARS, MAX_STRING_CHARS};
@@ -443,6 +444,30 @@ fn schemas() -> Value {
                 "endpoint": id(),
                 "key_id": { "type": "string" },
                 "hmac_key": { "type": "string", "description": "base64url; shown once." }
+            })),
+        ),
+        (
+            "ScepChallengeRequest",
+            closed(
+                &[],
+                json!({
+                    "subject": { "type": ["string", "null"], "maxLength": 255, "description": "The subject common name the CSR must carry." },
+                    "san": { "type": ["string", "null"], "maxLength": 255, "description": "A name (DNS, e-mail, URI or IP) the CSR must ask for." },
+                    "expires_in_seconds": {
+                        "type": ["integer", "null"],
+                        "minimum": 60,
+                        "maximum": MAX_ONE_TIME_CHALLENGE_SECONDS,
+                        "default": DEFAULT_ONE_TIME_CHALLENGE_SECONDS
+                    }
+                }),
+            ),
+        ),
+        (
+            "ScepChallengeCreated",
+            open(json!({
+                "endpoint": id(),
+                "challenge": { "type": "string", "description": "The challenge password for one device's CSR; shown once, consumed by its first use." },
+                "expires_at": time()
             })),
         ),
         (

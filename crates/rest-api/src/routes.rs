@@ -52,6 +52,8 @@ route_ids! {
     CreateEndpoint,
     /// POST /endpoints/{id}/eab-keys.
     CreateEabKey,
+    /// POST /endpoints/{id}/scep-challenges.
+    CreateScepChallenge,
     /// GET /profiles.
     ListProfiles,
     /// GET /cas.
@@ -444,6 +446,17 @@ pub const ROUTES: &[RouteSpec] = &[
         response: R::Json(201, "EabKeyCreated"),
     },
     RouteSpec {
+        id: I::CreateScepChallenge,
+        method: "POST",
+        path: "/api/v1/endpoints/{id}/scep-challenges",
+        tag: "endpoints",
+        summary: "Mint a one-time challenge password for a SCEP endpoint (shown once; consumed by its first use).",
+        auth: true,
+        query: &[],
+        body: B::OptionalJson("ScepChallengeRequest"),
+        response: R::Json(201, "ScepChallengeCreated"),
+    },
+    RouteSpec {
         id: I::ListProfiles,
         method: "GET",
         path: "/api/v1/profiles",
@@ -719,6 +732,7 @@ pub enum Route {
     ListEndpoints,
     CreateEndpoint,
     CreateEabKey(EndpointId),
+    CreateScepChallenge(EndpointId),
     ListProfiles,
     ListCas,
     ListRequests,
@@ -763,6 +777,7 @@ impl Route {
             I::ListEndpoints => Route::ListEndpoints,
             I::CreateEndpoint => Route::CreateEndpoint,
             I::CreateEabKey => Route::CreateEabKey(EndpointId(param?)),
+            I::CreateScepChallenge => Route::CreateScepChallenge(EndpointId(param?)),
             I::ListProfiles => Route::ListProfiles,
             I::ListCas => Route::ListCas,
             I::ListRequests => Route::ListRequests,
@@ -806,6 +821,7 @@ impl Route {
             Route::ListEndpoints => I::ListEndpoints,
             Route::CreateEndpoint => I::CreateEndpoint,
             Route::CreateEabKey(_) => I::CreateEabKey,
+            Route::CreateScepChallenge(_) => I::CreateScepChallenge,
             Route::ListProfiles => I::ListProfiles,
             Route::ListCas => I::ListCas,
             Route::ListRequests => I::ListRequests,

@@ -13,7 +13,7 @@ use ca_core::service::CaService;
 use policy::audit::AuditEntry;
 use policy::model::{
     Administrator, ApprovalMode, CertificateClass, Department, DomainDelegation, Endpoint,
-    EndpointKind, Organization, Privilege, Privileges, Role,
+    EndpointId, EndpointKind, Organization, Privilege, Privileges, Role,
 };
 use policy::registry::{CertificateOwner, EndpointSecret, OwnedCertificate};
 use policy::request::{CertificateRequest, Channel, RequestState, StateName};
@@ -268,6 +268,25 @@ impl EndpointCreatedView {
             endpoint: endpoint.into(),
             scep_challenge,
             est_password,
+        }
+    }
+}
+
+/// A newly minted SCEP one-time challenge (shown here and never again).
+#[derive(Debug, Serialize)]
+pub struct ScepChallengeView {
+    endpoint: u64,
+    challenge: String,
+    expires_at: String,
+}
+
+impl ScepChallengeView {
+    /// The challenge the RA minted for an endpoint and its expiry (unix time).
+    pub fn new(endpoint: EndpointId, challenge: &str, expires_at: i64) -> Self {
+        Self {
+            endpoint: endpoint.0,
+            challenge: challenge.to_string(),
+            expires_at: rfc3339(expires_at),
         }
     }
 }

@@ -956,6 +956,159 @@ async fn decline_renew_replace_endpoints_and_reads() {
     assert_eq!(domains["items"][0]["name"], "acme.test");
 }
 
+/// A CSR with a subject common name and DNS names, as DER.
+fn csr_der(common_name: &str, names: &[&str]) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    params.serialize_request(&key).expect("csr").der().to_vec()
+}
+
+/// SCEP one-time challenges: minted for a SCEP endpoint by whoever may manage it, shown
+/// once, bound and expiring as asked, consumed by their first use; refused for another
+/// kind of endpoint (400), an unknown one (404) and without the manage privilege (403).
+#[tokio::test]
+async fn scep_one_time_challenges_are_minted_once_and_refused_on_bad_input() {
+    let h = setup();
+    let mrao = h.mrao().await;
+    let (acme, web) = org_with_department(&h, &mrao, "Acme", "acme.test").await;
+    let scep = id_of(
+        &h.post(
+            "/api/v1/endpoints",
+            &mrao,
+            json!({ "name": "mdm", "kind": "scep", "org": acme, "dept": web,
+                    "profile": "device", "approval": "auto" }),
+        )
+        .await
+        .expect(201),
+    );
+    let acme_endpoint = id_of(
+        &h.post(
+            "/api/v1/endpoints",
+            &mrao,
+            json!({ "name": "web", "kind": "acme", "org": acme, "profile": "tls-server",
+                    "approval": "auto" }),
+        )
+        .await
+        .expect(201),
+    );
+    let path = format!("/api/v1/endpoints/{scep}/scep-challenges");
+
+    // No body: unbound, a day.
+    let before = time::OffsetDateTime::now_utc().unix_timestamp();
+    let minted = h
+        .raw("POST", &path, Some(&mrao), None, Bytes::new())
+        .await
+        .expect(201);
+    assert_eq!(minted["endpoint"], scep);
+    let unbound = minted["challenge"].as_str().expect("challenge").to_string();
+    assert!(
+        unbound.len() >= 32 && unbound.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{minted}"
+    );
+    let expires = time::OffsetDateTime::parse(
+        minted["expires_at"].as_str().expect("expires_at"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("RFC 3339")
+    .unix_timestamp();
+    assert!(
+        (before + 86_400..=before + 86_400 + 60).contains(&expires),
+        "{minted}"
+    );
+
+    // Bound to a subject and a name, ten minutes.
+    let bound = h
+        .post(
+            &path,
+            &mrao,
+            json!({ "subject": "device-7", "san": "device-7.acme.test", "expires_in_seconds": 600 }),
+        )
+        .await
+        .expect(201);
+    let bound_challenge = bound["challenge"].as_str().unwrap().to_string();
+    assert_ne!(bound_challenge, unbound);
+
+    // Never listed.
+    let listed = h.get("/api/v1/endpoints", &mrao).await.text();
+    assert!(!listed.contains(&unbound) && !listed.contains(&bound_challenge));
+
+    // Consumed by the first use; the binding holds.
+    let endpoint = h.ra.endpoint_of_kind("scep", "mdm").expect("the endpoint");
+    let check = |challenge: &str, cn: &str, names: &[&str]| {
+        let csr = ca_core::csr::VerifiedCsr::from_der(&csr_der(cn, names)).expect("csr");
+        h.ra.check_scep_challenge(&endpoint, Some(challenge), &csr, "test device")
+    };
+    assert!(check(&bound_challenge, "device-8", &["device-8.acme.test"]).is_err());
+    assert!(check(&bound_challenge, "device-7", &["device-7.acme.test"]).is_ok());
+    assert!(check(&bound_challenge, "device-7", &["device-7.acme.test"]).is_err());
+    assert!(check(&unbound, "anything", &["x.acme.test"]).is_ok());
+    assert!(check(&unbound, "anything", &["x.acme.test"]).is_err());
+
+    // Not a SCEP endpoint; no such endpoint.
+    h.post(
+        &format!("/api/v1/endpoints/{acme_endpoint}/scep-challenges"),
+        &mrao,
+        json!({}),
+    )
+    .await
+    .expect_error(400, "invalid_input");
+    h.post("/api/v1/endpoints/999/scep-challenges", &mrao, json!({}))
+        .await
+        .expect_error(404, "not_found");
+
+    // Bad bodies.
+    for (body, code) in [
+        (json!({ "expires_in_seconds": 10 }), "invalid_input"),
+        (
+            json!({ "expires_in_seconds": 31 * 86_400 }),
+            "invalid_input",
+        ),
+        (json!({ "expires_in_seconds": -5 }), "invalid_input"),
+        (json!({ "expires_in_seconds": "soon" }), "invalid_input"),
+        (json!({ "subject": "x".repeat(256) }), "invalid_input"),
+        (json!({ "subject": "" }), "invalid_input"),
+        (json!({ "subjects": "device-1" }), "unknown_field"),
+    ] {
+        let answer = h.post(&path, &mrao, body.clone()).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.code()),
+            (400, code.to_string()),
+            "{body}: {}",
+            answer.text()
+        );
+    }
+
+    // Without `manage` on the device class: a DRAO of the department who may only request.
+    create_admin(
+        &h,
+        &mrao,
+        json!({ "username": "requester", "role": "drao", "depts": [web],
+                "privileges": { "device": ["request", "approve"] } }),
+    )
+    .await;
+    let requester = h.login("requester", STRONG_PASSWORD).await;
+    h.post(&path, &requester, json!({}))
+        .await
+        .expect_error(403, "forbidden");
+    // With it, in scope.
+    create_admin(
+        &h,
+        &mrao,
+        json!({ "username": "manager", "role": "drao", "depts": [web],
+                "privileges": { "device": ["manage"] } }),
+    )
+    .await;
+    let manager = h.login("manager", STRONG_PASSWORD).await;
+    h.post(&path, &manager, json!({ "subject": "device-9" }))
+        .await
+        .expect(201);
+}
+
 #[tokio::test]
 async fn import_pem_der_and_zip() {
     let h = setup();
@@ -1101,6 +1254,7 @@ fn overlong_body(path: &str, method: &str) -> Value {
         ("POST", p) if p.ends_with("/renew") || p.ends_with("/replace") => {
             json!({ "csr": long_csr })
         }
+        ("POST", p) if p.ends_with("/scep-challenges") => json!({ "subject": long }),
         other => panic!("no overlong body for {other:?}"),
     }
 }
@@ -1541,11 +1695,32 @@ async fn the_openapi_document_matches_the_router() {
     // needs one answers 401 (the router found it); the open ones answer on their own.
     let mut operations = 0;
     let mrao = h.mrao().await;
+    // A SCEP endpoint, so that the sample bodies of its challenge operation are not only
+    // decoded but answered.
+    let org = id_of(
+        &h.post("/api/v1/organizations", &mrao, json!({ "name": "Docs" }))
+            .await
+            .expect(201),
+    );
+    let scep = id_of(
+        &h.post(
+            "/api/v1/endpoints",
+            &mrao,
+            json!({ "name": "docs", "kind": "scep", "org": org, "profile": "device",
+                    "approval": "auto" }),
+        )
+        .await
+        .expect(201),
+    );
     for (path, item) in paths {
         for (method, op) in item.as_object().expect("path item") {
             operations += 1;
             let method = method.to_ascii_uppercase();
-            let concrete = path.replace("{id}", "1");
+            let concrete = if path.ends_with("/scep-challenges") {
+                path.replace("{id}", &scep.to_string())
+            } else {
+                path.replace("{id}", "1")
+            };
             let answer = h.raw(&method, &concrete, None, None, Bytes::new()).await;
             let needs_token = !op["security"].as_array().unwrap().is_empty();
             if needs_token {
@@ -1571,6 +1746,18 @@ async fn the_openapi_document_matches_the_router() {
             for all in [true, false] {
                 let body = sample(schema, &doc, all);
                 let answer = h.send(&method, &concrete, token, body.clone()).await;
+                if path.ends_with("/scep-challenges") {
+                    // Answered, with the fields its response schema names.
+                    let created = answer.expect(201);
+                    let schema = &doc["components"]["schemas"]["ScepChallengeCreated"];
+                    for field in created.as_object().expect("an object").keys() {
+                        assert!(
+                            schema["properties"].get(field).is_some(),
+                            "{field} is not in {schema}"
+                        );
+                    }
+                    assert!(created["challenge"].is_string(), "{created}");
+                }
                 if answer.status.is_success() {
                     continue;
                 }

@@ -182,6 +182,20 @@ pub enum EndpointCommand {
         /// The endpoint's id.
         id: u64,
     },
+    /// Mint a one-time SCEP challenge password for one device (printed once; its first use consumes it).
+    ScepChallenge {
+        /// The SCEP endpoint's id.
+        id: u64,
+        /// Only for a CSR with this subject common name.
+        #[arg(long, value_name = "CN")]
+        subject: Option<String>,
+        /// Only for a CSR that asks for this name (DNS, e-mail, URI or IP).
+        #[arg(long, value_name = "NAME")]
+        san: Option<String>,
+        /// Validity in seconds (60 to 2592000; default a day).
+        #[arg(long, value_name = "SECONDS")]
+        expires_in: Option<i64>,
+    },
 }
 
 /// `ca-admin request ...`.

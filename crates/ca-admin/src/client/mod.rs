@@ -430,6 +430,33 @@ pub fn endpoint(args: &EndpointArgs) -> Result<(), String> {
                 }
             });
         }
+        EndpointCommand::ScepChallenge {
+            id,
+            subject,
+            san,
+            expires_in,
+        } => {
+            let mut body = serde_json::Map::new();
+            if let Some(subject) = subject {
+                body.insert("subject".into(), json!(subject));
+            }
+            if let Some(san) = san {
+                body.insert("san".into(), json!(san));
+            }
+            if let Some(seconds) = expires_in {
+                body.insert("expires_in_seconds".into(), json!(seconds));
+            }
+            let created = client.send_json(
+                Method::POST,
+                &format!("endpoints/{id}/scep-challenges"),
+                &Value::Object(body),
+            )?;
+            emit(json_out, &created, |v| {
+                for line in scep_challenge_lines(v) {
+                    println!("{line}");
+                }
+            });
+        }
     }
     Ok(())
 }
@@ -453,6 +480,19 @@ fn eab_key_lines(key_id: &str, hmac_key: &str) -> Vec<String> {
             output::flag("kid", key_id),
             output::flag("hmac", hmac_key)
         ),
+    ]
+}
+
+/// What `endpoint scep-challenge` prints: the challenge on a line of its own (for scripts
+/// to cut: `  challenge  <value>`) and its expiry.
+fn scep_challenge_lines(v: &Value) -> Vec<String> {
+    vec![
+        format!(
+            "One-time SCEP challenge for endpoint {} (shown once; its first use consumes it):",
+            output::cell(v.get("endpoint"))
+        ),
+        format!("  challenge  {}", output::cell(v.get("challenge"))),
+        format!("  expires    {}", output::cell(v.get("expires_at"))),
     ]
 }
 
@@ -874,6 +914,21 @@ pub fn audit(args: &Audit) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scep_challenge_is_on_a_line_of_its_own() {
+        let lines = scep_challenge_lines(&json!({
+            "endpoint": 3, "challenge": "00ff", "expires_at": "2030-01-01T00:00:00Z"
+        }));
+        assert!(
+            lines.contains(&"  challenge  00ff".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"  expires    2030-01-01T00:00:00Z".to_string()),
+            "{lines:?}"
+        );
+    }
 
     #[test]
     fn eab_flags_keep_a_key_that_begins_with_a_dash_a_value() {

@@ -1,12 +1,12 @@
-//! Enrollment endpoints and their ACME EAB keys.
+//! Enrollment endpoints, their ACME EAB keys and their SCEP one-time challenges.
 
 use policy::model::EndpointId;
-use policy::registry::NewEndpoint;
+use policy::registry::{ChallengeBinding, NewEndpoint};
 use serde_json::json;
 
 use super::{Ctx, Reply};
 use crate::error::ApiError;
-use crate::views::{EndpointCreatedView, EndpointView};
+use crate::views::{EndpointCreatedView, EndpointView, ScepChallengeView};
 
 /// GET /endpoints.
 pub async fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
@@ -43,4 +43,19 @@ pub async fn add_eab_key(ctx: &Ctx, id: EndpointId) -> Result<Reply, ApiError> {
         })
         .await?;
     Reply::created(&value)
+}
+
+/// POST /endpoints/{id}/scep-challenges: the challenge is in this answer and nowhere else.
+pub async fn mint_scep_challenge(
+    ctx: &Ctx,
+    id: EndpointId,
+    binding: ChallengeBinding,
+) -> Result<Reply, ApiError> {
+    let view = ctx
+        .run(move |ra, admin| {
+            let (challenge, expires_at) = ra.mint_scep_challenge(admin, id, binding)?;
+            Ok(ScepChallengeView::new(id, &challenge, expires_at))
+        })
+        .await?;
+    Reply::created(&view)
 }

@@ -194,6 +194,9 @@ pub(crate) async fn dispatch(ctx: Ctx, route: Route) -> Result<Reply, ApiError> 
             ctx.empty()?;
             endpoints::add_eab_key(&ctx, id).await
         }
+        R::CreateScepChallenge(id) => {
+            endpoints::mint_scep_challenge(&ctx, id, ctx.json_or_default()?).await
+        }
         R::ListProfiles => profiles_cas::profiles(&ctx).await,
         R::ListCas => profiles_cas::cas(&ctx).await,
         R::ListRequests => requests::list(&ctx).await,
