@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use ca_core::certificates::CertificateRecord;
 use ca_core::csr::VerifiedCsr;
 use ca_core::serial::Serial;
 use cms::cert::IssuerAndSerialNumber;
@@ -174,11 +175,15 @@ impl Exchange<'_> {
         };
         let shared = self.shared;
         let signer_key = self.request.signer_key_id();
-        let renewal_of = match self.renewal() {
+        let renewed = match self.renewed_certificate() {
             Ok(r) => r,
             Err(answer) => return answer,
         };
+        let renewal_of = renewed.as_ref().map(|r| r.id);
         let txid = &self.transaction_key(renewal_of);
+        // A transaction already begun is answered as it stands, before the renewed
+        // certificate is checked: once its renewal is issued, that certificate is Replaced,
+        // and the device, which still signs with it, comes to collect the new one.
         match shared.transactions.get(self.endpoint.id, txid) {
             Ok(Some(existing)) => return self.answer_transaction(&existing, &signer_key),
             Ok(None) => {}
@@ -188,6 +193,11 @@ impl Exchange<'_> {
             // The same transaction is being enrolled right now: the device asks again later.
             return Answer::Pending;
         };
+        if let Some(record) = &renewed {
+            if let Err(answer) = renewable(record) {
+                return answer;
+            }
+        }
         if renewal_of.is_none() {
             if self.request.message_type == MessageType::RenewalReq {
                 return Answer::Failure(
@@ -258,33 +268,16 @@ impl Exchange<'_> {
     }
 
     /// A renewal is a request signed with a certificate this CA issued (RenewalReq, or an
-    /// sscep-style PKCSReq signed with the old certificate): its id, once checked valid.
-    fn renewal(&self) -> Result<Option<u64>, Answer> {
+    /// sscep-style PKCSReq signed with the old certificate): that certificate's record.
+    fn renewed_certificate(&self) -> Result<Option<CertificateRecord>, Answer> {
         let ca = self.shared.ra.ca();
         let serial =
             Serial::from_bytes(self.request.signer.tbs_certificate.serial_number.as_bytes());
-        let record = match ca.certificates().by_serial(&serial) {
-            Ok(Some(record)) if record.der == self.request.signer_der => record,
-            Ok(_) => return Ok(None),
-            Err(e) => return Err(internal(e)),
-        };
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        if now < record.not_before || now > record.not_after {
-            return Err(Answer::Failure(
-                FailInfo::BadTime,
-                "the certificate signing the renewal is outside its validity".into(),
-            ));
+        match ca.certificates().by_serial(&serial) {
+            Ok(Some(record)) if record.der == self.request.signer_der => Ok(Some(record)),
+            Ok(_) => Ok(None),
+            Err(e) => Err(internal(e)),
         }
-        if record.status != ca_core::certificates::CertificateStatus::Issued {
-            return Err(Answer::Failure(
-                FailInfo::BadRequest,
-                format!(
-                    "the certificate signing the renewal is {}",
-                    record.status.name()
-                ),
-            ));
-        }
-        Ok(Some(record.id))
     }
 
     /// A repeated PKCSReq or a CertPoll: the answer of the transaction's request.
@@ -338,8 +331,8 @@ impl Exchange<'_> {
 
     /// CertPoll (GetCertInitial): by transaction id.
     fn poll(&self) -> Answer {
-        let renewal_of = match self.renewal() {
-            Ok(r) => r,
+        let renewal_of = match self.renewed_certificate() {
+            Ok(r) => r.map(|r| r.id),
             Err(answer) => return answer,
         };
         match self
@@ -427,6 +420,28 @@ impl Exchange<'_> {
             Err(e) => internal(e),
         }
     }
+}
+
+/// Whether a certificate may sign its own renewal: within its validity, and neither
+/// revoked nor replaced.
+fn renewable(record: &CertificateRecord) -> Result<(), Answer> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if now < record.not_before || now > record.not_after {
+        return Err(Answer::Failure(
+            FailInfo::BadTime,
+            "the certificate signing the renewal is outside its validity".into(),
+        ));
+    }
+    if record.status != ca_core::certificates::CertificateStatus::Issued {
+        return Err(Answer::Failure(
+            FailInfo::BadRequest,
+            format!(
+                "the certificate signing the renewal is {}",
+                record.status.name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The CSR's challengePassword attribute, if it has one.

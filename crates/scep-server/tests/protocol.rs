@@ -977,3 +977,61 @@ async fn a_upn_and_an_intune_sid_are_carried_with_the_strong_mapping_extension()
         ("2", Some("2"))
     );
 }
+
+#[tokio::test]
+async fn a_queued_renewal_is_collected_with_the_certificate_it_replaced() {
+    let h = Harness::start();
+    let ra = h.ra_certificate("queue").await;
+    let device = Device::new("renew-queued");
+    let csr = device.csr("renew-queued", Some(&h.challenges["queue"]));
+    let m = device.message(
+        MessageType::PkcsReq,
+        "tx-rq",
+        &csr,
+        &ra,
+        ContentCipher::Aes128,
+        Digest::Sha256,
+    );
+    let (_, _, body) = h.post("queue", m.clone()).await;
+    assert_eq!(read_answer(&body, &device, &ra, "tx-rq").status, "3");
+    let first =
+        h.ra.requests(&h.admin, &Default::default(), 0, 10)
+            .unwrap()
+            .remove(0);
+    h.ra.approve(&h.admin, first.id, "ok").unwrap();
+    let (_, _, body) = h.post("queue", m).await;
+    let issued = read_answer(&body, &device, &ra, "tx-rq")
+        .certificates
+        .remove(0);
+
+    let renewing = device.signing_with(&issued);
+    let csr = device.csr("renew-queued", None);
+    let m = renewing.message(
+        MessageType::RenewalReq,
+        "tx-rq",
+        &csr,
+        &ra,
+        ContentCipher::Aes128,
+        Digest::Sha256,
+    );
+    let (_, _, body) = h.post("queue", m.clone()).await;
+    assert_eq!(
+        read_answer(&body, &renewing, &ra, "tx-rq").status,
+        "3",
+        "the renewal waits"
+    );
+    let pending: Vec<_> =
+        h.ra.requests(&h.admin, &Default::default(), 0, 10)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.renewal_of.is_some())
+            .collect();
+    assert_eq!(pending.len(), 1);
+    h.ra.approve(&h.admin, pending[0].id, "ok").unwrap();
+    // The device still signs with the certificate that is now Replaced, and collects its renewal.
+    let (_, _, body) = h.post("queue", m).await;
+    let answer = read_answer(&body, &renewing, &ra, "tx-rq");
+    assert_eq!(answer.status, "0", "{:?}", answer.fail_info);
+    assert_ne!(answer.certificates[0], issued);
+    assert_eq!(h.request_count(), 2);
+}
