@@ -425,7 +425,8 @@ fn schemas() -> Value {
                     "created_at": time()
                 })) },
                 "est_label": { "type": "string" },
-                "est_username": { "type": "string" }
+                "est_username": { "type": "string" },
+                "scep_webhook_url": { "type": ["string", "null"], "description": "SCEP endpoints: the webhook validator's URL, null where the challenges apply." }
             })),
         ),
         (
@@ -443,6 +444,28 @@ fn schemas() -> Value {
                 "endpoint": id(),
                 "key_id": { "type": "string" },
                 "hmac_key": { "type": "string", "description": "base64url; shown once." }
+            })),
+        ),
+        (
+            "ScepWebhookRequest",
+            closed(
+                &["url"],
+                json!({
+                    "url": {
+                        "type": "string",
+                        "maxLength": policy::registry::MAX_SCEP_WEBHOOK_URL_CHARS,
+                        "description": "http or https; without credentials or a fragment.",
+                        "example": "https://mdm.example.com/scep/validate"
+                    }
+                }),
+            ),
+        ),
+        (
+            "ScepWebhookSet",
+            open(json!({
+                "endpoint": id(),
+                "url": { "type": "string" },
+                "hmac_key": { "type": "string", "description": "base64url, 32 bytes; signs every call (X-Certwright-Signature); shown once." }
             })),
         ),
         (

@@ -52,6 +52,10 @@ route_ids! {
     CreateEndpoint,
     /// POST /endpoints/{id}/eab-keys.
     CreateEabKey,
+    /// PUT /endpoints/{id}/scep-webhook.
+    SetScepWebhook,
+    /// DELETE /endpoints/{id}/scep-webhook.
+    RemoveScepWebhook,
     /// GET /profiles.
     ListProfiles,
     /// GET /cas.
@@ -444,6 +448,28 @@ pub const ROUTES: &[RouteSpec] = &[
         response: R::Json(201, "EabKeyCreated"),
     },
     RouteSpec {
+        id: I::SetScepWebhook,
+        method: "PUT",
+        path: "/api/v1/endpoints/{id}/scep-webhook",
+        tag: "endpoints",
+        summary: "Set a SCEP endpoint's webhook validator: it decides on each new enrollment instead of the challenge (a new HMAC key, shown once).",
+        auth: true,
+        query: &[],
+        body: B::Json("ScepWebhookRequest"),
+        response: R::Json(200, "ScepWebhookSet"),
+    },
+    RouteSpec {
+        id: I::RemoveScepWebhook,
+        method: "DELETE",
+        path: "/api/v1/endpoints/{id}/scep-webhook",
+        tag: "endpoints",
+        summary: "Remove a SCEP endpoint's webhook validator: its challenges apply again.",
+        auth: true,
+        query: &[],
+        body: B::None,
+        response: R::NoContent,
+    },
+    RouteSpec {
         id: I::ListProfiles,
         method: "GET",
         path: "/api/v1/profiles",
@@ -719,6 +745,8 @@ pub enum Route {
     ListEndpoints,
     CreateEndpoint,
     CreateEabKey(EndpointId),
+    SetScepWebhook(EndpointId),
+    RemoveScepWebhook(EndpointId),
     ListProfiles,
     ListCas,
     ListRequests,
@@ -763,6 +791,8 @@ impl Route {
             I::ListEndpoints => Route::ListEndpoints,
             I::CreateEndpoint => Route::CreateEndpoint,
             I::CreateEabKey => Route::CreateEabKey(EndpointId(param?)),
+            I::SetScepWebhook => Route::SetScepWebhook(EndpointId(param?)),
+            I::RemoveScepWebhook => Route::RemoveScepWebhook(EndpointId(param?)),
             I::ListProfiles => Route::ListProfiles,
             I::ListCas => Route::ListCas,
             I::ListRequests => Route::ListRequests,
@@ -806,6 +836,8 @@ impl Route {
             Route::ListEndpoints => I::ListEndpoints,
             Route::CreateEndpoint => I::CreateEndpoint,
             Route::CreateEabKey(_) => I::CreateEabKey,
+            Route::SetScepWebhook(_) => I::SetScepWebhook,
+            Route::RemoveScepWebhook(_) => I::RemoveScepWebhook,
             Route::ListProfiles => I::ListProfiles,
             Route::ListCas => I::ListCas,
             Route::ListRequests => I::ListRequests,

@@ -1,4 +1,4 @@
-//! Enrollment endpoints and their ACME EAB keys.
+//! Enrollment endpoints, their ACME EAB keys and SCEP webhooks.
 
 use policy::model::EndpointId;
 use policy::registry::NewEndpoint;
@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{Ctx, Reply};
 use crate::error::ApiError;
 use crate::views::{EndpointCreatedView, EndpointView};
+use crate::wire::ScepWebhookRequest;
 
 /// GET /endpoints.
 pub async fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
@@ -43,4 +44,33 @@ pub async fn add_eab_key(ctx: &Ctx, id: EndpointId) -> Result<Reply, ApiError> {
         })
         .await?;
     Reply::created(&value)
+}
+
+/// PUT /endpoints/{id}/scep-webhook: the new HMAC key is in this answer and nowhere else.
+pub async fn set_scep_webhook(
+    ctx: &Ctx,
+    id: EndpointId,
+    request: ScepWebhookRequest,
+) -> Result<Reply, ApiError> {
+    let value = ctx
+        .run(move |ra, admin| {
+            let url = request.url;
+            let key = ra
+                .set_scep_webhook(admin, id, Some(url.clone()))?
+                .ok_or_else(|| ApiError::internal("a webhook was set without a key"))?;
+            Ok(json!({
+                "endpoint": id.0,
+                "url": url,
+                "hmac_key": key.as_str(),
+            }))
+        })
+        .await?;
+    Reply::ok(&value)
+}
+
+/// DELETE /endpoints/{id}/scep-webhook.
+pub async fn remove_scep_webhook(ctx: &Ctx, id: EndpointId) -> Result<Reply, ApiError> {
+    ctx.run(move |ra, admin| Ok(ra.set_scep_webhook(admin, id, None)?))
+        .await?;
+    Ok(Reply::NoContent)
 }
