@@ -284,6 +284,17 @@ pub struct EabKey {
     pub created_at: i64,
 }
 
+/// A SCEP endpoint's webhook validator: the endpoint POSTs each new enrollment's
+/// details to `url`, signed with the HMAC key, and enrolls only on a 2xx answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScepWebhook {
+    /// An `http` or `https` URL.
+    pub url: String,
+    /// The HMAC-SHA256 key, sealed with the gateway's secret-box key (AES-256-GCM).
+    #[serde(with = "serde_bytes")]
+    pub sealed_hmac_key: Vec<u8>,
+}
+
 /// What protocol an endpoint speaks and the credential it checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -295,10 +306,14 @@ pub enum EndpointKind {
         /// The EAB keys.
         eab_keys: Vec<EabKey>,
     },
-    /// SCEP, with a challenge password (Argon2id hash).
+    /// SCEP, with a static challenge password (its hash) and, optionally, a webhook
+    /// that decides on each enrollment instead of the challenge.
     Scep {
         /// The challenge's hash.
         challenge_hash: String,
+        /// The webhook validator, if one is set (records from before webhooks have none).
+        #[serde(default)]
+        webhook: Option<ScepWebhook>,
     },
     /// EST, with a label and HTTP Basic credentials (password as Argon2id hash).
     Est {

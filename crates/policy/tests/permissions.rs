@@ -944,6 +944,8 @@ fn endpoint_creation_matrix() {
 
     // One ACME endpoint per (place, class), to add EAB keys to.
     let mut acme: BTreeMap<(Place, CertificateClass), EndpointId> = BTreeMap::new();
+    // And one SCEP endpoint per (place, class), to set webhooks on.
+    let mut scep: BTreeMap<(Place, CertificateClass), EndpointId> = BTreeMap::new();
     for place in PLACES {
         for (class, profile) in CLASSES {
             let (org, dept) = world.scope(place);
@@ -960,6 +962,18 @@ fn endpoint_creation_matrix() {
                 .create_endpoint(&world.env.mrao, new)
                 .expect("ACME endpoint");
             acme.insert((place, class), endpoint.id);
+            let mut new = new_endpoint(
+                &format!("scep-{}-{}", place.slug(), class_slug(class)),
+                org,
+                dept,
+                profile,
+                ApprovalMode::Queue,
+            );
+            new.kind = "scep".into();
+            let (endpoint, _) = ra
+                .create_endpoint(&world.env.mrao, new)
+                .expect("SCEP endpoint");
+            scep.insert((place, class), endpoint.id);
         }
     }
 
@@ -1013,6 +1027,21 @@ fn endpoint_creation_matrix() {
                     &world,
                     subject,
                     &format!("eab key {}", class_slug(class)),
+                    place_label(place),
+                    expected,
+                    head,
+                    &result,
+                );
+                let head = world.audit_head();
+                let result = ra.set_scep_webhook(
+                    &subject.admin,
+                    scep[&(place, class)],
+                    Some("https://mdm.example.com/validate".into()),
+                );
+                report.cell(
+                    &world,
+                    subject,
+                    &format!("scep webhook {}", class_slug(class)),
                     place_label(place),
                     expected,
                     head,

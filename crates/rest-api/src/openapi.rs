@@ -426,7 +426,8 @@ fn schemas() -> Value {
                     "created_at": time()
                 })) },
                 "est_label": { "type": "string" },
-                "est_username": { "type": "string" }
+                "est_username": { "type": "string" },
+                "scep_webhook_url": { "type": ["string", "null"], "description": "SCEP endpoints: the webhook validator's URL, null where the challenges apply." }
             })),
         ),
         (
@@ -463,11 +464,33 @@ fn schemas() -> Value {
             ),
         ),
         (
+            "ScepWebhookRequest",
+            closed(
+                &["url"],
+                json!({
+                    "url": {
+                        "type": "string",
+                        "maxLength": policy::registry::MAX_SCEP_WEBHOOK_URL_CHARS,
+                        "description": "http or https; without credentials or a fragment.",
+                        "example": "https://mdm.example.com/scep/validate"
+                    }
+                }),
+            ),
+        ),
+        (
             "ScepChallengeCreated",
             open(json!({
                 "endpoint": id(),
                 "challenge": { "type": "string", "description": "The challenge password for one device's CSR; shown once, consumed by its first use." },
                 "expires_at": time()
+            })),
+        ),
+        (
+            "ScepWebhookSet",
+            open(json!({
+                "endpoint": id(),
+                "url": { "type": "string" },
+                "hmac_key": { "type": "string", "description": "base64url, 32 bytes; signs every call (X-Certwright-Signature); shown once." }
             })),
         ),
         (

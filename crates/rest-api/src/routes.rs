@@ -54,6 +54,10 @@ route_ids! {
     CreateEabKey,
     /// POST /endpoints/{id}/scep-challenges.
     CreateScepChallenge,
+    /// PUT /endpoints/{id}/scep-webhook.
+    SetScepWebhook,
+    /// DELETE /endpoints/{id}/scep-webhook.
+    RemoveScepWebhook,
     /// GET /profiles.
     ListProfiles,
     /// GET /cas.
@@ -457,6 +461,28 @@ pub const ROUTES: &[RouteSpec] = &[
         response: R::Json(201, "ScepChallengeCreated"),
     },
     RouteSpec {
+        id: I::SetScepWebhook,
+        method: "PUT",
+        path: "/api/v1/endpoints/{id}/scep-webhook",
+        tag: "endpoints",
+        summary: "Set a SCEP endpoint's webhook validator: it decides on each new enrollment instead of the challenge (a new HMAC key, shown once).",
+        auth: true,
+        query: &[],
+        body: B::Json("ScepWebhookRequest"),
+        response: R::Json(200, "ScepWebhookSet"),
+    },
+    RouteSpec {
+        id: I::RemoveScepWebhook,
+        method: "DELETE",
+        path: "/api/v1/endpoints/{id}/scep-webhook",
+        tag: "endpoints",
+        summary: "Remove a SCEP endpoint's webhook validator: its challenges apply again.",
+        auth: true,
+        query: &[],
+        body: B::None,
+        response: R::NoContent,
+    },
+    RouteSpec {
         id: I::ListProfiles,
         method: "GET",
         path: "/api/v1/profiles",
@@ -733,6 +759,8 @@ pub enum Route {
     CreateEndpoint,
     CreateEabKey(EndpointId),
     CreateScepChallenge(EndpointId),
+    SetScepWebhook(EndpointId),
+    RemoveScepWebhook(EndpointId),
     ListProfiles,
     ListCas,
     ListRequests,
@@ -778,6 +806,8 @@ impl Route {
             I::CreateEndpoint => Route::CreateEndpoint,
             I::CreateEabKey => Route::CreateEabKey(EndpointId(param?)),
             I::CreateScepChallenge => Route::CreateScepChallenge(EndpointId(param?)),
+            I::SetScepWebhook => Route::SetScepWebhook(EndpointId(param?)),
+            I::RemoveScepWebhook => Route::RemoveScepWebhook(EndpointId(param?)),
             I::ListProfiles => Route::ListProfiles,
             I::ListCas => Route::ListCas,
             I::ListRequests => Route::ListRequests,
@@ -822,6 +852,8 @@ impl Route {
             Route::CreateEndpoint => I::CreateEndpoint,
             Route::CreateEabKey(_) => I::CreateEabKey,
             Route::CreateScepChallenge(_) => I::CreateScepChallenge,
+            Route::SetScepWebhook(_) => I::SetScepWebhook,
+            Route::RemoveScepWebhook(_) => I::RemoveScepWebhook,
             Route::ListProfiles => I::ListProfiles,
             Route::ListCas => I::ListCas,
             Route::ListRequests => I::ListRequests,

@@ -186,6 +186,9 @@ pub struct EndpointView {
     est_label: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     est_username: Option<String>,
+    /// SCEP: the webhook's URL (never its key), null where the challenges apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scep_webhook_url: Option<Option<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -215,6 +218,7 @@ impl From<&Endpoint> for EndpointView {
             eab_keys: None,
             est_label: None,
             est_username: None,
+            scep_webhook_url: None,
         };
         match &e.kind {
             EndpointKind::Acme {
@@ -239,7 +243,10 @@ impl From<&Endpoint> for EndpointView {
                 view.est_label = Some(label.clone());
                 view.est_username = Some(username.clone());
             }
-            EndpointKind::Scep { .. } | EndpointKind::Rest => {}
+            EndpointKind::Scep { webhook, .. } => {
+                view.scep_webhook_url = Some(webhook.as_ref().map(|w| w.url.clone()));
+            }
+            EndpointKind::Rest => {}
         }
         view
     }

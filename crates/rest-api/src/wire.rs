@@ -172,6 +172,14 @@ fn word<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_json::Err
     serde_json::from_value(serde_json::Value::String(text.to_string()))
 }
 
+/// PUT /endpoints/{id}/scep-webhook.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScepWebhookRequest {
+    /// The `http` or `https` URL the endpoint POSTs each new enrollment to.
+    pub url: String,
+}
+
 /// A body that must be empty or `{}` (actions without parameters).
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

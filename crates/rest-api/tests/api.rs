@@ -1247,6 +1247,7 @@ fn overlong_body(path: &str, method: &str) -> Value {
             json!({ "csr": long_csr, "profile": "tls-server", "org": 1 })
         }
         ("PATCH", _) => json!({ "term_days": 1, long: 1 }),
+        ("PUT", p) if p.ends_with("/scep-webhook") => json!({ "url": long }),
         ("POST", p) if p.ends_with("/approve") || p.ends_with("/decline") => {
             json!({ "message": long })
         }
@@ -1774,4 +1775,155 @@ async fn the_openapi_document_matches_the_router() {
         }
     }
     assert_eq!(operations, ROUTES.len());
+}
+
+/// A SCEP endpoint's webhook: set with a new HMAC key shown once, the URL (never the
+/// key) in the endpoint's view and the audit log, refused for other kinds, bad URLs and
+/// administrators without `manage`, and removed.
+#[tokio::test]
+async fn a_scep_webhook_is_set_with_a_key_shown_once_and_removed() {
+    let h = setup();
+    let mrao = h.mrao().await;
+    let (acme, web) = org_with_department(&h, &mrao, "Acme", "acme.test").await;
+    let scep = id_of(
+        &h.post(
+            "/api/v1/endpoints",
+            &mrao,
+            json!({ "name": "intune", "kind": "scep", "org": acme, "dept": web,
+                    "profile": "device", "approval": "auto" }),
+        )
+        .await
+        .expect(201),
+    );
+    let acme_endpoint = id_of(
+        &h.post(
+            "/api/v1/endpoints",
+            &mrao,
+            json!({ "name": "acme-web", "kind": "acme", "org": acme, "profile": "tls-server",
+                    "approval": "auto" }),
+        )
+        .await
+        .expect(201),
+    );
+    let path = format!("/api/v1/endpoints/{scep}/scep-webhook");
+    let url = "https://mdm.acme.test/scep/validate?tenant=7";
+    let set = h
+        .send("PUT", &path, Some(&mrao), json!({ "url": url }))
+        .await
+        .expect(200);
+    assert_eq!(
+        (set["endpoint"].as_u64(), set["url"].as_str()),
+        (Some(scep), Some(url))
+    );
+    let key = set["hmac_key"].as_str().expect("hmac_key").to_string();
+    // 32 bytes, base64url without padding.
+    assert_eq!(key.len(), 43, "{key}");
+    assert!(key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+
+    // Set again: a new key.
+    let again = h
+        .send("PUT", &path, Some(&mrao), json!({ "url": url }))
+        .await
+        .expect(200);
+    let second = again["hmac_key"].as_str().unwrap().to_string();
+    assert_ne!(second, key);
+
+    let listed = h.get("/api/v1/endpoints", &mrao).await;
+    let text = listed.text();
+    assert!(!text.contains(&key) && !text.contains(&second), "{text}");
+    assert!(!text.contains("sealed") && !text.contains("hmac"), "{text}");
+    let listed = listed.expect(200);
+    let view = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| id_of(e) == scep)
+        .unwrap()
+        .clone();
+    assert_eq!(view["scep_webhook_url"], url);
+    let acme_view = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| id_of(e) == acme_endpoint)
+        .unwrap()
+        .clone();
+    assert!(acme_view.get("scep_webhook_url").is_none());
+
+    // Not for another kind; not a URL that is not http(s), carries credentials or is too long.
+    h.send(
+        "PUT",
+        &format!("/api/v1/endpoints/{acme_endpoint}/scep-webhook"),
+        Some(&mrao),
+        json!({ "url": url }),
+    )
+    .await
+    .expect_error(400, "invalid_input");
+    for bad in [
+        "ftp://mdm.acme.test/".to_string(),
+        "mdm.acme.test/validate".to_string(),
+        "https://user:secret@mdm.acme.test/".to_string(),
+        "https://mdm.acme.test/a b".to_string(),
+        format!("https://mdm.acme.test/{}", "a".repeat(3000)),
+    ] {
+        h.send("PUT", &path, Some(&mrao), json!({ "url": bad }))
+            .await
+            .expect_error(400, "invalid_input");
+    }
+    h.send(
+        "PUT",
+        "/api/v1/endpoints/999/scep-webhook",
+        Some(&mrao),
+        json!({ "url": url }),
+    )
+    .await
+    .expect_error(404, "not_found");
+    // An administrator who may request but not manage device endpoints may not set one.
+    create_admin(
+        &h,
+        &mrao,
+        json!({ "username": "rao", "role": "rao", "orgs": [acme],
+                "privileges": { "device": ["request", "approve"] } }),
+    )
+    .await;
+    let rao = h.login("rao", STRONG_PASSWORD).await;
+    h.send("PUT", &path, Some(&rao), json!({ "url": url }))
+        .await
+        .expect_error(403, "forbidden");
+    h.raw("DELETE", &path, Some(&rao), None, Bytes::new())
+        .await
+        .expect_error(403, "forbidden");
+
+    // The audit log names the URL (not its query, which may carry the receiver's own
+    // token), never a key.
+    let audit = h.get("/api/v1/audit?limit=500", &mrao).await;
+    let text = audit.text();
+    assert!(!text.contains(&key) && !text.contains(&second));
+    assert!(text.contains("https://mdm.acme.test/scep/validate") && !text.contains("tenant=7"));
+    let audit = audit.expect(200);
+    let sets = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "endpoint.scep_webhook.set" && e["outcome"] == "success")
+        .count();
+    assert_eq!(sets, 2);
+
+    // Removed: 204, and the view says so.
+    let removed = h
+        .raw("DELETE", &path, Some(&mrao), None, Bytes::new())
+        .await;
+    assert_eq!(removed.status.as_u16(), 204, "{}", removed.text());
+    assert!(removed.body.is_empty());
+    let listed = h.get("/api/v1/endpoints", &mrao).await.expect(200);
+    let view = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| id_of(e) == scep)
+        .unwrap()
+        .clone();
+    assert!(view["scep_webhook_url"].is_null(), "{view}");
 }

@@ -12,17 +12,20 @@
 //!   (the DER body, whatever its Content-Type): [`operation`].
 //!
 //! Layout: `wire/` (CMS in and out), `operation` (one request's flow through the
-//! RA), `transactions` (transaction id to request), `ra_identity`.
+//! RA), `validation/` (validators that decide on an enrollment instead of the
+//! challenge: the webhook), `transactions` (transaction id to request), `ra_identity`.
 
 #![warn(missing_docs)]
 
 mod operation;
 pub mod ra_identity;
 pub mod transactions;
+mod validation;
 pub mod wire;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -35,6 +38,7 @@ use policy::registry::RegistrationAuthority;
 use operation::Outcome;
 use ra_identity::RaIdentities;
 use transactions::Transactions;
+use validation::webhook::WebhookCaller;
 
 /// The path prefix the server answers under.
 pub const PATH_PREFIX: &str = "/scep/";
@@ -79,6 +83,7 @@ pub(crate) struct Shared {
     pub(crate) identities: RaIdentities,
     pub(crate) transactions: Transactions,
     pub(crate) in_flight: InFlight,
+    pub(crate) webhooks: WebhookCaller,
 }
 
 /// The SCEP server of every SCEP endpoint of a registration authority.
@@ -140,12 +145,19 @@ fn decode_message(value: &str) -> Option<Vec<u8>> {
 impl ScepServer {
     /// The server over a registration authority.
     pub fn new(ra: Arc<RegistrationAuthority>) -> Self {
+        Self::with_webhook_timeout(ra, validation::webhook::DEFAULT_TIMEOUT)
+    }
+
+    /// The server, giving endpoints' webhooks `timeout` (instead of 5 s) to accept
+    /// the connection and answer.
+    pub fn with_webhook_timeout(ra: Arc<RegistrationAuthority>, timeout: Duration) -> Self {
         let store = ra.ca().certificates().store().clone();
         Self {
             shared: Arc::new(Shared {
                 identities: RaIdentities::default(),
                 transactions: Transactions::new(store),
                 in_flight: InFlight::default(),
+                webhooks: WebhookCaller::new(timeout),
                 ra,
             }),
         }

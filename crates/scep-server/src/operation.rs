@@ -12,12 +12,13 @@ use der::{Decode, Encode};
 use gateway_http::actor::Protocol;
 use gateway_http::{ProtocolActor, Refusal, RefusalKind};
 use policy::model::Endpoint;
-use policy::registry::{RaError, Submission};
+use policy::registry::{RaError, ScepValidationOutcome, Submission};
 use policy::request::{CertificateRequest, Channel, RequestState};
 use zeroize::Zeroizing;
 
 use crate::ra_identity::RaIdentity;
 use crate::transactions::Transaction;
+use crate::validation::webhook::{Enrollment, Verdict};
 use crate::wire::algorithms::{ContentCipher, Digest};
 use crate::wire::cert_rep::CertRep;
 use crate::wire::envelope::{seal, Envelope};
@@ -47,6 +48,7 @@ struct Exchange<'a> {
     ra: &'a RaIdentity,
     request: &'a SignedRequest,
     actor: ProtocolActor,
+    client: Option<IpAddr>,
     digest: Digest,
     cipher: ContentCipher,
 }
@@ -84,6 +86,7 @@ pub(crate) fn handle(
         ra: &ra,
         request: &request,
         actor,
+        client,
         digest,
         cipher: ContentCipher::Aes128,
     };
@@ -205,14 +208,8 @@ impl Exchange<'_> {
                     "a RenewalReq must be signed with a certificate this CA issued".into(),
                 );
             }
-            let challenge = challenge_password(content);
-            if let Err(e) = shared.ra.check_scep_challenge(
-                self.endpoint,
-                challenge.as_deref().map(|c| c.as_str()),
-                &csr,
-                self.actor.identity(),
-            ) {
-                return Answer::Failure(FailInfo::BadRequest, e.to_string());
+            if let Err(answer) = self.authorize_enrollment(content, &csr) {
+                return answer;
             }
         }
         let submission = Submission {
@@ -240,6 +237,75 @@ impl Exchange<'_> {
             };
         self.record(txid, &request, &signer_key);
         self.answer_request(&request)
+    }
+
+    /// A new enrollment (not a renewal): the endpoint's webhook decides where it has
+    /// one, else the static or a one-time challenge.
+    fn authorize_enrollment(&self, content: &[u8], csr: &VerifiedCsr) -> Result<(), Answer> {
+        let challenge = challenge_password(content);
+        let challenge = challenge.as_deref().map(|c| c.as_str());
+        match self.shared.ra.scep_webhook_key(self.endpoint) {
+            Ok(Some((url, key))) => self.ask_webhook(&url, &key, content, csr, challenge),
+            Ok(None) => self
+                .shared
+                .ra
+                .check_scep_challenge(self.endpoint, challenge, csr, self.actor.identity())
+                .map(|_| ())
+                .map_err(|e| Answer::Failure(FailInfo::BadRequest, e.to_string())),
+            // A webhook whose key cannot be opened refuses: never a fall back to the challenge.
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    /// Asks the endpoint's webhook (waiting on the blocking pool for the async call)
+    /// and records its decision in the audit log; anything but a 2xx refuses.
+    fn ask_webhook(
+        &self,
+        url: &str,
+        key: &[u8],
+        content: &[u8],
+        csr: &VerifiedCsr,
+        challenge: Option<&str>,
+    ) -> Result<(), Answer> {
+        let enrollment = Enrollment {
+            endpoint: &self.endpoint.name,
+            transaction_id: &self.request.transaction_id,
+            subject: subject_text(content),
+            sans: csr
+                .requested_names()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            challenge,
+            client_address: self.client.map(|ip| ip.to_string()),
+            message_type: match self.request.message_type {
+                MessageType::RenewalReq => "RenewalReq",
+                _ => "PKCSReq",
+            },
+        };
+        // This runs on a blocking-pool thread of the runtime, which may block on a future.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Err(internal("no runtime to call the webhook from"));
+        };
+        let verdict = runtime.block_on(self.shared.webhooks.call(url, key, &enrollment));
+        let outcome = match verdict {
+            Verdict::Accepted(_) => ScepValidationOutcome::Accepted,
+            Verdict::Refused(_) => ScepValidationOutcome::Refused,
+            Verdict::Failed(_) => ScepValidationOutcome::Failed,
+        };
+        let detail = verdict.describe();
+        if let Err(e) = self.shared.ra.record_scep_validation(
+            self.endpoint,
+            self.actor.identity(),
+            outcome,
+            &detail,
+        ) {
+            return Err(internal(e));
+        }
+        match outcome {
+            ScepValidationOutcome::Accepted => Ok(()),
+            _ => Err(Answer::Failure(FailInfo::BadRequest, detail)),
+        }
     }
 
     /// The transaction a request belongs to. A renewal is a transaction of its own even
@@ -458,6 +524,14 @@ fn challenge_password(csr_der: &[u8]) -> Option<Zeroizing<String>> {
             _ => None,
         });
     found
+}
+
+/// The CSR's subject as text (`CN=…, O=…`), for the webhook.
+fn subject_text(csr_der: &[u8]) -> String {
+    use x509_parser::prelude::*;
+    X509CertificationRequest::from_der(csr_der)
+        .map(|(_, csr)| csr.certification_request_info.subject.to_string())
+        .unwrap_or_default()
 }
 
 fn internal(e: impl std::fmt::Display) -> Answer {

@@ -1035,3 +1035,339 @@ async fn a_queued_renewal_is_collected_with_the_certificate_it_replaced() {
     assert_ne!(answer.certificates[0], issued);
     assert_eq!(h.request_count(), 2);
 }
+
+/// One call a webhook receiver got.
+struct Received {
+    method: http::Method,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
+
+/// A webhook receiver on 127.0.0.1: records every call and answers with `status`
+/// (which a test may change), or never answers when `silent`.
+struct Receiver {
+    url: String,
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
+    status: Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl Receiver {
+    async fn start(status: u16, silent: bool) -> Receiver {
+        use hyper::service::service_fn;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/scep/validate", listener.local_addr().unwrap());
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let status = Arc::new(std::sync::atomic::AtomicU16::new(status));
+        let (log, answer) = (received.clone(), status.clone());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                if silent {
+                    held.push(stream);
+                    continue;
+                }
+                let (log, answer) = (log.clone(), answer.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+                        let (log, answer) = (log.clone(), answer.clone());
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let body = body.collect().await?.to_bytes().to_vec();
+                            log.lock().unwrap().push(Received {
+                                method: parts.method,
+                                headers: parts.headers,
+                                body,
+                            });
+                            let status = answer.load(std::sync::atomic::Ordering::SeqCst);
+                            Ok::<_, hyper::Error>(
+                                http::Response::builder()
+                                    .status(status)
+                                    .body(Full::new(Bytes::from_static(b"{\"note\":\"ignored\"}")))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Receiver {
+            url,
+            received,
+            status,
+        }
+    }
+
+    fn answer(&self, status: u16) {
+        self.status
+            .store(status, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn calls(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    /// The last call's JSON body, once its signature verified with `key` (base64url).
+    fn last_verified(&self, key: &str) -> serde_json::Value {
+        use base64::Engine;
+        let received = self.received.lock().unwrap();
+        let call = received.last().expect("the webhook was called");
+        assert_eq!(call.method, http::Method::POST);
+        assert_eq!(call.headers["content-type"], "application/json");
+        let timestamp = call.headers["x-certwright-timestamp"].to_str().unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        assert!((timestamp.parse::<i64>().unwrap() - now).abs() < 60);
+        let signature = call.headers["x-certwright-signature"].to_str().unwrap();
+        let mac = hex::decode(signature.strip_prefix("sha256=").expect("sha256=")).unwrap();
+        let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(key)
+            .unwrap();
+        let mut signed = format!("{timestamp}.").into_bytes();
+        signed.extend_from_slice(&call.body);
+        aws_lc_rs::hmac::verify(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key),
+            &signed,
+            &mac,
+        )
+        .expect("the HMAC verifies with the key the webhook was given");
+        serde_json::from_slice(&call.body).unwrap()
+    }
+}
+
+impl Harness {
+    /// A PKIOperation POST from a client address, as `ca-admin serve` hands it over.
+    async fn post_from(&self, endpoint: &str, body: Vec<u8>) -> Vec<u8> {
+        let mut request = Request::post(format!("/scep/{endpoint}?operation=PKIOperation"))
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(gateway_http::PeerIdentity::plain(
+                "192.0.2.7:50123".parse().unwrap(),
+            ));
+        let (status, _, body) = self.call(request).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        body
+    }
+
+    fn set_webhook(&self, endpoint: &str, url: &str) -> String {
+        let endpoint = self.ra.endpoint_of_kind("scep", endpoint).unwrap();
+        self.ra
+            .set_scep_webhook(&self.admin, endpoint.id, Some(url.to_string()))
+            .unwrap()
+            .expect("a new key")
+            .to_string()
+    }
+
+    fn webhook_audit(&self) -> Vec<policy::audit::AuditEntry> {
+        self.ra
+            .audit_entries(&self.admin, 0, 10_000)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "scep.webhook")
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_decides_instead_of_the_challenge_and_renewals_skip_it() {
+    let h = Harness::start();
+    let ra = h.ra_certificate("auto").await;
+    let receiver = Receiver::start(200, false).await;
+    let key = h.set_webhook("auto", &receiver.url);
+
+    // The MDM's own challenge, which the endpoint does not know: the webhook accepts.
+    let device = Device::new("laptop-7");
+    let csr = device.csr_with_names(
+        "laptop-7",
+        Some("mdm-challenge-4242"),
+        vec![rcgen::SanType::DnsName(
+            "laptop-7.devices.test".try_into().unwrap(),
+        )],
+    );
+    let m = device.message(
+        MessageType::PkcsReq,
+        "tx-wh",
+        &csr,
+        &ra,
+        ContentCipher::Aes128,
+        Digest::Sha256,
+    );
+    let body = h.post_from("auto", m).await;
+    let answer = read_answer(&body, &device, &ra, "tx-wh");
+    assert_eq!(answer.status, "0", "{:?}", answer.fail_info);
+    assert_eq!(answer.certificates.len(), 1);
+    assert_eq!(receiver.calls(), 1);
+    let sent = receiver.last_verified(&key);
+    assert_eq!(sent["endpoint"], "auto");
+    assert_eq!(sent["transaction_id"], "tx-wh");
+    assert_eq!(sent["challenge"], "mdm-challenge-4242");
+    assert_eq!(sent["subject"], "CN=laptop-7");
+    assert_eq!(
+        sent["sans"],
+        serde_json::json!(["dns:laptop-7.devices.test"])
+    );
+    assert_eq!(sent["client_address"], "192.0.2.7");
+    assert_eq!(sent["message_type"], "PKCSReq");
+    assert_eq!(h.request_count(), 1);
+
+    // The webhook refuses: FAILURE badRequest, even with the endpoint's static challenge,
+    // and nothing is recorded or issued.
+    receiver.answer(403);
+    let other = Device::new("laptop-8");
+    let csr = other.csr("laptop-8", Some(&h.challenges["auto"]));
+    let m = other.message(
+        MessageType::PkcsReq,
+        "tx-wh-403",
+        &csr,
+        &ra,
+        ContentCipher::Aes256,
+        Digest::Sha256,
+    );
+    let body = h.post_from("auto", m).await;
+    let refused = read_answer(&body, &other, &ra, "tx-wh-403");
+    assert_eq!(
+        (refused.status.as_str(), refused.fail_info.as_deref()),
+        ("2", Some("2"))
+    );
+    assert!(refused.certificates.is_empty());
+    assert_eq!(receiver.calls(), 2);
+    assert_eq!(
+        receiver.last_verified(&key)["challenge"],
+        h.challenges["auto"]
+    );
+    assert_eq!(h.request_count(), 1);
+
+    // A renewal signed with the issued certificate skips the webhook, as it skips the challenge.
+    let renewing = device.signing_with(&answer.certificates[0]);
+    let m = renewing.message(
+        MessageType::RenewalReq,
+        "tx-wh",
+        &device.csr("laptop-7", None),
+        &ra,
+        ContentCipher::Aes128,
+        Digest::Sha256,
+    );
+    let body = h.post_from("auto", m).await;
+    let renewed = read_answer(&body, &renewing, &ra, "tx-wh");
+    assert_eq!(renewed.status, "0", "{:?}", renewed.fail_info);
+    assert_eq!(receiver.calls(), 2, "a renewal does not call the webhook");
+
+    // The audit log has each decision, and neither the key nor a challenge anywhere.
+    let decisions = h.webhook_audit();
+    let outcomes: Vec<_> = decisions.iter().map(|e| e.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            policy::audit::Outcome::Success,
+            policy::audit::Outcome::Denied
+        ]
+    );
+    assert!(
+        decisions[1].detail.contains("403"),
+        "{}",
+        decisions[1].detail
+    );
+    assert!(decisions[0].actor.contains("tx-wh") && decisions[0].actor.contains("192.0.2.7"));
+    let key_hex = {
+        use base64::Engine;
+        hex::encode(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&key)
+                .unwrap(),
+        )
+    };
+    for entry in h.ra.audit_entries(&h.admin, 0, 10_000).unwrap() {
+        let text = format!(
+            "{} {} {} {}",
+            entry.actor, entry.action, entry.object, entry.detail
+        );
+        for secret in [
+            key.as_str(),
+            key_hex.as_str(),
+            "mdm-challenge-4242",
+            h.challenges["auto"].as_str(),
+        ] {
+            assert!(!text.contains(secret), "a secret in the audit log: {text}");
+        }
+    }
+
+    // Removed: the static challenge applies again.
+    let endpoint = h.ra.endpoint_of_kind("scep", "auto").unwrap();
+    h.ra.set_scep_webhook(&h.admin, endpoint.id, None).unwrap();
+    let third = Device::new("laptop-9");
+    let m = third.message(
+        MessageType::PkcsReq,
+        "tx-static",
+        &third.csr("laptop-9", Some(&h.challenges["auto"])),
+        &ra,
+        ContentCipher::Aes128,
+        Digest::Sha256,
+    );
+    let body = h.post_from("auto", m).await;
+    assert_eq!(read_answer(&body, &third, &ra, "tx-static").status, "0");
+    assert_eq!(receiver.calls(), 2);
+}
+
+/// On the multi-threaded runtime `ca-admin serve` runs (the other tests use the
+/// current-thread one): the blocking-pool thread waits on the webhook call either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_is_down_or_silent_refuses_and_nothing_is_issued() {
+    let mut h = Harness::start();
+    let ra = h.ra_certificate("auto").await;
+    async fn enroll(h: &Harness, ra: &Certificate, txid: &str) -> Answer {
+        let device = Device::new(txid);
+        let m = device.message(
+            MessageType::PkcsReq,
+            txid,
+            &device.csr(txid, Some(&h.challenges["auto"])),
+            ra,
+            ContentCipher::Aes128,
+            Digest::Sha256,
+        );
+        let body = h.post_from("auto", m).await;
+        read_answer(&body, &device, ra, txid)
+    }
+
+    // A closed port: connection refused.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    h.set_webhook("auto", &format!("http://{closed}/validate"));
+    let answer = enroll(&h, &ra, "tx-down").await;
+    assert_eq!(
+        (answer.status.as_str(), answer.fail_info.as_deref()),
+        ("2", Some("2"))
+    );
+
+    // A receiver that accepts the connection and never answers: the timeout refuses.
+    h.server =
+        ScepServer::with_webhook_timeout(h.ra.clone(), std::time::Duration::from_millis(300));
+    let silent = Receiver::start(200, true).await;
+    h.set_webhook("auto", &silent.url);
+    let started = std::time::Instant::now();
+    let answer = enroll(&h, &ra, "tx-silent").await;
+    assert_eq!(
+        (answer.status.as_str(), answer.fail_info.as_deref()),
+        ("2", Some("2"))
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+
+    assert_eq!(h.request_count(), 0, "nothing is recorded or issued");
+    let decisions = h.webhook_audit();
+    assert_eq!(decisions.len(), 2);
+    assert!(decisions
+        .iter()
+        .all(|e| e.outcome == policy::audit::Outcome::Failed));
+    assert!(
+        decisions[1].detail.contains("no answer"),
+        "{}",
+        decisions[1].detail
+    );
+}

@@ -196,6 +196,17 @@ pub enum EndpointCommand {
         #[arg(long, value_name = "SECONDS")]
         expires_in: Option<i64>,
     },
+    /// Set a SCEP endpoint's webhook validator (its new HMAC key is printed once), or remove it.
+    ScepWebhook {
+        /// The endpoint's id.
+        id: u64,
+        /// The http or https URL each new enrollment is POSTed to; it decides instead of the challenge.
+        #[arg(long, required_unless_present = "remove", conflicts_with = "remove")]
+        url: Option<String>,
+        /// Remove the webhook: the endpoint's challenges apply again.
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 /// `ca-admin request ...`.

@@ -457,6 +457,45 @@ pub fn endpoint(args: &EndpointArgs) -> Result<(), String> {
                 }
             });
         }
+        EndpointCommand::ScepWebhook { id, url, remove } => {
+            scep_webhook(&client, *id, url.as_deref(), *remove, json_out)?
+        }
+    }
+    Ok(())
+}
+
+/// `ca-admin endpoint scep-webhook`: PUT (the key printed once) or DELETE.
+fn scep_webhook(
+    client: &ApiClient,
+    id: u64,
+    url: Option<&str>,
+    remove: bool,
+    json_out: bool,
+) -> Result<(), String> {
+    let path = format!("endpoints/{id}/scep-webhook");
+    match url {
+        Some(url) if !remove => {
+            let set = client.send_json(Method::PUT, &path, &json!({ "url": url }))?;
+            emit(json_out, &set, |v| {
+                println!(
+                    "SCEP webhook of endpoint {id}: {}",
+                    output::cell(v.get("url"))
+                );
+                println!("  hmac key  {}", output::cell(v.get("hmac_key")));
+                println!("(shown once: the webhook checks X-Certwright-Signature with it)");
+            });
+        }
+        _ => {
+            let response = client.send(Method::DELETE, &path, None, Vec::new())?;
+            if !response.status.is_success() {
+                return Err(response.error_message());
+            }
+            if json_out {
+                println!("{{\"endpoint\": {id}, \"scep_webhook\": null}}");
+            } else {
+                println!("SCEP webhook of endpoint {id} removed: its challenges apply again");
+            }
+        }
     }
     Ok(())
 }

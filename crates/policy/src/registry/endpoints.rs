@@ -184,7 +184,10 @@ impl RegistrationAuthority {
             "scep" => {
                 let (challenge, challenge_hash) = super::scep::new_static_challenge();
                 (
-                    EndpointKind::Scep { challenge_hash },
+                    EndpointKind::Scep {
+                        challenge_hash,
+                        webhook: None,
+                    },
                     EndpointSecret::ScepChallenge(challenge),
                 )
             }

@@ -12,6 +12,8 @@
 //! - `requests`: submission, issuance, the approval queue, edits and listing;
 //! - `certificates`: the certificate lifecycle: ownership, listing, revocation,
 //!   renewal, external certificates, downloads and the expiry sweep;
+//! - `scep` and `scep_webhook`: SCEP challenges (static and one-time) and a SCEP
+//!   endpoint's webhook validator with its sealed HMAC key;
 //! - `audit_trail`: reading and verifying the audit log;
 //! - `error`: [`RaError`], the error of every operation.
 //!
@@ -46,6 +48,7 @@ mod error;
 mod organizations;
 mod requests;
 mod scep;
+mod scep_webhook;
 
 pub use administrators::ApiKeyRecord;
 pub use certificates::{CertificateFilter, CertificateOwner, OwnedCertificate};
@@ -57,6 +60,7 @@ pub use scep::{
     ChallengeBinding, ChallengeUse, OneTimeChallenge, DEFAULT_ONE_TIME_CHALLENGE_SECONDS,
     DEMO_SCEP_ENDPOINT, MAX_ONE_TIME_CHALLENGE_SECONDS,
 };
+pub use scep_webhook::{ScepValidationOutcome, MAX_SCEP_WEBHOOK_URL_CHARS, SCEP_WEBHOOK_KEY_BYTES};
 
 /// A unique-name claim: the id of the record that holds the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

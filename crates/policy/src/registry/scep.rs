@@ -117,7 +117,7 @@ impl RegistrationAuthority {
         csr: &VerifiedCsr,
         actor: &str,
     ) -> RaResult<ChallengeUse> {
-        let EndpointKind::Scep { challenge_hash } = &endpoint.kind else {
+        let EndpointKind::Scep { challenge_hash, .. } = &endpoint.kind else {
             return Err(RaError::InvalidInput(format!(
                 "endpoint '{}' is not a SCEP endpoint",
                 endpoint.name
@@ -272,7 +272,10 @@ impl RegistrationAuthority {
         let endpoint = Endpoint {
             id: EndpointId(self.next_id(ENDPOINTS.name())),
             name: DEMO_SCEP_ENDPOINT.into(),
-            kind: EndpointKind::Scep { challenge_hash },
+            kind: EndpointKind::Scep {
+                challenge_hash,
+                webhook: None,
+            },
             org: org.id,
             dept: None,
             profile: "device".into(),

@@ -1,4 +1,4 @@
-//! Enrollment endpoints, their ACME EAB keys and their SCEP one-time challenges.
+//! Enrollment endpoints, their ACME EAB keys, and their SCEP one-time challenges and webhooks.
 
 use policy::model::EndpointId;
 use policy::registry::{ChallengeBinding, NewEndpoint};
@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{Ctx, Reply};
 use crate::error::ApiError;
 use crate::views::{EndpointCreatedView, EndpointView, ScepChallengeView};
+use crate::wire::ScepWebhookRequest;
 
 /// GET /endpoints.
 pub async fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
@@ -58,4 +59,33 @@ pub async fn mint_scep_challenge(
         })
         .await?;
     Reply::created(&view)
+}
+
+/// PUT /endpoints/{id}/scep-webhook: the new HMAC key is in this answer and nowhere else.
+pub async fn set_scep_webhook(
+    ctx: &Ctx,
+    id: EndpointId,
+    request: ScepWebhookRequest,
+) -> Result<Reply, ApiError> {
+    let value = ctx
+        .run(move |ra, admin| {
+            let url = request.url;
+            let key = ra
+                .set_scep_webhook(admin, id, Some(url.clone()))?
+                .ok_or_else(|| ApiError::internal("a webhook was set without a key"))?;
+            Ok(json!({
+                "endpoint": id.0,
+                "url": url,
+                "hmac_key": key.as_str(),
+            }))
+        })
+        .await?;
+    Reply::ok(&value)
+}
+
+/// DELETE /endpoints/{id}/scep-webhook.
+pub async fn remove_scep_webhook(ctx: &Ctx, id: EndpointId) -> Result<Reply, ApiError> {
+    ctx.run(move |ra, admin| Ok(ra.set_scep_webhook(admin, id, None)?))
+        .await?;
+    Ok(Reply::NoContent)
 }

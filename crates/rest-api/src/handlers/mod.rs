@@ -197,6 +197,8 @@ pub(crate) async fn dispatch(ctx: Ctx, route: Route) -> Result<Reply, ApiError> 
         R::CreateScepChallenge(id) => {
             endpoints::mint_scep_challenge(&ctx, id, ctx.json_or_default()?).await
         }
+        R::SetScepWebhook(id) => endpoints::set_scep_webhook(&ctx, id, ctx.json()?).await,
+        R::RemoveScepWebhook(id) => endpoints::remove_scep_webhook(&ctx, id).await,
         R::ListProfiles => profiles_cas::profiles(&ctx).await,
         R::ListCas => profiles_cas::cas(&ctx).await,
         R::ListRequests => requests::list(&ctx).await,
