@@ -3,10 +3,12 @@
 //! free loopback ports and a relay for third-party clients' listeners ([`relay`]).
 
 pub mod cli;
+pub mod client_run;
 pub mod gateway;
 pub mod relay;
 
 pub use cli::Operator;
+pub use client_run::ClientRun;
 pub use gateway::Gateway;
 pub use relay::Relay;
 

@@ -20,13 +20,13 @@
 //! certbot and lego come from Debian's packages; `scripts/test.sh` installs
 //! them. Nothing is skipped: a missing client fails the test.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use certwright_tests::cli::id;
 use certwright_tests::relay::port_taken;
+use certwright_tests::ClientRun;
 use certwright_tests::{
     first_pem_certificate, free_port, must, pkilint_errors, run_in, Gateway, Operator, Relay, Run,
 };
@@ -56,99 +56,6 @@ fn require(tool: &str) {
         present,
         "{tool} is not installed: run the tests with scripts/test.sh, which installs certbot and lego"
     );
-}
-
-/// A client process, killed when dropped (a failing test leaves nothing behind).
-struct ClientRun {
-    child: Child,
-    label: String,
-    stdout: PathBuf,
-    stderr: PathBuf,
-    started: Instant,
-}
-
-impl ClientRun {
-    /// Starts `command` with its output in `<dir>/logs/<label>.{out,err}`.
-    fn spawn(dir: &Path, label: &str, mut command: Command) -> Self {
-        let logs = dir.join("logs");
-        std::fs::create_dir_all(&logs).unwrap();
-        let stdout = logs.join(format!("{label}.out"));
-        let stderr = logs.join(format!("{label}.err"));
-        let child = command
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(File::create(&stdout).unwrap())
-            .stderr(File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {label}: {e}"));
-        Self {
-            child,
-            label: label.to_string(),
-            stdout,
-            stderr,
-            started: Instant::now(),
-        }
-    }
-
-    /// What it has printed so far.
-    fn output(&self) -> (String, String) {
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        (read(&self.stdout), read(&self.stderr))
-    }
-
-    /// Whether it has exited (and how).
-    fn exited(&mut self) -> Option<bool> {
-        self.child
-            .try_wait()
-            .expect("poll the client")
-            .map(|s| s.success())
-    }
-
-    /// Waits for it to exit, at most `timeout` from its start; kills it and fails past that.
-    fn wait(mut self, timeout: Duration) -> Run {
-        loop {
-            if let Some(ok) = self.exited() {
-                let (stdout, stderr) = self.output();
-                println!(
-                    "{}: exited {} after {:.1} s",
-                    self.label,
-                    if ok { "successfully" } else { "with failure" },
-                    self.started.elapsed().as_secs_f64()
-                );
-                return Run { ok, stdout, stderr };
-            }
-            if self.started.elapsed() > timeout {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let (stdout, stderr) = self.output();
-                panic!(
-                    "{} did not finish within {} s; killed.\nstdout: {stdout}\nstderr: {stderr}",
-                    self.label,
-                    timeout.as_secs()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Waits and fails with its output unless it succeeded.
-    fn success(self, timeout: Duration) -> Run {
-        let label = self.label.clone();
-        let run = self.wait(timeout);
-        assert!(
-            run.ok,
-            "{label} failed:\nstdout: {}\nstderr: {}",
-            run.stdout, run.stderr
-        );
-        run
-    }
-}
-
-impl Drop for ClientRun {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A gateway set up for ACME interop, with an MRAO session. Dropping it stops the
@@ -315,11 +222,12 @@ impl Ca {
     /// targets; if that fails because the port was taken since it was picked, the
     /// relays move to new ports and the client runs once more.
     fn run_client(&self, label: &str, command: impl Fn() -> Command) -> Run {
-        let run = ClientRun::spawn(&self.dir, label, command()).wait(CLIENT_TIMEOUT);
+        let run = ClientRun::spawn(&self.dir.join("logs"), label, command()).wait(CLIENT_TIMEOUT);
         if run.ok || !self.listener_port_taken(label, &run.stdout, &run.stderr) {
             return run;
         }
-        ClientRun::spawn(&self.dir, &format!("{label}-retry"), command()).wait(CLIENT_TIMEOUT)
+        ClientRun::spawn(&self.dir.join("logs"), &format!("{label}-retry"), command())
+            .wait(CLIENT_TIMEOUT)
     }
 
     /// [`Ca::run_client`], failing with the client's output unless it succeeded.
@@ -342,11 +250,11 @@ impl Ca {
         name: &str,
         command: impl Fn() -> Command,
     ) -> (ClientRun, String) {
-        let mut client = ClientRun::spawn(&self.dir, label, command());
+        let mut client = ClientRun::spawn(&self.dir.join("logs"), label, command());
         match self.wait_for_queued_request(name, &mut client) {
             Ok(request) => (client, request),
             Err((stdout, stderr)) if self.listener_port_taken(label, &stdout, &stderr) => {
-                let mut client = ClientRun::spawn(&self.dir, &format!("{label}-retry"), command());
+                let mut client = ClientRun::spawn(&self.dir.join("logs"), &format!("{label}-retry"), command());
                 match self.wait_for_queued_request(name, &mut client) {
                     Ok(request) => (client, request),
                     Err((stdout, stderr)) => panic!(
@@ -409,7 +317,7 @@ impl Ca {
                 panic!(
                     "no request for {name} in the queue after {} s: {queue}\n{} so far:\nstdout: {stdout}\nstderr: {stderr}",
                     QUEUE_TIMEOUT.as_secs(),
-                    client.label
+                    client.label()
                 );
             }
             std::thread::sleep(Duration::from_millis(500));
@@ -674,7 +582,8 @@ fn certbot_with_eab_over_http01_issues_renews_and_revokes() {
 
     // Without a binding there is no account: the directory says one is required
     // (certbot 2.1 reads `meta.externalAccountRequired` and stops before asking).
-    let refused = ClientRun::spawn(&ca.dir, "certbot-no-eab", certonly(&[])).wait(CLIENT_TIMEOUT);
+    let refused = ClientRun::spawn(&ca.dir.join("logs"), "certbot-no-eab", certonly(&[]))
+        .wait(CLIENT_TIMEOUT);
     assert!(
         !refused.ok,
         "an EAB-required endpoint accepted an account without a binding:\n{}",
@@ -746,7 +655,7 @@ fn certbot_with_eab_over_http01_issues_renews_and_revokes() {
 
     let cert_path = live.join("cert.pem");
     ClientRun::spawn(
-        &ca.dir,
+        &ca.dir.join("logs"),
         "certbot-revoke",
         ca.certbot(
             "revoke",
@@ -823,7 +732,7 @@ fn lego_over_http01_runs_renews_and_revokes() {
     assert_ne!(first, second, "the renewal kept the serial");
 
     ClientRun::spawn(
-        &ca.dir,
+        &ca.dir.join("logs"),
         "lego-revoke",
         lego(&["revoke", "--reason", "1", "--keep"]),
     )

@@ -28,13 +28,13 @@
 //! packages; `scripts/test.sh` installs them. Nothing is skipped: a missing client
 //! fails the test.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use certwright_tests::cli::id;
 use certwright_tests::gateway::banner_value_in;
+use certwright_tests::ClientRun;
 use certwright_tests::{must, pkilint_errors, run_in, Gateway, Operator, Run};
 use serde_json::Value;
 
@@ -82,86 +82,6 @@ fn require(program: &str, version_arg: &str) {
         "{program} is not installed: run the tests with scripts/test.sh, which installs \
          the Debian packages scep (scepclient) and certmonger (scep-submit)"
     );
-}
-
-/// A client process, killed when dropped (a failing test leaves nothing behind).
-struct ClientRun {
-    child: Child,
-    label: String,
-    stdout: PathBuf,
-    stderr: PathBuf,
-    started: Instant,
-}
-
-impl ClientRun {
-    /// Starts `command` (its working directory already set) with its output in
-    /// `<logs>/<label>.{out,err}`.
-    fn spawn(logs: &Path, label: &str, mut command: Command) -> Self {
-        std::fs::create_dir_all(logs).unwrap();
-        let stdout = logs.join(format!("{label}.out"));
-        let stderr = logs.join(format!("{label}.err"));
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(File::create(&stdout).unwrap())
-            .stderr(File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {label}: {e}"));
-        Self {
-            child,
-            label: label.to_string(),
-            stdout,
-            stderr,
-            started: Instant::now(),
-        }
-    }
-
-    /// What it has printed so far.
-    fn output(&self) -> (String, String) {
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        (read(&self.stdout), read(&self.stderr))
-    }
-
-    /// Whether it has exited (and how).
-    fn exited(&mut self) -> Option<bool> {
-        self.child
-            .try_wait()
-            .expect("poll the client")
-            .map(|s| s.success())
-    }
-
-    /// Waits for it to exit, at most `timeout` from its start; kills it and fails past that.
-    fn wait(mut self, timeout: Duration) -> Run {
-        loop {
-            if let Some(ok) = self.exited() {
-                let (stdout, stderr) = self.output();
-                println!(
-                    "{}: exited {} after {:.1} s",
-                    self.label,
-                    if ok { "successfully" } else { "with failure" },
-                    self.started.elapsed().as_secs_f64()
-                );
-                return Run { ok, stdout, stderr };
-            }
-            if self.started.elapsed() > timeout {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let (stdout, stderr) = self.output();
-                panic!(
-                    "{} did not finish within {} s; killed.\nstdout: {stdout}\nstderr: {stderr}",
-                    self.label,
-                    timeout.as_secs()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for ClientRun {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A device: its own directory, where scepclient keeps its key (`dev.key`, made on
@@ -519,14 +439,14 @@ impl Scep {
                 let (stdout, stderr) = client.output();
                 panic!(
                     "{} exited before its request was pending:\nstdout: {stdout}\nstderr: {stderr}\nqueue: {queue:?}",
-                    client.label
+                    client.label()
                 );
             }
             if Instant::now() > deadline {
                 panic!(
                     "no pending request of endpoint {endpoint} after {} s: {queue:?}\n{} so far:\nstdout: {stdout}\nstderr: {stderr}",
                     QUEUE_TIMEOUT.as_secs(),
-                    client.label
+                    client.label()
                 );
             }
             std::thread::sleep(Duration::from_millis(250));

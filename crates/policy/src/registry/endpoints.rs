@@ -288,13 +288,15 @@ impl RegistrationAuthority {
             .collect())
     }
 
-    /// Adds an EAB key to an ACME endpoint; returns the key id and the HMAC key (base64url), shown once.
-    pub fn add_eab_key(
+    /// An endpoint the actor may manage (`manage` on its profile's certificate class
+    /// within its scope), for the action named `action` in the audit log.
+    pub(super) fn endpoint_to_manage(
         &self,
         actor: &Administrator,
         endpoint_id: EndpointId,
-    ) -> RaResult<(String, Zeroizing<String>)> {
-        let mut endpoint = ENDPOINTS
+        action: &str,
+    ) -> RaResult<Endpoint> {
+        let endpoint = ENDPOINTS
             .get(&self.store, &id_key(endpoint_id.0))?
             .ok_or_else(|| RaError::NotFound(endpoint_id.label()))?;
         let scope = Scope {
@@ -306,9 +308,19 @@ impl RegistrationAuthority {
             actor,
             Action::ManageEndpoints(class),
             scope,
-            "endpoint.eab.create",
+            action,
             &endpoint_id.label(),
         )?;
+        Ok(endpoint)
+    }
+
+    /// Adds an EAB key to an ACME endpoint; returns the key id and the HMAC key (base64url), shown once.
+    pub fn add_eab_key(
+        &self,
+        actor: &Administrator,
+        endpoint_id: EndpointId,
+    ) -> RaResult<(String, Zeroizing<String>)> {
+        let mut endpoint = self.endpoint_to_manage(actor, endpoint_id, "endpoint.eab.create")?;
         let EndpointKind::Acme { eab_keys, .. } = &mut endpoint.kind else {
             return Err(RaError::InvalidInput(format!(
                 "endpoint '{}' is not an ACME endpoint",

@@ -19,7 +19,6 @@ use super::endpoints::endpoint_claim;
 use super::{id_key, now, RaError, RaResult, RegistrationAuthority};
 use super::{ENDPOINTS, NAMES, ORGS};
 use crate::audit::AuditEvent;
-use crate::authz::Action;
 use crate::credentials;
 use crate::model::*;
 
@@ -185,21 +184,8 @@ impl RegistrationAuthority {
         endpoint_id: EndpointId,
         binding: ChallengeBinding,
     ) -> RaResult<(Zeroizing<String>, i64)> {
-        let endpoint = ENDPOINTS
-            .get(&self.store, &id_key(endpoint_id.0))?
-            .ok_or_else(|| RaError::NotFound(endpoint_id.label()))?;
-        let scope = Scope {
-            org: endpoint.org,
-            dept: endpoint.dept,
-        };
-        let class = CertificateClass::of(self.profile(&endpoint.profile)?.certificate_type);
-        self.require(
-            actor,
-            Action::ManageEndpoints(class),
-            scope,
-            "endpoint.scep_challenge.create",
-            &endpoint_id.label(),
-        )?;
+        let endpoint =
+            self.endpoint_to_manage(actor, endpoint_id, "endpoint.scep_challenge.create")?;
         if !matches!(endpoint.kind, EndpointKind::Scep { .. }) {
             return Err(RaError::InvalidInput(format!(
                 "endpoint '{}' is not a SCEP endpoint",

@@ -12,7 +12,6 @@ use zeroize::Zeroizing;
 
 use super::{id_key, RaError, RaResult, RegistrationAuthority, ENDPOINTS};
 use crate::audit::{AuditEvent, Outcome};
-use crate::authz::Action;
 use crate::credentials;
 use crate::model::*;
 
@@ -145,21 +144,7 @@ impl RegistrationAuthority {
         } else {
             "endpoint.scep_webhook.remove"
         };
-        let mut endpoint = ENDPOINTS
-            .get(&self.store, &id_key(endpoint_id.0))?
-            .ok_or_else(|| RaError::NotFound(endpoint_id.label()))?;
-        let scope = Scope {
-            org: endpoint.org,
-            dept: endpoint.dept,
-        };
-        let class = CertificateClass::of(self.profile(&endpoint.profile)?.certificate_type);
-        self.require(
-            actor,
-            Action::ManageEndpoints(class),
-            scope,
-            action,
-            &endpoint_id.label(),
-        )?;
+        let mut endpoint = self.endpoint_to_manage(actor, endpoint_id, action)?;
         let EndpointKind::Scep { webhook, .. } = &mut endpoint.kind else {
             return Err(RaError::InvalidInput(format!(
                 "endpoint '{}' is not a SCEP endpoint",
