@@ -2,13 +2,11 @@
 //! driver, which speak to the server the way devices do.
 
 use ca_core::identity::ProtocolIdentity;
-use der::asn1::{OctetString, PrintableStringRef};
-use der::Any;
 use x509_cert::Certificate;
 
 use super::algorithms::{ContentCipher, Digest};
 use super::attributes::{self as attr, MessageType};
-use super::cert_rep::{attribute, printable, sign_message};
+use super::cert_rep::{attribute, fresh_nonce, printable, sign_message};
 use super::envelope::seal;
 use super::WireError;
 
@@ -37,19 +35,10 @@ impl RequestSpec<'_> {
         signer_cert: &Certificate,
     ) -> Result<Vec<u8>, WireError> {
         let envelope = seal(self.content, self.recipient, self.cipher)?;
-        let mut nonce = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut nonce)
-            .map_err(|_| WireError::Internal("no randomness".into()))?;
         let attributes = vec![
             attribute(attr::MESSAGE_TYPE, printable(self.message_type.code())?)?,
-            attribute(
-                attr::TRANSACTION_ID,
-                Any::encode_from(&PrintableStringRef::new(self.transaction_id)?)?,
-            )?,
-            attribute(
-                attr::SENDER_NONCE,
-                Any::encode_from(&OctetString::new(nonce.to_vec())?)?,
-            )?,
+            attribute(attr::TRANSACTION_ID, printable(self.transaction_id)?)?,
+            attribute(attr::SENDER_NONCE, fresh_nonce()?)?,
         ];
         sign_message(
             attributes,
