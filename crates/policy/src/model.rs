@@ -295,6 +295,56 @@ pub struct ScepWebhook {
     pub sealed_hmac_key: Vec<u8>,
 }
 
+/// How an EST endpoint authenticates a device for `simpleenroll` and `serverkeygen`
+/// (`simplereenroll` always takes the certificate being renewed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EstAuth {
+    /// HTTP Basic with the endpoint's credentials.
+    #[default]
+    Basic,
+    /// A TLS client certificate chaining to one of the endpoint's trust anchors.
+    Certificate,
+    /// Either of the two.
+    Either,
+    /// Both: the client certificate and the password.
+    Both,
+}
+
+impl EstAuth {
+    /// Its name in settings and listings.
+    pub fn name(self) -> &'static str {
+        match self {
+            EstAuth::Basic => "basic",
+            EstAuth::Certificate => "certificate",
+            EstAuth::Either => "either",
+            EstAuth::Both => "both",
+        }
+    }
+
+    /// Parses a name as [`EstAuth::name`] gives it.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            EstAuth::Basic,
+            EstAuth::Certificate,
+            EstAuth::Either,
+            EstAuth::Both,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name)
+    }
+}
+
+/// A CA certificate an EST endpoint trusts for device identities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustAnchor {
+    /// Its subject, for listings.
+    pub subject: String,
+    /// The certificate (DER).
+    #[serde(with = "serde_bytes")]
+    pub der: Vec<u8>,
+}
+
 /// What protocol an endpoint speaks and the credential it checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -323,6 +373,16 @@ pub enum EndpointKind {
         username: String,
         /// The password's hash.
         password_hash: String,
+        /// How devices authenticate (records from before this setting: Basic).
+        #[serde(default)]
+        auth: EstAuth,
+        /// Manufacturer CAs whose certificates (IDevID-style factory identities)
+        /// authenticate `simpleenroll`; the gateway's own CAs always anchor re-enrollment.
+        #[serde(default)]
+        trust_anchors: Vec<TrustAnchor>,
+        /// Whether the CSR must carry the TLS channel binding (RFC 7030 §3.5).
+        #[serde(default)]
+        pop_required: bool,
     },
     /// REST submissions by API clients.
     Rest,

@@ -200,6 +200,9 @@ impl RegistrationAuthority {
                         label: new.name.clone(),
                         username,
                         password_hash: credentials::hash_password(&password),
+                        auth: EstAuth::default(),
+                        trust_anchors: Vec::new(),
+                        pop_required: false,
                     },
                     EndpointSecret::EstPassword(password),
                 )

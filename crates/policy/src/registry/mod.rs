@@ -12,6 +12,7 @@
 //! - `requests`: submission, issuance, the approval queue, edits and listing;
 //! - `certificates`: the certificate lifecycle: ownership, listing, revocation,
 //!   renewal, external certificates, downloads and the expiry sweep;
+//! - `est`: EST Basic credentials, authentication mode, trust anchors, the demo EST endpoint;
 //! - `scep` and `scep_webhook`: SCEP challenges (static and one-time) and a SCEP
 //!   endpoint's webhook validator with its sealed HMAC key;
 //! - `audit_trail`: reading and verifying the audit log;
@@ -45,6 +46,7 @@ mod audit_trail;
 mod certificates;
 mod endpoints;
 mod error;
+mod est;
 mod organizations;
 mod requests;
 mod scep;
@@ -54,6 +56,7 @@ pub use administrators::ApiKeyRecord;
 pub use certificates::{CertificateFilter, CertificateOwner, OwnedCertificate};
 pub use endpoints::{EndpointSecret, NewEndpoint, DEMO_ACME_ENDPOINT};
 pub use error::RaError;
+pub use est::{EstSettings, DEMO_EST_ENDPOINT, DEMO_EST_USERNAME, MAX_EST_TRUST_ANCHORS};
 use error::RaResult;
 pub use requests::{RequestFilter, Requester, Submission};
 pub use scep::{

@@ -1,0 +1,234 @@
+//! EST (RFC 7030) enrollment credentials: an endpoint's HTTP Basic password,
+//! its authentication mode, its manufacturer trust anchors and its
+//! proof-of-possession setting, and the demo's EST endpoint.
+//!
+//! The password is an Argon2id hash, compared in constant time by the argon2
+//! crate; a wrong one is refused and the refusal audited.
+
+use ca_core::store::WriteBatch;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::endpoints::endpoint_claim;
+use super::{id_key, now, RaError, RaResult, RegistrationAuthority};
+use super::{ENDPOINTS, NAMES, ORGS};
+use crate::audit::AuditEvent;
+use crate::credentials;
+use crate::model::*;
+
+/// The name (and label) of the demo's EST endpoint, served at `/.well-known/est/`.
+pub const DEMO_EST_ENDPOINT: &str = "default";
+
+/// The Basic user name of the demo's EST endpoint.
+pub const DEMO_EST_USERNAME: &str = "est";
+
+/// The most manufacturer trust anchors an endpoint holds.
+pub const MAX_EST_TRUST_ANCHORS: usize = 16;
+
+/// A change to an EST endpoint's authentication settings; what is `None` stays.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstSettings {
+    /// `basic`, `certificate`, `either` or `both`.
+    pub auth: Option<String>,
+    /// Whether CSRs must carry the TLS channel binding.
+    pub pop_required: Option<bool>,
+    /// Replaces the manufacturer trust anchors: PEM CA certificates (an empty
+    /// list removes them all).
+    pub trust_anchors_pem: Option<Vec<String>>,
+}
+
+/// The CA certificates in a PEM text, each checked to be a CA certificate.
+fn parse_anchors(pems: &[String]) -> RaResult<Vec<TrustAnchor>> {
+    let mut anchors = Vec::new();
+    for text in pems {
+        for pem in x509_parser::pem::Pem::iter_from_buffer(text.as_bytes()) {
+            let pem =
+                pem.map_err(|e| RaError::InvalidInput(format!("a trust anchor's PEM: {e}")))?;
+            if pem.label != "CERTIFICATE" {
+                continue;
+            }
+            let certificate = pem
+                .parse_x509()
+                .map_err(|e| RaError::InvalidInput(format!("a trust anchor: {e}")))?;
+            if !certificate.is_ca() {
+                return Err(RaError::InvalidInput(format!(
+                    "the trust anchor '{}' is not a CA certificate",
+                    certificate.subject()
+                )));
+            }
+            anchors.push(TrustAnchor {
+                subject: certificate.subject().to_string(),
+                der: pem.contents.clone(),
+            });
+        }
+    }
+    if anchors.len() > MAX_EST_TRUST_ANCHORS {
+        return Err(RaError::InvalidInput(format!(
+            "at most {MAX_EST_TRUST_ANCHORS} trust anchors"
+        )));
+    }
+    if anchors.is_empty() && pems.iter().any(|p| !p.trim().is_empty()) {
+        return Err(RaError::InvalidInput(
+            "no CERTIFICATE block in the trust anchors".into(),
+        ));
+    }
+    Ok(anchors)
+}
+
+impl RegistrationAuthority {
+    /// Checks HTTP Basic credentials against an EST endpoint. A wrong user or
+    /// password is `Unauthenticated` (one message for both) and audited.
+    pub fn check_est_password(
+        &self,
+        endpoint: &Endpoint,
+        username: &str,
+        password: &str,
+        actor: &str,
+    ) -> RaResult<()> {
+        let EndpointKind::Est {
+            username: expected,
+            password_hash,
+            ..
+        } = &endpoint.kind
+        else {
+            return Err(RaError::InvalidInput(format!(
+                "endpoint '{}' is not an EST endpoint",
+                endpoint.name
+            )));
+        };
+        // The hash is checked whatever the user name, so timing does not tell which was wrong.
+        let password_ok = password.len() <= 1024 && credentials::verify_password(password_hash, password);
+        let user_ok = aws_lc_rs::constant_time::verify_slices_are_equal(
+            username.as_bytes(),
+            expected.as_bytes(),
+        )
+        .is_ok();
+        if password_ok && user_ok {
+            return Ok(());
+        }
+        let _ = self.audit.record(AuditEvent::denied(
+            actor,
+            "est.authenticate",
+            &endpoint.id.label(),
+            "wrong user name or password".to_string(),
+        ));
+        Err(RaError::Unauthenticated(
+            "wrong EST user name or password".into(),
+        ))
+    }
+
+    /// Changes an EST endpoint's authentication mode, proof-of-possession setting or
+    /// manufacturer trust anchors. Needs `manage` on the endpoint's certificate class.
+    pub fn set_est_settings(
+        &self,
+        actor: &Administrator,
+        endpoint_id: EndpointId,
+        settings: EstSettings,
+    ) -> RaResult<Endpoint> {
+        let mut endpoint = self.endpoint_to_manage(actor, endpoint_id, "endpoint.est.set")?;
+        let EndpointKind::Est {
+            auth,
+            trust_anchors,
+            pop_required,
+            ..
+        } = &mut endpoint.kind
+        else {
+            return Err(RaError::InvalidInput(format!(
+                "endpoint '{}' is not an EST endpoint",
+                endpoint.name
+            )));
+        };
+        let mut changes = Vec::new();
+        if let Some(name) = &settings.auth {
+            *auth = EstAuth::parse(name).ok_or_else(|| {
+                RaError::InvalidInput(format!(
+                    "unknown EST authentication '{name}' (basic, certificate, either, both)"
+                ))
+            })?;
+            changes.push(format!("auth {}", auth.name()));
+        }
+        if let Some(pop) = settings.pop_required {
+            *pop_required = pop;
+            changes.push(format!("pop_required {pop}"));
+        }
+        if let Some(pems) = &settings.trust_anchors_pem {
+            *trust_anchors = parse_anchors(pems)?;
+            let subjects: Vec<&str> = trust_anchors.iter().map(|a| a.subject.as_str()).collect();
+            changes.push(format!("trust anchors [{}]", subjects.join("; ")));
+        }
+        let certificate_auth = matches!(auth, EstAuth::Certificate | EstAuth::Both);
+        if certificate_auth && trust_anchors.is_empty() {
+            return Err(RaError::InvalidInput(format!(
+                "EST authentication '{}' needs at least one trust anchor",
+                auth.name()
+            )));
+        }
+        if changes.is_empty() {
+            return Ok(endpoint);
+        }
+        let mut batch = WriteBatch::new();
+        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                "endpoint.est.set",
+                &endpoint.id.label(),
+                changes.join(", "),
+            ),
+            "endpoint",
+        )?;
+        Ok(endpoint)
+    }
+
+    /// Creates the demo's EST endpoint once (organization Demo, `device` profile,
+    /// auto-approve, Basic user `est` or a client certificate); returns its password
+    /// when it was created, to be shown once.
+    pub fn ensure_demo_est_endpoint(&self) -> RaResult<Option<Zeroizing<String>>> {
+        let claim = endpoint_claim("est", DEMO_EST_ENDPOINT);
+        if NAMES.get(&self.store, claim.as_bytes())?.is_some() {
+            return Ok(None);
+        }
+        let Some(org) = NAMES.get(&self.store, b"org:Demo")? else {
+            return Ok(None);
+        };
+        let org = ORGS
+            .get(&self.store, &id_key(org.id))?
+            .ok_or_else(|| RaError::NotFound("organization Demo".into()))?;
+        let password = Zeroizing::new(credentials::random_token::<18>());
+        let endpoint = Endpoint {
+            id: EndpointId(self.next_id(ENDPOINTS.name())),
+            name: DEMO_EST_ENDPOINT.into(),
+            kind: EndpointKind::Est {
+                label: DEMO_EST_ENDPOINT.into(),
+                username: DEMO_EST_USERNAME.into(),
+                password_hash: credentials::hash_password(&password),
+                auth: EstAuth::Either,
+                trust_anchors: Vec::new(),
+                pop_required: false,
+            },
+            org: org.id,
+            dept: None,
+            profile: "device".into(),
+            default_term_days: None,
+            approval: ApprovalMode::Auto,
+            active: true,
+            created_at: now(),
+        };
+        let mut batch = WriteBatch::new();
+        self.claim_name(&mut batch, &claim, endpoint.id.0)?;
+        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                "system",
+                "endpoint.create",
+                &endpoint.id.label(),
+                "demo EST endpoint 'default'",
+            ),
+            "endpoint",
+        )?;
+        Ok(Some(password))
+    }
+}
