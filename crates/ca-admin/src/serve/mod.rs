@@ -10,6 +10,7 @@
 //! mounted as [`gateway_http::Mount`]s (see [`mounts`]): the REST API and ACME
 //! on the HTTPS listener only, because they carry credentials.
 
+pub mod client_auth;
 mod metrics;
 mod mounts;
 mod routes;
@@ -202,6 +203,12 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
             println!("  SCEP challenge  {}", challenge.as_str());
             println!("  This challenge is shown once. Mint one-time challenges with: ca-admin endpoint scep-challenge <id>");
         }
+        if let Some(password) = ra.ensure_demo_est_endpoint().map_err(|e| e.to_string())? {
+            println!("Created the demo EST endpoint 'default' (organization Demo, profile device, auto-approve, HTTP Basic or a client certificate):");
+            println!("  EST user  {}", policy::registry::DEMO_EST_USERNAME);
+            println!("  EST password  {}", password.as_str());
+            println!("  This password is shown once.");
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -252,6 +259,9 @@ async fn run(
         .endpoint_of_kind("scep", policy::registry::DEMO_SCEP_ENDPOINT)
         .map(|e| vec![e.name])
         .unwrap_or_default();
+    let est_default = ra
+        .endpoint_of_kind("est", policy::registry::DEMO_EST_ENDPOINT)
+        .is_ok();
     print_banner(
         &config,
         &service,
@@ -259,6 +269,7 @@ async fn run(
         https.as_ref(),
         &acme_endpoints,
         &scep_endpoints,
+        est_default,
     );
 
     let state = Arc::new(GatewayState {
@@ -335,7 +346,12 @@ async fn start_https(
     })
     .await
     .map_err(|e| format!("HTTPS server certificate: {e}"))??;
-    let acceptor = TlsAcceptor::from(certificate.server_config()?);
+    // Our CAs are the issuers a browser is told we accept, so it prompts only a user
+    // holding one of their certificates.
+    let client_auth = client_auth::OptionalClientAuth::new(
+        service.cas().map(|ca| ca.subject_der().to_vec()),
+    );
+    let acceptor = TlsAcceptor::from(certificate.server_config(client_auth)?);
     Ok(HttpsListener {
         listener,
         acceptor,
@@ -448,7 +464,10 @@ where
         request.extensions_mut().insert(peer.clone());
         dispatch(state.clone(), peer.listener, request)
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1 header names as they are written in the RFCs (`Content-Type`): embedded
+    // HTTP clients such as libest's compare them case-sensitively.
+    builder.http1().title_case_headers(true);
     if let Err(e) = builder.serve_connection(io, service).await {
         tracing::debug!(error = %e, "connection ended with an error");
     }
@@ -569,6 +588,7 @@ fn print_banner(
     https: Option<&HttpsListener>,
     acme_endpoints: &[String],
     scep_endpoints: &[String],
+    est_default: bool,
 ) {
     let base = format!("http://{local}");
     println!("Certwright gateway");
@@ -597,6 +617,9 @@ fn print_banner(
             println!("  REST API        {url}/api/v1/");
             for endpoint in acme_endpoints {
                 println!("  ACME            {url}/acme/{endpoint}/directory");
+            }
+            if est_default {
+                println!("  EST             {url}{}", est_server::PATH_PREFIX);
             }
             println!(
                 "  https cert      serial {} from '{}' for {}, valid until {}, renewed in place",

@@ -41,5 +41,13 @@ pub fn mounts(
             https_path: "/scep/<endpoint>",
             service: Arc::new(scep_server::ScepServer::new(ra.clone())),
         },
+        Mount {
+            prefix: est_server::PATH_PREFIX,
+            // EST authenticates over TLS (client certificates, Basic passwords, channel binding).
+            plain_http: false,
+            name: "EST",
+            https_path: est_server::PATH_PREFIX,
+            service: Arc::new(est_server::EstServer::new(ra.clone())),
+        },
     ]
 }

@@ -200,14 +200,19 @@ impl ServerCertificate {
     }
 
     /// A rustls server configuration on aws-lc-rs that serves this certificate, with ALPN h2 and http/1.1.
-    pub fn server_config(self: &Arc<Self>) -> Result<Arc<rustls::ServerConfig>, String> {
+    /// The configuration asks for a client certificate without requiring one
+    /// (`client_auth`), for EST devices that authenticate with theirs.
+    pub fn server_config(
+        self: &Arc<Self>,
+        client_auth: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    ) -> Result<Arc<rustls::ServerConfig>, String> {
         // The provider is named rather than taken from the process default, so
         // every handshake signature runs on aws-lc-rs whatever else is linked.
         let mut config =
             rustls::ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
                 .with_safe_default_protocol_versions()
                 .map_err(|e| format!("TLS configuration: {e}"))?
-                .with_no_client_auth()
+                .with_client_cert_verifier(client_auth)
                 .with_cert_resolver(self.clone());
         config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
         Ok(Arc::new(config))
