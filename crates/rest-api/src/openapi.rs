@@ -478,6 +478,26 @@ fn schemas() -> Value {
             ),
         ),
         (
+            "EstSettingsRequest",
+            closed(
+                &[],
+                json!({
+                    "auth": { "type": "string", "enum": ["basic", "certificate", "either", "both"] },
+                    "pop_required": { "type": "boolean", "description": "CSRs must carry the TLS channel binding (tls-exporter, RFC 9266) as challengePassword." },
+                    "trust_anchors_pem": { "type": "array", "items": { "type": "string" }, "maxItems": policy::registry::MAX_EST_TRUST_ANCHORS, "description": "Replaces the manufacturer CA certificates (PEM); an empty list removes them." }
+                }),
+            ),
+        ),
+        (
+            "EstSettings",
+            open(json!({
+                "endpoint": id(),
+                "auth": { "type": "string" },
+                "pop_required": { "type": "boolean" },
+                "trust_anchors": { "type": "array", "items": { "type": "string" }, "description": "The anchors' subjects." }
+            })),
+        ),
+        (
             "ScepChallengeCreated",
             open(json!({
                 "endpoint": id(),

@@ -58,6 +58,8 @@ route_ids! {
     SetScepWebhook,
     /// DELETE /endpoints/{id}/scep-webhook.
     RemoveScepWebhook,
+    /// PUT /endpoints/{id}/est-settings.
+    SetEstSettings,
     /// GET /profiles.
     ListProfiles,
     /// GET /cas.
@@ -483,6 +485,17 @@ pub const ROUTES: &[RouteSpec] = &[
         response: R::NoContent,
     },
     RouteSpec {
+        id: I::SetEstSettings,
+        method: "PUT",
+        path: "/api/v1/endpoints/{id}/est-settings",
+        tag: "endpoints",
+        summary: "Change an EST endpoint's authentication (basic, certificate, either, both), proof-of-possession requirement or manufacturer trust anchors.",
+        auth: true,
+        query: &[],
+        body: B::Json("EstSettingsRequest"),
+        response: R::Json(200, "EstSettings"),
+    },
+    RouteSpec {
         id: I::ListProfiles,
         method: "GET",
         path: "/api/v1/profiles",
@@ -761,6 +774,7 @@ pub enum Route {
     CreateScepChallenge(EndpointId),
     SetScepWebhook(EndpointId),
     RemoveScepWebhook(EndpointId),
+    SetEstSettings(EndpointId),
     ListProfiles,
     ListCas,
     ListRequests,
@@ -808,6 +822,7 @@ impl Route {
             I::CreateScepChallenge => Route::CreateScepChallenge(EndpointId(param?)),
             I::SetScepWebhook => Route::SetScepWebhook(EndpointId(param?)),
             I::RemoveScepWebhook => Route::RemoveScepWebhook(EndpointId(param?)),
+            I::SetEstSettings => Route::SetEstSettings(EndpointId(param?)),
             I::ListProfiles => Route::ListProfiles,
             I::ListCas => Route::ListCas,
             I::ListRequests => Route::ListRequests,
@@ -854,6 +869,7 @@ impl Route {
             Route::CreateScepChallenge(_) => I::CreateScepChallenge,
             Route::SetScepWebhook(_) => I::SetScepWebhook,
             Route::RemoveScepWebhook(_) => I::RemoveScepWebhook,
+            Route::SetEstSettings(_) => I::SetEstSettings,
             Route::ListProfiles => I::ListProfiles,
             Route::ListCas => I::ListCas,
             Route::ListRequests => I::ListRequests,

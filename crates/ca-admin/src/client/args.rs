@@ -207,6 +207,24 @@ pub enum EndpointCommand {
         #[arg(long)]
         remove: bool,
     },
+    /// Change an EST endpoint's authentication, proof-of-possession requirement or
+    /// manufacturer trust anchors (what is not given stays).
+    EstSettings {
+        /// The endpoint's id.
+        id: u64,
+        /// How devices authenticate for simpleenroll and serverkeygen.
+        #[arg(long, value_parser = ["basic", "certificate", "either", "both"])]
+        auth: Option<String>,
+        /// Require the TLS channel binding in the CSR's challengePassword (RFC 7030 §3.5).
+        #[arg(long, value_name = "BOOL")]
+        pop_required: Option<bool>,
+        /// A PEM file of manufacturer CA certificates; replaces the anchors (repeatable).
+        #[arg(long = "trust-anchor", value_name = "PEM_FILE")]
+        trust_anchors: Vec<std::path::PathBuf>,
+        /// Remove every manufacturer trust anchor.
+        #[arg(long, conflicts_with = "trust_anchors")]
+        clear_trust_anchors: bool,
+    },
 }
 
 /// `ca-admin request ...`.

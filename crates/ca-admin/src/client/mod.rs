@@ -460,6 +460,44 @@ pub fn endpoint(args: &EndpointArgs) -> Result<(), String> {
         EndpointCommand::ScepWebhook { id, url, remove } => {
             scep_webhook(&client, *id, url.as_deref(), *remove, json_out)?
         }
+        EndpointCommand::EstSettings {
+            id,
+            auth,
+            pop_required,
+            trust_anchors,
+            clear_trust_anchors,
+        } => {
+            let mut body = serde_json::Map::new();
+            if let Some(auth) = auth {
+                body.insert("auth".into(), json!(auth));
+            }
+            if let Some(pop) = pop_required {
+                body.insert("pop_required".into(), json!(pop));
+            }
+            if *clear_trust_anchors {
+                body.insert("trust_anchors_pem".into(), json!([]));
+            } else if !trust_anchors.is_empty() {
+                let pems = trust_anchors
+                    .iter()
+                    .map(|path| {
+                        std::fs::read_to_string(path)
+                            .map_err(|e| format!("{}: {e}", path.display()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                body.insert("trust_anchors_pem".into(), json!(pems));
+            }
+            let set = client.send_json(
+                Method::PUT,
+                &format!("endpoints/{id}/est-settings"),
+                &serde_json::Value::Object(body),
+            )?;
+            emit(json_out, &set, |v| {
+                println!("EST endpoint {id}");
+                println!("  auth          {}", output::cell(v.get("auth")));
+                println!("  pop required  {}", output::cell(v.get("pop_required")));
+                println!("  trust anchors {}", output::cell(v.get("trust_anchors")));
+            });
+        }
     }
     Ok(())
 }

@@ -89,3 +89,32 @@ pub async fn remove_scep_webhook(ctx: &Ctx, id: EndpointId) -> Result<Reply, Api
         .await?;
     Ok(Reply::NoContent)
 }
+
+/// PUT /endpoints/{id}/est-settings.
+pub async fn set_est_settings(
+    ctx: &Ctx,
+    id: EndpointId,
+    request: policy::registry::EstSettings,
+) -> Result<Reply, ApiError> {
+    let value = ctx
+        .run(move |ra, admin| {
+            let endpoint = ra.set_est_settings(admin, id, request)?;
+            let policy::model::EndpointKind::Est {
+                auth,
+                trust_anchors,
+                pop_required,
+                ..
+            } = &endpoint.kind
+            else {
+                return Err(ApiError::internal("not an EST endpoint"));
+            };
+            Ok(json!({
+                "endpoint": id.0,
+                "auth": auth.name(),
+                "pop_required": pop_required,
+                "trust_anchors": trust_anchors.iter().map(|a| a.subject.clone()).collect::<Vec<_>>(),
+            }))
+        })
+        .await?;
+    Reply::ok(&value)
+}
