@@ -66,14 +66,15 @@ pub fn decode_payload(body: &[u8]) -> Result<Vec<u8>, PayloadError> {
     LIBERAL.decode(&compact).map_err(|_| PayloadError::NotBase64)
 }
 
-/// The base64 transfer encoding of an answer: 64-character lines ending in CRLF,
-/// which `openssl base64 -d`, libest and every MIME decoder read.
+/// The base64 transfer encoding of an answer: 64-character lines ending in LF,
+/// which `openssl base64 -d`, coreutils `base64 -d` (it refuses CR) and libest's
+/// OpenSSL BIO decoder all read.
 pub fn encode_payload(der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);
     let mut out = String::with_capacity(b64.len() + b64.len() / 32 + 2);
     for chunk in b64.as_bytes().chunks(64) {
         out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
-        out.push_str("\r\n");
+        out.push('\n');
     }
     out
 }
@@ -94,8 +95,8 @@ mod tests {
             decode_payload(flat.trim_end_matches('=').as_bytes()).unwrap(),
             der
         );
-        let lf: String = wrapped.replace("\r\n", "\n");
-        assert_eq!(decode_payload(lf.as_bytes()).unwrap(), der);
+        let crlf: String = wrapped.replace('\n', "\r\n");
+        assert_eq!(decode_payload(crlf.as_bytes()).unwrap(), der);
         assert_eq!(decode_payload(b"  \n"), Err(PayloadError::Empty));
         assert_eq!(
             decode_payload(b"this is not base64!"),

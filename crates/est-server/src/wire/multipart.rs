@@ -59,7 +59,7 @@ mod tests {
         assert_eq!(text.matches(&format!("--{boundary}\r\n")).count(), 2);
         assert!(text.ends_with(&format!("--{boundary}--\r\n")));
         assert!(text.contains("Content-Type: application/pkcs8\r\n"));
-        assert!(text.contains("AQID\r\n"));
-        assert!(text.contains("BAUG\r\n"));
+        assert!(text.contains("AQID\n"));
+        assert!(text.contains("BAUG\n"));
     }
 }

@@ -1,0 +1,653 @@
+//! EST (RFC 7030) interop against a running `ca-admin serve` with `curl` and
+//! `openssl` alone, the way an operator scripts a device (the demo start:
+//! organization Demo with the EST endpoint `default` at `/.well-known/est/`,
+//! profile `device`, auto-approve, HTTP Basic user `est` and the password the
+//! banner prints once, or a client certificate):
+//!
+//! - `cacerts` read with `openssl pkcs7 -print_certs`; `csrattrs` read with
+//!   `openssl asn1parse`;
+//! - `simpleenroll` with an `openssl req` CSR, `base64` and `curl --user`;
+//!   `simplereenroll` with `curl --cert/--key` and the issued certificate (a new
+//!   certificate, the old one Replaced); refused with a certificate from another
+//!   CA, a revoked certificate, a CSR with another subject, and without a
+//!   certificate;
+//! - `simpleenroll` with a bootstrap certificate from a test manufacturer CA set
+//!   as the endpoint's trust anchor with `ca-admin endpoint est-settings`;
+//! - `serverkeygen`: the multipart answer's key matches its certificate;
+//! - a queued endpoint: `202` with `Retry-After`, the repeat returns the
+//!   certificate once approved (one request only), or the administrator's
+//!   message once declined;
+//! - bad input: a wrong password, an untrusted client certificate, a body that is
+//!   not base64, names outside the organization, an oversized body, EST over plain
+//!   HTTP; the failed-attempt limit (429) on a gateway of its own;
+//! - HTTP/1.1 as libest parses it (`curl --http1.1`): title-case header names,
+//!   `Content-Length`, no chunked answers, the exact media types.
+//!
+//! Every certificate issued passes `openssl verify` against the demo root and
+//! pkilint's PKIX linter. Each test has its own directory and gateway.
+
+use std::path::{Path, PathBuf};
+
+use certwright_tests::cli::id;
+use certwright_tests::{must, pkilint_errors, run_in, Gateway, Operator};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
+const ROOT_PEM: &str = "ca-data/cas/demo-root/certificate.pem";
+const ISSUING_PEM: &str = "ca-data/cas/demo-issuing/certificate.pem";
+
+/// One HTTP exchange as curl saw it.
+struct Answer {
+    status: u16,
+    /// The raw header block (HTTP/1.1: as sent, names in their case).
+    headers: String,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers.lines().find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).to_string()
+    }
+}
+
+/// The demo gateway with an MRAO session.
+struct Est {
+    gateway: Gateway,
+    admin: Operator,
+    dir: PathBuf,
+    password: String,
+    _tmp: tempfile::TempDir,
+}
+
+impl Est {
+    fn start() -> Est {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let gateway = Gateway::start(BIN, &dir, &[]);
+        let admin_password = gateway.first_admin_password();
+        assert_eq!(gateway.banner_value("EST user"), Some("est"), "{}", gateway.banner());
+        let password = gateway
+            .banner_value("EST password")
+            .unwrap_or_else(|| panic!("no `EST password` line:\n{}", gateway.banner()))
+            .to_string();
+        assert_eq!(
+            gateway.banner_value("EST"),
+            Some(format!("{}/.well-known/est/", gateway.https_url()).as_str()),
+            "{}",
+            gateway.banner()
+        );
+        let admin = Operator::new(BIN, &dir, "admin", gateway.https_url())
+            .with_ca_cert(Some(Path::new(ROOT_PEM)));
+        admin.login("admin", &admin_password);
+        Est {
+            gateway,
+            admin,
+            dir,
+            password,
+            _tmp: tmp,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/.well-known/est/{path}", self.gateway.https_url())
+    }
+
+    /// curl over HTTP/1.1 (libest's protocol) with the demo root as the trust anchor.
+    fn curl(&self, url: &str, extra: &[&str]) -> Answer {
+        let body = self.dir.join("curl.body");
+        let headers = self.dir.join("curl.headers");
+        let _ = std::fs::remove_file(&body);
+        let mut args = vec![
+            "-sS",
+            "--http1.1",
+            "--cacert",
+            ROOT_PEM,
+            "-o",
+            body.to_str().unwrap(),
+            "-D",
+            headers.to_str().unwrap(),
+            "-w",
+            "%{http_code}",
+        ];
+        args.extend_from_slice(extra);
+        args.push(url);
+        let run = run_in(&self.dir, "curl", &args);
+        assert!(run.ok, "curl {url} failed: {}{}", run.stdout, run.stderr);
+        Answer {
+            status: run.stdout.trim().parse().unwrap_or(0),
+            headers: std::fs::read_to_string(&headers).unwrap_or_default(),
+            body: std::fs::read(&body).unwrap_or_default(),
+        }
+    }
+
+    /// POSTs a file as an EST request body.
+    fn post(&self, path: &str, file: &str, auth: &[&str]) -> Answer {
+        let data = format!("@{file}");
+        let mut extra = vec![
+            "-H",
+            "Content-Type: application/pkcs10",
+            "--data-binary",
+            &data,
+        ];
+        extra.extend_from_slice(auth);
+        self.curl(&self.url(path), &extra)
+    }
+
+    fn user(&self) -> String {
+        format!("est:{}", self.password)
+    }
+
+    /// A key and a base64 CSR (`<name>.key`, `<name>.b64`) made with openssl req and base64.
+    fn csr(&self, name: &str, subject: &str, san: Option<&str>) -> String {
+        let mut args = vec![
+            "req",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ];
+        let key = format!("{name}.key");
+        args.extend_from_slice(&["-keyout", &key]);
+        self.csr_with(name, subject, san, &args)
+    }
+
+    /// A CSR for an existing key.
+    fn csr_for_key(&self, name: &str, key: &str, subject: &str, san: Option<&str>) -> String {
+        self.csr_with(name, subject, san, &["req", "-new", "-key", key])
+    }
+
+    fn csr_with(&self, name: &str, subject: &str, san: Option<&str>, base: &[&str]) -> String {
+        let der = format!("{name}.csr.der");
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(&["-outform", "DER", "-out", &der, "-subj", subject]);
+        let ext;
+        if let Some(san) = san {
+            ext = format!("subjectAltName={san}");
+            args.extend_from_slice(&["-addext", &ext]);
+        }
+        must(&self.dir, "openssl", &args);
+        let b64 = format!("{name}.b64");
+        let encoded = must(&self.dir, "base64", &[&der]).stdout;
+        std::fs::write(self.dir.join(&b64), encoded).unwrap();
+        b64
+    }
+
+    /// The certificates of a base64 certs-only answer, written as PEM to `file`.
+    fn certificates(&self, answer: &Answer, file: &str) -> String {
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        assert_eq!(
+            answer.header("Content-Type").as_deref(),
+            Some("application/pkcs7-mime; smime-type=certs-only")
+        );
+        assert_eq!(
+            answer.header("Content-Transfer-Encoding").as_deref(),
+            Some("base64")
+        );
+        let b64 = self.dir.join(format!("{file}.p7.b64"));
+        std::fs::write(&b64, &answer.body).unwrap();
+        let der = format!("{file}.p7.der");
+        must(
+            &self.dir,
+            "openssl",
+            &["base64", "-d", "-in", b64.to_str().unwrap(), "-out", &der],
+        );
+        must(
+            &self.dir,
+            "openssl",
+            &[
+                "pkcs7", "-inform", "DER", "-in", &der, "-print_certs", "-out", file,
+            ],
+        );
+        std::fs::read_to_string(self.dir.join(file)).unwrap()
+    }
+
+    /// openssl verify against the demo root and pkilint PKIX clean; returns the serial.
+    fn check_certificate(&self, file: &str, cn: &str) -> String {
+        let run = must(
+            &self.dir,
+            "openssl",
+            &["verify", "-CAfile", ROOT_PEM, "-untrusted", ISSUING_PEM, file],
+        );
+        assert!(run.stdout.contains(": OK"), "{}", run.stdout);
+        let subject = must(
+            &self.dir,
+            "openssl",
+            &["x509", "-in", file, "-noout", "-subject", "-nameopt", "RFC2253"],
+        )
+        .stdout;
+        assert!(subject.contains(&format!("CN={cn}")), "{subject}");
+        // pkilint reads a bare PEM block (print_certs writes subject/issuer lines too).
+        let bare = format!("{file}.bare.pem");
+        must(&self.dir, "openssl", &["x509", "-in", file, "-out", &bare]);
+        let findings = pkilint_errors(&self.dir, "lint_pkix_cert", &[&bare]);
+        assert!(findings.is_empty(), "pkilint PKIX errors for {file}: {findings}");
+        serial_of(&self.dir, file)
+    }
+
+    fn certificate_by_serial(&self, serial: &str) -> Value {
+        let all = items(&self.admin.json(&["cert", "list", "--limit", "500"]));
+        all.iter()
+            .find(|c| {
+                c["serial"]
+                    .as_str()
+                    .is_some_and(|s| s.trim_start_matches('0').eq_ignore_ascii_case(serial.trim_start_matches('0')))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no certificate with serial {serial} in {all:?}"))
+    }
+
+    fn demo_org(&self) -> String {
+        let orgs = self.admin.json(&["org", "list"]);
+        items(&orgs)
+            .into_iter()
+            .find(|o| o["name"] == "Demo")
+            .map(|o| id(&o))
+            .unwrap()
+    }
+
+    fn est_endpoint_id(&self, name: &str) -> String {
+        let listed = self.admin.json(&["endpoint", "list"]);
+        items(&listed)
+            .into_iter()
+            .find(|e| e["kind"] == "est" && e["name"] == name)
+            .map(|e| id(&e))
+            .unwrap_or_else(|| panic!("no EST endpoint {name} in {listed}"))
+    }
+
+    /// Creates a queued EST endpoint of Demo; returns (id, password).
+    fn create_queued_endpoint(&self, name: &str) -> (String, String) {
+        let org = self.demo_org();
+        let created = self.admin.json(&[
+            "endpoint", "create", "--name", name, "--kind", "est", "--org", &org, "--profile",
+            "device", "--approval", "queue",
+        ]);
+        let password = created
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.contains("password")))
+            .and_then(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no password in {created}"))
+            .to_string();
+        (id(&created), password)
+    }
+
+    fn requests_of(&self, endpoint: &str) -> Vec<Value> {
+        items(&self.admin.json(&["request", "list"]))
+            .into_iter()
+            .filter(|r| r["endpoint"].as_u64().map(|e| e.to_string()).as_deref() == Some(endpoint))
+            .collect()
+    }
+}
+
+fn items(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        Value::Object(o) => o
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+fn serial_of(dir: &Path, file: &str) -> String {
+    must(dir, "openssl", &["x509", "-in", file, "-noout", "-serial"])
+        .stdout
+        .trim()
+        .trim_start_matches("serial=")
+        .to_string()
+}
+
+fn public_key(dir: &Path, args: &[&str]) -> String {
+    must(dir, "openssl", args).stdout
+}
+
+/// A self-signed test manufacturer CA and a device certificate it issued
+/// (`factory.pem`, `idevid.pem`, `idevid.key`), made with openssl.
+fn manufacturer(dir: &Path, prefix: &str) {
+    let ca_key = format!("{prefix}-ca.key");
+    let ca = format!("{prefix}-ca.pem");
+    must(
+        dir,
+        "openssl",
+        &[
+            "req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-keyout", &ca_key, "-out", &ca, "-days", "30", "-subj",
+            &format!("/O=Test Devices Inc/CN={prefix} Manufacturer CA"), "-addext",
+            "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    let key = format!("{prefix}-idevid.key");
+    let csr = format!("{prefix}-idevid.csr");
+    must(
+        dir,
+        "openssl",
+        &[
+            "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-keyout", &key, "-out", &csr, "-subj", "/CN=serial-0001",
+        ],
+    );
+    // A v3 certificate, as IDevIDs are (TLS libraries refuse v1 end-entity certificates).
+    let ext = format!("{prefix}-idevid.ext");
+    std::fs::write(
+        dir.join(&ext),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    must(
+        dir,
+        "openssl",
+        &[
+            "x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial",
+            "-days", "30", "-extfile", &ext, "-out", &format!("{prefix}-idevid.pem"),
+        ],
+    );
+}
+
+#[test]
+fn cacerts_csrattrs_enroll_reenroll_and_the_refused_renewals() {
+    let est = Est::start();
+    let dir = &est.dir;
+
+    // cacerts: the issuing CA and the root, over HTTP/1.1 as libest reads it.
+    let cacerts = est.curl(&est.url("cacerts"), &[]);
+    assert!(
+        cacerts.headers.contains("\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"),
+        "header names are not title case: {}",
+        cacerts.headers
+    );
+    assert!(cacerts.headers.contains("\r\nContent-Length: "), "{}", cacerts.headers);
+    assert!(!cacerts.headers.to_ascii_lowercase().contains("transfer-encoding: chunked"));
+    let pems = est.certificates(&cacerts, "cacerts.pem");
+    assert!(pems.contains("CN = Certwright Demo Issuing CA"), "{pems}");
+    assert!(pems.contains("CN = Certwright Demo Root CA"), "{pems}");
+    // The labelled path serves the same endpoint.
+    let labelled = est.curl(&est.url("default/cacerts"), &[]);
+    assert_eq!(labelled.body, cacerts.body);
+
+    // csrattrs: DER CsrAttrs naming the EC curves and the RSA size of the device profile.
+    let attrs = est.curl(&est.url("csrattrs"), &[]);
+    assert_eq!(attrs.status, 200);
+    assert_eq!(attrs.header("Content-Type").as_deref(), Some("application/csrattrs"));
+    std::fs::write(dir.join("attrs.b64"), &attrs.body).unwrap();
+    must(dir, "openssl", &["base64", "-d", "-in", "attrs.b64", "-out", "attrs.der"]);
+    let parsed = must(dir, "openssl", &["asn1parse", "-inform", "DER", "-in", "attrs.der"]).stdout;
+    for wanted in ["id-ecPublicKey", "prime256v1", "secp384r1", "rsaEncryption", "commonName"] {
+        assert!(parsed.contains(wanted), "csrattrs lacks {wanted}:\n{parsed}");
+    }
+
+    // simpleenroll with the password.
+    let csr = est.csr("dev1", "/CN=dev1", Some("DNS:dev1.test"));
+    let enrolled = est.post("simpleenroll", &csr, &["--user", &est.user()]);
+    est.certificates(&enrolled, "dev1.pem");
+    let first_serial = est.check_certificate("dev1.pem", "dev1");
+
+    // simplereenroll with that certificate: the same subject and names, a new certificate.
+    let renewal = est.csr_for_key("dev1-renew", "dev1.key", "/CN=dev1", Some("DNS:dev1.test"));
+    let renewed = est.post(
+        "simplereenroll",
+        &renewal,
+        &["--cert", "dev1.pem", "--key", "dev1.key"],
+    );
+    est.certificates(&renewed, "dev1-renewed.pem");
+    let second_serial = est.check_certificate("dev1-renewed.pem", "dev1");
+    assert_ne!(first_serial, second_serial);
+    let first = est.certificate_by_serial(&first_serial);
+    let second = est.certificate_by_serial(&second_serial);
+    assert_eq!(first["status"], "replaced", "{first}");
+    assert_eq!(second["status"], "issued", "{second}");
+
+    // The replaced certificate renews nothing.
+    let again = est.csr_for_key("dev1-again", "dev1.key", "/CN=dev1", Some("DNS:dev1.test"));
+    let refused = est.post("simplereenroll", &again, &["--cert", "dev1.pem", "--key", "dev1.key"]);
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    assert!(refused.text().contains("replaced"), "{}", refused.text());
+
+    // Another subject in a renewal is refused (RFC 7030 §4.2.2).
+    let other = est.csr_for_key("dev1-other", "dev1.key", "/CN=someone-else", Some("DNS:dev1.test"));
+    let refused = est.post(
+        "simplereenroll",
+        &other,
+        &["--cert", "dev1-renewed.pem", "--key", "dev1.key"],
+    );
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(refused.text().contains("subject"), "{}", refused.text());
+
+    // No client certificate: no renewal.
+    let refused = est.post("simplereenroll", &again, &["--user", &est.user()]);
+    assert_eq!(refused.status, 401, "{}", refused.text());
+
+    // A certificate from another CA (a manufacturer's) renews nothing.
+    manufacturer(dir, "foreign");
+    let foreign = est.csr_for_key("foreign", "foreign-idevid.key", "/CN=serial-0001", None);
+    let refused = est.post(
+        "simplereenroll",
+        &foreign,
+        &["--cert", "foreign-idevid.pem", "--key", "foreign-idevid.key"],
+    );
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    assert!(refused.text().contains("not issued by this CA"), "{}", refused.text());
+
+    // A revoked certificate renews nothing.
+    est.admin.ok(&["cert", "revoke", &id(&second), "--reason", "key-compromise"]);
+    let refused = est.post(
+        "simplereenroll",
+        &again,
+        &["--cert", "dev1-renewed.pem", "--key", "dev1.key"],
+    );
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    assert!(refused.text().contains("revoked"), "{}", refused.text());
+}
+
+#[test]
+fn a_device_enrolls_with_its_manufacturer_certificate_and_serverkeygen_returns_a_matching_key() {
+    let est = Est::start();
+    let dir = &est.dir;
+    manufacturer(dir, "factory");
+    let endpoint = est.est_endpoint_id("default");
+
+    // Before the anchor is set the factory certificate is not trusted.
+    let csr = est.csr_for_key("boot", "factory-idevid.key", "/CN=serial-0001", Some("DNS:serial-0001.test"));
+    let refused = est.post(
+        "simpleenroll",
+        &csr,
+        &["--cert", "factory-idevid.pem", "--key", "factory-idevid.key"],
+    );
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    assert!(refused.text().contains("trust anchor"), "{}", refused.text());
+
+    let set = est.admin.json(&[
+        "endpoint", "est-settings", &endpoint, "--auth", "either", "--trust-anchor",
+        "factory-ca.pem",
+    ]);
+    assert_eq!(set["auth"], "either", "{set}");
+    assert!(set["trust_anchors"].to_string().contains("factory Manufacturer CA"), "{set}");
+
+    // The device's operational key, enrolled on the strength of its factory identity.
+    let operational = est.csr("op", "/CN=serial-0001", Some("DNS:serial-0001.test"));
+    let enrolled = est.post(
+        "simpleenroll",
+        &operational,
+        &["--cert", "factory-idevid.pem", "--key", "factory-idevid.key"],
+    );
+    est.certificates(&enrolled, "op.pem");
+    est.check_certificate("op.pem", "serial-0001");
+    assert_eq!(
+        public_key(dir, &["x509", "-in", "op.pem", "-noout", "-pubkey"]),
+        public_key(dir, &["pkey", "-in", "op.key", "-pubout"])
+    );
+
+    // serverkeygen: a key made by the server, with its certificate.
+    let request = est.csr("kg", "/CN=keygen-device", Some("DNS:keygen-device.test"));
+    let answer = est.post("serverkeygen", &request, &["--user", &est.user()]);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let content_type = answer.header("Content-Type").unwrap();
+    let boundary = content_type
+        .strip_prefix("multipart/mixed; boundary=")
+        .unwrap_or_else(|| panic!("{content_type}"));
+    let body = answer.text();
+    let parts: Vec<&str> = body
+        .split(&format!("--{boundary}"))
+        .filter(|p| p.contains("Content-Type"))
+        .collect();
+    assert_eq!(parts.len(), 2, "{body}");
+    let payload = |part: &str| part.split_once("\r\n\r\n").unwrap().1.trim().to_string();
+    assert!(parts[0].contains("Content-Type: application/pkcs8"), "{}", parts[0]);
+    assert!(parts[1].contains("application/pkcs7-mime; smime-type=certs-only"), "{}", parts[1]);
+    std::fs::write(dir.join("kg-key.b64"), payload(parts[0]) + "\n").unwrap();
+    must(dir, "openssl", &["base64", "-d", "-in", "kg-key.b64", "-out", "kg-key.der"]);
+    std::fs::write(dir.join("kg-cert.b64"), payload(parts[1]) + "\n").unwrap();
+    must(dir, "openssl", &["base64", "-d", "-in", "kg-cert.b64", "-out", "kg-cert.p7"]);
+    must(
+        dir,
+        "openssl",
+        &["pkcs7", "-inform", "DER", "-in", "kg-cert.p7", "-print_certs", "-out", "kg.pem"],
+    );
+    est.check_certificate("kg.pem", "keygen-device");
+    assert_eq!(
+        public_key(dir, &["x509", "-in", "kg.pem", "-noout", "-pubkey"]),
+        public_key(dir, &["pkey", "-inform", "DER", "-in", "kg-key.der", "-pubout"]),
+        "the returned key does not match the certificate"
+    );
+    assert_ne!(
+        public_key(dir, &["x509", "-in", "kg.pem", "-noout", "-pubkey"]),
+        public_key(dir, &["pkey", "-in", "kg.key", "-pubout"]),
+        "the certificate carries the device's own key, not a generated one"
+    );
+}
+
+#[test]
+fn a_queued_request_is_accepted_then_collected_or_declined_with_one_request_each() {
+    let est = Est::start();
+    let (endpoint, password) = est.create_queued_endpoint("queued");
+    let user = format!("queued:{password}");
+    let csr = est.csr("q1", "/CN=queued-1", None);
+    let first = est.post("queued/simpleenroll", &csr, &["--user", &user]);
+    assert_eq!(first.status, 202, "{}", first.text());
+    let retry: u64 = first.header("Retry-After").unwrap().parse().unwrap();
+    assert!(retry > 0);
+    let again = est.post("queued/simpleenroll", &csr, &["--user", &user]);
+    assert_eq!(again.status, 202, "{}", again.text());
+    let requests = est.requests_of(&endpoint);
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let approved = est.admin.json(&[
+        "request", "approve", &id(&requests[0]), "--message", "interop test",
+    ]);
+    assert_eq!(approved["status"], "issued", "{approved}");
+    let collected = est.post("queued/simpleenroll", &csr, &["--user", &user]);
+    est.certificates(&collected, "q1.pem");
+    est.check_certificate("q1.pem", "queued-1");
+    assert_eq!(est.requests_of(&endpoint).len(), 1);
+
+    let csr = est.csr("q2", "/CN=queued-2", None);
+    assert_eq!(est.post("queued/simpleenroll", &csr, &["--user", &user]).status, 202);
+    let pending: Vec<Value> = est
+        .requests_of(&endpoint)
+        .into_iter()
+        .filter(|r| r["status"] == "requested")
+        .collect();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    est.admin.ok(&[
+        "request", "decline", &id(&pending[0]), "--message", "not this device",
+    ]);
+    let declined = est.post("queued/simpleenroll", &csr, &["--user", &user]);
+    assert_eq!(declined.status, 403, "{}", declined.text());
+    assert!(declined.text().contains("not this device"), "{}", declined.text());
+    assert_eq!(est.requests_of(&endpoint).len(), 2);
+}
+
+#[test]
+fn bad_input_gets_est_errors_and_the_server_stays_up() {
+    let est = Est::start();
+    let dir = &est.dir;
+    let csr = est.csr("ok", "/CN=ok-device", None);
+
+    // Without credentials: 401 with the Basic challenge.
+    let answer = est.post("simpleenroll", &csr, &[]);
+    assert_eq!(answer.status, 401, "{}", answer.text());
+    assert!(answer.header("WWW-Authenticate").unwrap().starts_with("Basic"));
+
+    // A wrong password.
+    let answer = est.post("simpleenroll", &csr, &["--user", "est:wrong-password"]);
+    assert_eq!(answer.status, 401, "{}", answer.text());
+    assert!(answer.text().contains("wrong"), "{}", answer.text());
+
+    // An untrusted client certificate on a certificate-only endpoint.
+    manufacturer(dir, "rogue");
+    let answer = est.post(
+        "simpleenroll",
+        &csr,
+        &["--cert", "rogue-idevid.pem", "--key", "rogue-idevid.key"],
+    );
+    assert_eq!(answer.status, 401, "{}", answer.text());
+
+    // Not base64.
+    std::fs::write(dir.join("junk.b64"), "this is not base64 at all!\n").unwrap();
+    let answer = est.post("simpleenroll", "junk.b64", &["--user", &est.user()]);
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert!(answer.text().contains("base64"), "{}", answer.text());
+
+    // Base64 without line breaks and a Content-Transfer-Encoding header is fine.
+    let flat: String = std::fs::read_to_string(dir.join(&csr)).unwrap().split_whitespace().collect();
+    std::fs::write(dir.join("flat.b64"), flat).unwrap();
+    let answer = est.post(
+        "simpleenroll",
+        "flat.b64",
+        &["--user", &est.user(), "-H", "Content-Transfer-Encoding: base64"],
+    );
+    est.certificates(&answer, "flat.pem");
+    est.check_certificate("flat.pem", "ok-device");
+
+    // Names outside the organization: refused with the reason.
+    let outside = est.csr("outside", "/CN=outside", Some("DNS:www.example.com"));
+    let answer = est.post("simpleenroll", &outside, &["--user", &est.user()]);
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert!(answer.text().contains("example.com"), "{}", answer.text());
+
+    // An oversized body.
+    std::fs::write(dir.join("big.b64"), "A".repeat(200 * 1024)).unwrap();
+    let answer = est.post("simpleenroll", "big.b64", &["--user", &est.user()]);
+    assert_eq!(answer.status, 413, "{}", answer.text());
+
+    // EST over plain HTTP: refused, pointing at HTTPS, no certificate.
+    let plain = format!("{}/.well-known/est/cacerts", est.gateway.http_url());
+    let run = run_in(dir, "curl", &["-sS", "-w", "\n%{http_code}", &plain]);
+    assert!(run.stdout.trim_end().ends_with("404"), "{}", run.stdout);
+    assert!(run.stdout.contains("EST is served over HTTPS"), "{}", run.stdout);
+
+    // Wrong method, unknown operation.
+    let answer = est.curl(&est.url("simpleenroll"), &[]);
+    assert_eq!(answer.status, 405, "{}", answer.text());
+    let answer = est.curl(&est.url("nothing-here"), &[]);
+    assert_eq!(answer.status, 404, "{}", answer.text());
+
+    // Still up.
+    assert_eq!(est.curl(&est.url("cacerts"), &[]).status, 200);
+}
+
+#[test]
+fn repeated_failures_from_one_address_are_throttled() {
+    let est = Est::start();
+    let csr = est.csr("t", "/CN=throttled", None);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(est.post("simpleenroll", &csr, &["--user", "est:wrong"]).status);
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429], "{statuses:?}");
+    // Locked out: even the right password waits.
+    let answer = est.post("simpleenroll", &csr, &["--user", &est.user()]);
+    assert_eq!(answer.status, 429, "{}", answer.text());
+    let wait: u64 = answer.header("Retry-After").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+}
