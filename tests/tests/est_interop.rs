@@ -651,3 +651,129 @@ fn repeated_failures_from_one_address_are_throttled() {
     let wait: u64 = answer.header("Retry-After").unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
 }
+
+/// Sends raw HTTP/1.1 bytes over a TLS 1.2 session made by `openssl s_client`, the
+/// way libest's client talks (TLS 1.2, HTTP/1.1, `Connection: close`); returns the
+/// raw response, head and body.
+fn over_tls12(est: &Est, request: &[u8], client_cert: Option<(&str, &str)>) -> String {
+    use std::io::Write;
+    let host = est
+        .gateway
+        .https_url()
+        .trim_start_matches("https://")
+        .to_string();
+    let mut args = vec![
+        "s_client".to_string(),
+        "-quiet".into(),
+        "-ign_eof".into(),
+        "-tls1_2".into(),
+        "-verify_return_error".into(),
+        "-CAfile".into(),
+        ROOT_PEM.into(),
+        "-connect".into(),
+        host,
+    ];
+    if let Some((cert, key)) = client_cert {
+        args.extend(["-cert".into(), cert.into(), "-key".into(), key.into()]);
+    }
+    let mut child = std::process::Command::new("openssl")
+        .args(&args)
+        .current_dir(&est.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl s_client");
+    child.stdin.take().unwrap().write_all(request).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// libest's request head: its header names, `Connection: close`, a Content-Length.
+fn libest_request(method: &str, path: &str, host: &str, auth: Option<&str>, body: &[u8]) -> Vec<u8> {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nUser-Agent: Cisco EST client 3.0.0\r\nConnection: close\r\nHost: {host}\r\nAccept: */*\r\n"
+    );
+    if let Some(auth) = auth {
+        head.push_str(&format!("Authorization: Basic {auth}\r\n"));
+    }
+    if method == "POST" {
+        head.push_str(&format!(
+            "Content-Type: application/pkcs10\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+#[test]
+fn a_libest_style_client_over_tls12_gets_what_it_parses() {
+    use base64::Engine;
+    let est = Est::start();
+    let host = est.gateway.https_url().trim_start_matches("https://").to_string();
+
+    let cacerts = over_tls12(&est, &libest_request("GET", "/.well-known/est/cacerts", &host, None, b""), None);
+    let (head, body) = cacerts.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{cacerts}"));
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("\r\nContent-Type: application/pkcs7-mime"), "{head}");
+    assert!(head.contains("\r\nContent-Transfer-Encoding: base64"), "{head}");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .unwrap_or_else(|| panic!("no Content-Length: {head}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(length, body.len());
+    assert!(!head.contains("chunked"), "{head}");
+
+    // The first enroll goes without credentials; libest looks for the challenge with a
+    // case-sensitive "WWW-Authenticate" and answers it with its password.
+    let csr = est.csr("lib", "/CN=libest-device", None);
+    let csr_b64 = std::fs::read(est.dir.join(&csr)).unwrap();
+    let first = over_tls12(
+        &est,
+        &libest_request("POST", "/.well-known/est/simpleenroll", &host, None, &csr_b64),
+        None,
+    );
+    assert!(first.starts_with("HTTP/1.1 401 "), "{first}");
+    assert!(first.contains("\r\nWWW-Authenticate: Basic realm="), "{first}");
+    let token = base64::engine::general_purpose::STANDARD.encode(est.user());
+    let second = over_tls12(
+        &est,
+        &libest_request("POST", "/.well-known/est/simpleenroll", &host, Some(&token), &csr_b64),
+        None,
+    );
+    let (head, body) = second.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{second}"));
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"), "{head}");
+    let answer = Answer {
+        status: 200,
+        headers: format!("{head}\r\n"),
+        body: body.as_bytes().to_vec(),
+    };
+    est.certificates(&answer, "lib.pem");
+    est.check_certificate("lib.pem", "libest-device");
+
+    // Re-enrollment over TLS 1.2 with the certificate, as libest's -r does.
+    let renewal = est.csr_for_key("lib-renew", "lib.key", "/CN=libest-device", None);
+    let renewal_b64 = std::fs::read(est.dir.join(&renewal)).unwrap();
+    let renewed = over_tls12(
+        &est,
+        &libest_request("POST", "/.well-known/est/simplereenroll", &host, None, &renewal_b64),
+        Some(("lib.pem.bare.pem", "lib.key")),
+    );
+    let (head, body) = renewed.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{renewed}"));
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    let answer = Answer {
+        status: 200,
+        headers: format!("{head}\r\n"),
+        body: body.as_bytes().to_vec(),
+    };
+    est.certificates(&answer, "lib-renewed.pem");
+    let serial = est.check_certificate("lib-renewed.pem", "libest-device");
+    assert_eq!(est.certificate_by_serial(&serial)["status"], "issued");
+}

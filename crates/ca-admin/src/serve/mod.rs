@@ -11,6 +11,7 @@
 //! on the HTTPS listener only, because they carry credentials.
 
 pub mod client_auth;
+mod header_case;
 mod metrics;
 mod mounts;
 mod routes;
@@ -428,7 +429,12 @@ async fn serve_tls_connection(
         }
     };
     let identity = PeerIdentity::tls(peer, tls_peer(tls.get_ref().1));
-    serve_connection(TokioIo::new(tls), state, identity).await;
+    serve_connection(
+        TokioIo::new(header_case::RfcHeaderCase::new(tls)),
+        state,
+        identity,
+    )
+    .await;
 }
 
 /// What the handshake told of the client: its certificates, the version, the channel binding.
