@@ -777,3 +777,130 @@ fn a_libest_style_client_over_tls12_gets_what_it_parses() {
     let serial = est.check_certificate("lib-renewed.pem", "libest-device");
     assert_eq!(est.certificate_by_serial(&serial)["status"], "issued");
 }
+
+/// An EST request over one `openssl s_client` session whose CSR carries that
+/// session's tls-exporter channel binding (RFC 9266, printed by `-keymatexport`) as
+/// its challengePassword; returns the raw response.
+fn with_channel_binding(est: &Est, tls_version: &str, name: &str, binding_ok: bool) -> String {
+    use base64::Engine;
+    use std::io::{BufRead, BufReader, Read, Write};
+    let host = est.gateway.https_url().trim_start_matches("https://").to_string();
+    let mut child = std::process::Command::new("openssl")
+        .args([
+            "s_client", tls_version, "-ign_eof", "-verify_return_error", "-CAfile", ROOT_PEM,
+            "-keymatexport", "EXPORTER-Channel-Binding", "-keymatexportlen", "32", "-connect",
+            &host,
+        ])
+        .current_dir(&est.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_client");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let binding = loop {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "s_client printed no keying material");
+        if let Some(hex_value) = line.trim().strip_prefix("Keying material: ") {
+            break hex::decode(hex_value.trim()).unwrap();
+        }
+    };
+    assert_eq!(binding.len(), 32);
+    let mut value = base64::engine::general_purpose::STANDARD.encode(&binding);
+    if !binding_ok {
+        value = base64::engine::general_purpose::STANDARD.encode([0u8; 32]);
+    }
+    let key = format!("{name}.key");
+    let der = format!("{name}.csr.der");
+    // The challengePassword attribute from a request configuration (openssl 3.0 has no -addattr).
+    let config = format!("{name}.cnf");
+    std::fs::write(
+        est.dir.join(&config),
+        format!(
+            "[req]\nprompt = no\ndistinguished_name = dn\nattributes = attrs\n[dn]\nCN = {name}\n[attrs]\nchallengePassword = {value}\n"
+        ),
+    )
+    .unwrap();
+    must(
+        &est.dir,
+        "openssl",
+        &[
+            "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-keyout", &key, "-outform", "DER", "-out", &der, "-config", &config,
+        ],
+    );
+    let body = must(&est.dir, "base64", &[&der]).stdout;
+    let token = base64::engine::general_purpose::STANDARD.encode(est.user());
+    let request = libest_request(
+        "POST",
+        "/.well-known/est/simpleenroll",
+        &host,
+        Some(&token),
+        body.as_bytes(),
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&request).unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let _ = child.wait();
+    let start = rest.find("HTTP/1.1 ").unwrap_or_else(|| panic!("no response: {rest}"));
+    rest[start..].to_string()
+}
+
+#[test]
+fn proof_of_possession_takes_the_tls_exporter_binding_of_the_session() {
+    let est = Est::start();
+    let endpoint = est.est_endpoint_id("default");
+    let set = est
+        .admin
+        .json(&["endpoint", "est-settings", &endpoint, "--pop-required", "true"]);
+    assert_eq!(set["pop_required"], true, "{set}");
+
+    // csrattrs now asks for the challengePassword.
+    let attrs = est.curl(&est.url("csrattrs"), &[]);
+    std::fs::write(est.dir.join("pop-attrs.b64"), &attrs.body).unwrap();
+    must(&est.dir, "openssl", &["base64", "-d", "-in", "pop-attrs.b64", "-out", "pop-attrs.der"]);
+    let parsed = must(&est.dir, "openssl", &["asn1parse", "-inform", "DER", "-in", "pop-attrs.der"]).stdout;
+    assert!(parsed.contains("challengePassword"), "{parsed}");
+
+    // A CSR without the binding is refused, and one with another session's too.
+    let plain = est.csr("no-pop", "/CN=no-pop", None);
+    let refused = est.post("simpleenroll", &plain, &["--user", &est.user()]);
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(refused.text().contains("proof of possession"), "{}", refused.text());
+    let wrong = with_channel_binding(&est, "-tls1_3", "pop-wrong", false);
+    assert!(wrong.starts_with("HTTP/1.1 400 "), "{wrong}");
+
+    for (version, name) in [("-tls1_3", "pop-13"), ("-tls1_2", "pop-12")] {
+        let answer = with_channel_binding(&est, version, name, true);
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{version}: {answer}");
+        let answer = raw_answer(&answer);
+        let file = format!("{name}.pem");
+        est.certificates(&answer, &file);
+        est.check_certificate(&file, name);
+    }
+}
+
+/// A raw HTTP/1.1 response as an [`Answer`]: the body is the Content-Length bytes after
+/// the head (s_client may print more once the connection closes).
+fn raw_answer(raw: &str) -> Answer {
+    let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{raw}"));
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .unwrap_or_else(|| panic!("no Content-Length: {head}"))
+        .trim()
+        .parse()
+        .unwrap();
+    Answer {
+        status: head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+        headers: format!("{head}\r\n"),
+        body: rest.as_bytes()[..length].to_vec(),
+    }
+}
