@@ -74,7 +74,12 @@ impl Est {
         let dir = tmp.path().to_path_buf();
         let gateway = Gateway::start(BIN, &dir, &[]);
         let admin_password = gateway.first_admin_password();
-        assert_eq!(gateway.banner_value("EST user"), Some("est"), "{}", gateway.banner());
+        assert_eq!(
+            gateway.banner_value("EST user"),
+            Some("est"),
+            "{}",
+            gateway.banner()
+        );
         let password = gateway
             .banner_value("EST password")
             .unwrap_or_else(|| panic!("no `EST password` line:\n{}", gateway.banner()))
@@ -206,7 +211,14 @@ impl Est {
             &self.dir,
             "openssl",
             &[
-                "pkcs7", "-inform", "DER", "-in", &der, "-print_certs", "-out", file,
+                "pkcs7",
+                "-inform",
+                "DER",
+                "-in",
+                &der,
+                "-print_certs",
+                "-out",
+                file,
             ],
         );
         std::fs::read_to_string(self.dir.join(file)).unwrap()
@@ -217,13 +229,22 @@ impl Est {
         let run = must(
             &self.dir,
             "openssl",
-            &["verify", "-CAfile", ROOT_PEM, "-untrusted", ISSUING_PEM, file],
+            &[
+                "verify",
+                "-CAfile",
+                ROOT_PEM,
+                "-untrusted",
+                ISSUING_PEM,
+                file,
+            ],
         );
         assert!(run.stdout.contains(": OK"), "{}", run.stdout);
         let subject = must(
             &self.dir,
             "openssl",
-            &["x509", "-in", file, "-noout", "-subject", "-nameopt", "RFC2253"],
+            &[
+                "x509", "-in", file, "-noout", "-subject", "-nameopt", "RFC2253",
+            ],
         )
         .stdout;
         assert!(subject.contains(&format!("CN={cn}")), "{subject}");
@@ -231,7 +252,10 @@ impl Est {
         let bare = format!("{file}.bare.pem");
         must(&self.dir, "openssl", &["x509", "-in", file, "-out", &bare]);
         let findings = pkilint_errors(&self.dir, "lint_pkix_cert", &[&bare]);
-        assert!(findings.is_empty(), "pkilint PKIX errors for {file}: {findings}");
+        assert!(
+            findings.is_empty(),
+            "pkilint PKIX errors for {file}: {findings}"
+        );
         serial_of(&self.dir, file)
     }
 
@@ -239,9 +263,10 @@ impl Est {
         let all = items(&self.admin.json(&["cert", "list", "--limit", "500"]));
         all.iter()
             .find(|c| {
-                c["serial"]
-                    .as_str()
-                    .is_some_and(|s| s.trim_start_matches('0').eq_ignore_ascii_case(serial.trim_start_matches('0')))
+                c["serial"].as_str().is_some_and(|s| {
+                    s.trim_start_matches('0')
+                        .eq_ignore_ascii_case(serial.trim_start_matches('0'))
+                })
             })
             .cloned()
             .unwrap_or_else(|| panic!("no certificate with serial {serial} in {all:?}"))
@@ -269,8 +294,18 @@ impl Est {
     fn create_queued_endpoint(&self, name: &str) -> (String, String) {
         let org = self.demo_org();
         let created = self.admin.json(&[
-            "endpoint", "create", "--name", name, "--kind", "est", "--org", &org, "--profile",
-            "device", "--approval", "queue",
+            "endpoint",
+            "create",
+            "--name",
+            name,
+            "--kind",
+            "est",
+            "--org",
+            &org,
+            "--profile",
+            "device",
+            "--approval",
+            "queue",
         ]);
         let password = created
             .as_object()
@@ -322,10 +357,26 @@ fn manufacturer(dir: &Path, prefix: &str) {
         dir,
         "openssl",
         &[
-            "req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:P-256", "-keyout", &ca_key, "-out", &ca, "-days", "30", "-subj",
-            &format!("/O=Test Devices Inc/CN={prefix} Manufacturer CA"), "-addext",
-            "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "req",
+            "-x509",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca,
+            "-days",
+            "30",
+            "-subj",
+            &format!("/O=Test Devices Inc/CN={prefix} Manufacturer CA"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
         ],
     );
     let key = format!("{prefix}-idevid.key");
@@ -334,8 +385,19 @@ fn manufacturer(dir: &Path, prefix: &str) {
         dir,
         "openssl",
         &[
-            "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-keyout", &key, "-out", &csr, "-subj", "/CN=serial-0001",
+            "req",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            "/CN=serial-0001",
         ],
     );
     // A v3 certificate, as IDevIDs are (TLS libraries refuse v1 end-entity certificates).
@@ -349,8 +411,21 @@ fn manufacturer(dir: &Path, prefix: &str) {
         dir,
         "openssl",
         &[
-            "x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial",
-            "-days", "30", "-extfile", &ext, "-out", &format!("{prefix}-idevid.pem"),
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            &ext,
+            "-out",
+            &format!("{prefix}-idevid.pem"),
         ],
     );
 }
@@ -363,12 +438,21 @@ fn cacerts_csrattrs_enroll_reenroll_and_the_refused_renewals() {
     // cacerts: the issuing CA and the root, over HTTP/1.1 as libest reads it.
     let cacerts = est.curl(&est.url("cacerts"), &[]);
     assert!(
-        cacerts.headers.contains("\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"),
+        cacerts
+            .headers
+            .contains("\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"),
         "header names are not title case: {}",
         cacerts.headers
     );
-    assert!(cacerts.headers.contains("\r\nContent-Length: "), "{}", cacerts.headers);
-    assert!(!cacerts.headers.to_ascii_lowercase().contains("transfer-encoding: chunked"));
+    assert!(
+        cacerts.headers.contains("\r\nContent-Length: "),
+        "{}",
+        cacerts.headers
+    );
+    assert!(!cacerts
+        .headers
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked"));
     let pems = est.certificates(&cacerts, "cacerts.pem");
     assert!(pems.contains("CN = Certwright Demo Issuing CA"), "{pems}");
     assert!(pems.contains("CN = Certwright Demo Root CA"), "{pems}");
@@ -379,12 +463,33 @@ fn cacerts_csrattrs_enroll_reenroll_and_the_refused_renewals() {
     // csrattrs: DER CsrAttrs naming the EC curves and the RSA size of the device profile.
     let attrs = est.curl(&est.url("csrattrs"), &[]);
     assert_eq!(attrs.status, 200);
-    assert_eq!(attrs.header("Content-Type").as_deref(), Some("application/csrattrs"));
+    assert_eq!(
+        attrs.header("Content-Type").as_deref(),
+        Some("application/csrattrs")
+    );
     std::fs::write(dir.join("attrs.b64"), &attrs.body).unwrap();
-    must(dir, "openssl", &["base64", "-d", "-in", "attrs.b64", "-out", "attrs.der"]);
-    let parsed = must(dir, "openssl", &["asn1parse", "-inform", "DER", "-in", "attrs.der"]).stdout;
-    for wanted in ["id-ecPublicKey", "prime256v1", "secp384r1", "rsaEncryption", "commonName"] {
-        assert!(parsed.contains(wanted), "csrattrs lacks {wanted}:\n{parsed}");
+    must(
+        dir,
+        "openssl",
+        &["base64", "-d", "-in", "attrs.b64", "-out", "attrs.der"],
+    );
+    let parsed = must(
+        dir,
+        "openssl",
+        &["asn1parse", "-inform", "DER", "-in", "attrs.der"],
+    )
+    .stdout;
+    for wanted in [
+        "id-ecPublicKey",
+        "prime256v1",
+        "secp384r1",
+        "rsaEncryption",
+        "commonName",
+    ] {
+        assert!(
+            parsed.contains(wanted),
+            "csrattrs lacks {wanted}:\n{parsed}"
+        );
     }
 
     // simpleenroll with the password.
@@ -410,12 +515,21 @@ fn cacerts_csrattrs_enroll_reenroll_and_the_refused_renewals() {
 
     // The replaced certificate renews nothing.
     let again = est.csr_for_key("dev1-again", "dev1.key", "/CN=dev1", Some("DNS:dev1.test"));
-    let refused = est.post("simplereenroll", &again, &["--cert", "dev1.pem", "--key", "dev1.key"]);
+    let refused = est.post(
+        "simplereenroll",
+        &again,
+        &["--cert", "dev1.pem", "--key", "dev1.key"],
+    );
     assert_eq!(refused.status, 401, "{}", refused.text());
     assert!(refused.text().contains("replaced"), "{}", refused.text());
 
     // Another subject in a renewal is refused (RFC 7030 §4.2.2).
-    let other = est.csr_for_key("dev1-other", "dev1.key", "/CN=someone-else", Some("DNS:dev1.test"));
+    let other = est.csr_for_key(
+        "dev1-other",
+        "dev1.key",
+        "/CN=someone-else",
+        Some("DNS:dev1.test"),
+    );
     let refused = est.post(
         "simplereenroll",
         &other,
@@ -434,13 +548,23 @@ fn cacerts_csrattrs_enroll_reenroll_and_the_refused_renewals() {
     let refused = est.post(
         "simplereenroll",
         &foreign,
-        &["--cert", "foreign-idevid.pem", "--key", "foreign-idevid.key"],
+        &[
+            "--cert",
+            "foreign-idevid.pem",
+            "--key",
+            "foreign-idevid.key",
+        ],
     );
     assert_eq!(refused.status, 401, "{}", refused.text());
-    assert!(refused.text().contains("not issued by this CA"), "{}", refused.text());
+    assert!(
+        refused.text().contains("not issued by this CA"),
+        "{}",
+        refused.text()
+    );
 
     // A revoked certificate renews nothing.
-    est.admin.ok(&["cert", "revoke", &id(&second), "--reason", "key-compromise"]);
+    est.admin
+        .ok(&["cert", "revoke", &id(&second), "--reason", "key-compromise"]);
     let refused = est.post(
         "simplereenroll",
         &again,
@@ -458,28 +582,57 @@ fn a_device_enrolls_with_its_manufacturer_certificate_and_serverkeygen_returns_a
     let endpoint = est.est_endpoint_id("default");
 
     // Before the anchor is set the factory certificate is not trusted.
-    let csr = est.csr_for_key("boot", "factory-idevid.key", "/CN=serial-0001", Some("DNS:serial-0001.test"));
+    let csr = est.csr_for_key(
+        "boot",
+        "factory-idevid.key",
+        "/CN=serial-0001",
+        Some("DNS:serial-0001.test"),
+    );
     let refused = est.post(
         "simpleenroll",
         &csr,
-        &["--cert", "factory-idevid.pem", "--key", "factory-idevid.key"],
+        &[
+            "--cert",
+            "factory-idevid.pem",
+            "--key",
+            "factory-idevid.key",
+        ],
     );
     assert_eq!(refused.status, 401, "{}", refused.text());
-    assert!(refused.text().contains("trust anchor"), "{}", refused.text());
+    assert!(
+        refused.text().contains("trust anchor"),
+        "{}",
+        refused.text()
+    );
 
     let set = est.admin.json(&[
-        "endpoint", "est-settings", &endpoint, "--auth", "either", "--trust-anchor",
+        "endpoint",
+        "est-settings",
+        &endpoint,
+        "--auth",
+        "either",
+        "--trust-anchor",
         "factory-ca.pem",
     ]);
     assert_eq!(set["auth"], "either", "{set}");
-    assert!(set["trust_anchors"].to_string().contains("factory Manufacturer CA"), "{set}");
+    assert!(
+        set["trust_anchors"]
+            .to_string()
+            .contains("factory Manufacturer CA"),
+        "{set}"
+    );
 
     // The device's operational key, enrolled on the strength of its factory identity.
     let operational = est.csr("op", "/CN=serial-0001", Some("DNS:serial-0001.test"));
     let enrolled = est.post(
         "simpleenroll",
         &operational,
-        &["--cert", "factory-idevid.pem", "--key", "factory-idevid.key"],
+        &[
+            "--cert",
+            "factory-idevid.pem",
+            "--key",
+            "factory-idevid.key",
+        ],
     );
     est.certificates(&enrolled, "op.pem");
     est.check_certificate("op.pem", "serial-0001");
@@ -503,21 +656,49 @@ fn a_device_enrolls_with_its_manufacturer_certificate_and_serverkeygen_returns_a
         .collect();
     assert_eq!(parts.len(), 2, "{body}");
     let payload = |part: &str| part.split_once("\r\n\r\n").unwrap().1.trim().to_string();
-    assert!(parts[0].contains("Content-Type: application/pkcs8"), "{}", parts[0]);
-    assert!(parts[1].contains("application/pkcs7-mime; smime-type=certs-only"), "{}", parts[1]);
+    assert!(
+        parts[0].contains("Content-Type: application/pkcs8"),
+        "{}",
+        parts[0]
+    );
+    assert!(
+        parts[1].contains("application/pkcs7-mime; smime-type=certs-only"),
+        "{}",
+        parts[1]
+    );
     std::fs::write(dir.join("kg-key.b64"), payload(parts[0]) + "\n").unwrap();
-    must(dir, "openssl", &["base64", "-d", "-in", "kg-key.b64", "-out", "kg-key.der"]);
-    std::fs::write(dir.join("kg-cert.b64"), payload(parts[1]) + "\n").unwrap();
-    must(dir, "openssl", &["base64", "-d", "-in", "kg-cert.b64", "-out", "kg-cert.p7"]);
     must(
         dir,
         "openssl",
-        &["pkcs7", "-inform", "DER", "-in", "kg-cert.p7", "-print_certs", "-out", "kg.pem"],
+        &["base64", "-d", "-in", "kg-key.b64", "-out", "kg-key.der"],
+    );
+    std::fs::write(dir.join("kg-cert.b64"), payload(parts[1]) + "\n").unwrap();
+    must(
+        dir,
+        "openssl",
+        &["base64", "-d", "-in", "kg-cert.b64", "-out", "kg-cert.p7"],
+    );
+    must(
+        dir,
+        "openssl",
+        &[
+            "pkcs7",
+            "-inform",
+            "DER",
+            "-in",
+            "kg-cert.p7",
+            "-print_certs",
+            "-out",
+            "kg.pem",
+        ],
     );
     est.check_certificate("kg.pem", "keygen-device");
     assert_eq!(
         public_key(dir, &["x509", "-in", "kg.pem", "-noout", "-pubkey"]),
-        public_key(dir, &["pkey", "-inform", "DER", "-in", "kg-key.der", "-pubout"]),
+        public_key(
+            dir,
+            &["pkey", "-inform", "DER", "-in", "kg-key.der", "-pubout"]
+        ),
         "the returned key does not match the certificate"
     );
     assert_ne!(
@@ -542,7 +723,11 @@ fn a_queued_request_is_accepted_then_collected_or_declined_with_one_request_each
     let requests = est.requests_of(&endpoint);
     assert_eq!(requests.len(), 1, "{requests:?}");
     let approved = est.admin.json(&[
-        "request", "approve", &id(&requests[0]), "--message", "interop test",
+        "request",
+        "approve",
+        &id(&requests[0]),
+        "--message",
+        "interop test",
     ]);
     assert_eq!(approved["status"], "issued", "{approved}");
     let collected = est.post("queued/simpleenroll", &csr, &["--user", &user]);
@@ -551,7 +736,11 @@ fn a_queued_request_is_accepted_then_collected_or_declined_with_one_request_each
     assert_eq!(est.requests_of(&endpoint).len(), 1);
 
     let csr = est.csr("q2", "/CN=queued-2", None);
-    assert_eq!(est.post("queued/simpleenroll", &csr, &["--user", &user]).status, 202);
+    assert_eq!(
+        est.post("queued/simpleenroll", &csr, &["--user", &user])
+            .status,
+        202
+    );
     let pending: Vec<Value> = est
         .requests_of(&endpoint)
         .into_iter()
@@ -559,11 +748,19 @@ fn a_queued_request_is_accepted_then_collected_or_declined_with_one_request_each
         .collect();
     assert_eq!(pending.len(), 1, "{pending:?}");
     est.admin.ok(&[
-        "request", "decline", &id(&pending[0]), "--message", "not this device",
+        "request",
+        "decline",
+        &id(&pending[0]),
+        "--message",
+        "not this device",
     ]);
     let declined = est.post("queued/simpleenroll", &csr, &["--user", &user]);
     assert_eq!(declined.status, 403, "{}", declined.text());
-    assert!(declined.text().contains("not this device"), "{}", declined.text());
+    assert!(
+        declined.text().contains("not this device"),
+        "{}",
+        declined.text()
+    );
     assert_eq!(est.requests_of(&endpoint).len(), 2);
 }
 
@@ -576,7 +773,10 @@ fn bad_input_gets_est_errors_and_the_server_stays_up() {
     // Without credentials: 401 with the Basic challenge.
     let answer = est.post("simpleenroll", &csr, &[]);
     assert_eq!(answer.status, 401, "{}", answer.text());
-    assert!(answer.header("WWW-Authenticate").unwrap().starts_with("Basic"));
+    assert!(answer
+        .header("WWW-Authenticate")
+        .unwrap()
+        .starts_with("Basic"));
 
     // A wrong password.
     let answer = est.post("simpleenroll", &csr, &["--user", "est:wrong-password"]);
@@ -599,12 +799,20 @@ fn bad_input_gets_est_errors_and_the_server_stays_up() {
     assert!(answer.text().contains("base64"), "{}", answer.text());
 
     // Base64 without line breaks and a Content-Transfer-Encoding header is fine.
-    let flat: String = std::fs::read_to_string(dir.join(&csr)).unwrap().split_whitespace().collect();
+    let flat: String = std::fs::read_to_string(dir.join(&csr))
+        .unwrap()
+        .split_whitespace()
+        .collect();
     std::fs::write(dir.join("flat.b64"), flat).unwrap();
     let answer = est.post(
         "simpleenroll",
         "flat.b64",
-        &["--user", &est.user(), "-H", "Content-Transfer-Encoding: base64"],
+        &[
+            "--user",
+            &est.user(),
+            "-H",
+            "Content-Transfer-Encoding: base64",
+        ],
     );
     est.certificates(&answer, "flat.pem");
     est.check_certificate("flat.pem", "ok-device");
@@ -624,7 +832,11 @@ fn bad_input_gets_est_errors_and_the_server_stays_up() {
     let plain = format!("{}/.well-known/est/cacerts", est.gateway.http_url());
     let run = run_in(dir, "curl", &["-sS", "-w", "\n%{http_code}", &plain]);
     assert!(run.stdout.trim_end().ends_with("404"), "{}", run.stdout);
-    assert!(run.stdout.contains("EST is served over HTTPS"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("EST is served over HTTPS"),
+        "{}",
+        run.stdout
+    );
 
     // Wrong method, unknown operation.
     let answer = est.curl(&est.url("simpleenroll"), &[]);
@@ -642,7 +854,10 @@ fn repeated_failures_from_one_address_are_throttled() {
     let csr = est.csr("t", "/CN=throttled", None);
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        statuses.push(est.post("simpleenroll", &csr, &["--user", "est:wrong"]).status);
+        statuses.push(
+            est.post("simpleenroll", &csr, &["--user", "est:wrong"])
+                .status,
+        );
     }
     assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429], "{statuses:?}");
     // Locked out: even the right password waits.
@@ -690,7 +905,13 @@ fn over_tls12(est: &Est, request: &[u8], client_cert: Option<(&str, &str)>) -> S
 }
 
 /// libest's request head: its header names, `Connection: close`, a Content-Length.
-fn libest_request(method: &str, path: &str, host: &str, auth: Option<&str>, body: &[u8]) -> Vec<u8> {
+fn libest_request(
+    method: &str,
+    path: &str,
+    host: &str,
+    auth: Option<&str>,
+    body: &[u8],
+) -> Vec<u8> {
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nUser-Agent: Cisco EST client 3.0.0\r\nConnection: close\r\nHost: {host}\r\nAccept: */*\r\n"
     );
@@ -713,13 +934,29 @@ fn libest_request(method: &str, path: &str, host: &str, auth: Option<&str>, body
 fn a_libest_style_client_over_tls12_gets_what_it_parses() {
     use base64::Engine;
     let est = Est::start();
-    let host = est.gateway.https_url().trim_start_matches("https://").to_string();
+    let host = est
+        .gateway
+        .https_url()
+        .trim_start_matches("https://")
+        .to_string();
 
-    let cacerts = over_tls12(&est, &libest_request("GET", "/.well-known/est/cacerts", &host, None, b""), None);
-    let (head, body) = cacerts.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{cacerts}"));
+    let cacerts = over_tls12(
+        &est,
+        &libest_request("GET", "/.well-known/est/cacerts", &host, None, b""),
+        None,
+    );
+    let (head, body) = cacerts
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{cacerts}"));
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(head.contains("\r\nContent-Type: application/pkcs7-mime"), "{head}");
-    assert!(head.contains("\r\nContent-Transfer-Encoding: base64"), "{head}");
+    assert!(
+        head.contains("\r\nContent-Type: application/pkcs7-mime"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nContent-Transfer-Encoding: base64"),
+        "{head}"
+    );
     let length: usize = head
         .lines()
         .find_map(|l| l.strip_prefix("Content-Length: "))
@@ -736,20 +973,40 @@ fn a_libest_style_client_over_tls12_gets_what_it_parses() {
     let csr_b64 = std::fs::read(est.dir.join(&csr)).unwrap();
     let first = over_tls12(
         &est,
-        &libest_request("POST", "/.well-known/est/simpleenroll", &host, None, &csr_b64),
+        &libest_request(
+            "POST",
+            "/.well-known/est/simpleenroll",
+            &host,
+            None,
+            &csr_b64,
+        ),
         None,
     );
     assert!(first.starts_with("HTTP/1.1 401 "), "{first}");
-    assert!(first.contains("\r\nWWW-Authenticate: Basic realm="), "{first}");
+    assert!(
+        first.contains("\r\nWWW-Authenticate: Basic realm="),
+        "{first}"
+    );
     let token = base64::engine::general_purpose::STANDARD.encode(est.user());
     let second = over_tls12(
         &est,
-        &libest_request("POST", "/.well-known/est/simpleenroll", &host, Some(&token), &csr_b64),
+        &libest_request(
+            "POST",
+            "/.well-known/est/simpleenroll",
+            &host,
+            Some(&token),
+            &csr_b64,
+        ),
         None,
     );
-    let (head, body) = second.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{second}"));
+    let (head, body) = second
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{second}"));
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(head.contains("\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"), "{head}");
+    assert!(
+        head.contains("\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"),
+        "{head}"
+    );
     let answer = Answer {
         status: 200,
         headers: format!("{head}\r\n"),
@@ -763,10 +1020,18 @@ fn a_libest_style_client_over_tls12_gets_what_it_parses() {
     let renewal_b64 = std::fs::read(est.dir.join(&renewal)).unwrap();
     let renewed = over_tls12(
         &est,
-        &libest_request("POST", "/.well-known/est/simplereenroll", &host, None, &renewal_b64),
+        &libest_request(
+            "POST",
+            "/.well-known/est/simplereenroll",
+            &host,
+            None,
+            &renewal_b64,
+        ),
         Some(("lib.pem.bare.pem", "lib.key")),
     );
-    let (head, body) = renewed.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{renewed}"));
+    let (head, body) = renewed
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{renewed}"));
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     let answer = Answer {
         status: 200,
@@ -784,11 +1049,24 @@ fn a_libest_style_client_over_tls12_gets_what_it_parses() {
 fn with_channel_binding(est: &Est, tls_version: &str, name: &str, binding_ok: bool) -> String {
     use base64::Engine;
     use std::io::{BufRead, BufReader, Read, Write};
-    let host = est.gateway.https_url().trim_start_matches("https://").to_string();
+    let host = est
+        .gateway
+        .https_url()
+        .trim_start_matches("https://")
+        .to_string();
     let mut child = std::process::Command::new("openssl")
         .args([
-            "s_client", tls_version, "-ign_eof", "-verify_return_error", "-CAfile", ROOT_PEM,
-            "-keymatexport", "EXPORTER-Channel-Binding", "-keymatexportlen", "32", "-connect",
+            "s_client",
+            tls_version,
+            "-ign_eof",
+            "-verify_return_error",
+            "-CAfile",
+            ROOT_PEM,
+            "-keymatexport",
+            "EXPORTER-Channel-Binding",
+            "-keymatexportlen",
+            "32",
+            "-connect",
             &host,
         ])
         .current_dir(&est.dir)
@@ -801,7 +1079,10 @@ fn with_channel_binding(est: &Est, tls_version: &str, name: &str, binding_ok: bo
     let mut line = String::new();
     let binding = loop {
         line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "s_client printed no keying material");
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "s_client printed no keying material"
+        );
         if let Some(hex_value) = line.trim().strip_prefix("Keying material: ") {
             break hex::decode(hex_value.trim()).unwrap();
         }
@@ -826,8 +1107,21 @@ fn with_channel_binding(est: &Est, tls_version: &str, name: &str, binding_ok: bo
         &est.dir,
         "openssl",
         &[
-            "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-keyout", &key, "-outform", "DER", "-out", &der, "-config", &config,
+            "req",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            &key,
+            "-outform",
+            "DER",
+            "-out",
+            &der,
+            "-config",
+            &config,
         ],
     );
     let body = must(&est.dir, "base64", &[&der]).stdout;
@@ -845,7 +1139,9 @@ fn with_channel_binding(est: &Est, tls_version: &str, name: &str, binding_ok: bo
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let _ = child.wait();
-    let start = rest.find("HTTP/1.1 ").unwrap_or_else(|| panic!("no response: {rest}"));
+    let start = rest
+        .find("HTTP/1.1 ")
+        .unwrap_or_else(|| panic!("no response: {rest}"));
     rest[start..].to_string()
 }
 
@@ -853,23 +1149,47 @@ fn with_channel_binding(est: &Est, tls_version: &str, name: &str, binding_ok: bo
 fn proof_of_possession_takes_the_tls_exporter_binding_of_the_session() {
     let est = Est::start();
     let endpoint = est.est_endpoint_id("default");
-    let set = est
-        .admin
-        .json(&["endpoint", "est-settings", &endpoint, "--pop-required", "true"]);
+    let set = est.admin.json(&[
+        "endpoint",
+        "est-settings",
+        &endpoint,
+        "--pop-required",
+        "true",
+    ]);
     assert_eq!(set["pop_required"], true, "{set}");
 
     // csrattrs now asks for the challengePassword.
     let attrs = est.curl(&est.url("csrattrs"), &[]);
     std::fs::write(est.dir.join("pop-attrs.b64"), &attrs.body).unwrap();
-    must(&est.dir, "openssl", &["base64", "-d", "-in", "pop-attrs.b64", "-out", "pop-attrs.der"]);
-    let parsed = must(&est.dir, "openssl", &["asn1parse", "-inform", "DER", "-in", "pop-attrs.der"]).stdout;
+    must(
+        &est.dir,
+        "openssl",
+        &[
+            "base64",
+            "-d",
+            "-in",
+            "pop-attrs.b64",
+            "-out",
+            "pop-attrs.der",
+        ],
+    );
+    let parsed = must(
+        &est.dir,
+        "openssl",
+        &["asn1parse", "-inform", "DER", "-in", "pop-attrs.der"],
+    )
+    .stdout;
     assert!(parsed.contains("challengePassword"), "{parsed}");
 
     // A CSR without the binding is refused, and one with another session's too.
     let plain = est.csr("no-pop", "/CN=no-pop", None);
     let refused = est.post("simpleenroll", &plain, &["--user", &est.user()]);
     assert_eq!(refused.status, 400, "{}", refused.text());
-    assert!(refused.text().contains("proof of possession"), "{}", refused.text());
+    assert!(
+        refused.text().contains("proof of possession"),
+        "{}",
+        refused.text()
+    );
     let wrong = with_channel_binding(&est, "-tls1_3", "pop-wrong", false);
     assert!(wrong.starts_with("HTTP/1.1 400 "), "{wrong}");
 
@@ -886,7 +1206,9 @@ fn proof_of_possession_takes_the_tls_exporter_binding_of_the_session() {
 /// A raw HTTP/1.1 response as an [`Answer`]: the body is the Content-Length bytes after
 /// the head (s_client may print more once the connection closes).
 fn raw_answer(raw: &str) -> Answer {
-    let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{raw}"));
+    let (head, rest) = raw
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{raw}"));
     let length: usize = head
         .lines()
         .find_map(|l| l.strip_prefix("Content-Length: "))

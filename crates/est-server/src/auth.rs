@@ -140,10 +140,8 @@ pub fn chains_to_anchor(
         .iter()
         .filter_map(|c| parse(c.as_ref()).ok())
         .collect();
-    let anchors: Vec<X509Certificate<'_>> = anchors
-        .iter()
-        .filter_map(|a| parse(&a.der).ok())
-        .collect();
+    let anchors: Vec<X509Certificate<'_>> =
+        anchors.iter().filter_map(|a| parse(&a.der).ok()).collect();
     let valid_now = |c: &X509Certificate<'_>| {
         let v = c.validity();
         v.not_before.timestamp() <= now && now <= v.not_after.timestamp()
@@ -157,7 +155,10 @@ pub fn chains_to_anchor(
     }
     let mut current = &leaf;
     for _ in 0..MAX_CHAIN {
-        if anchors.iter().any(|a| valid_now(a) && signed_by(current, a)) {
+        if anchors
+            .iter()
+            .any(|a| valid_now(a) && signed_by(current, a))
+        {
             return Ok(leaf.subject().to_string());
         }
         let Some(next) = presented

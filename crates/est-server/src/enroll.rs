@@ -202,16 +202,16 @@ fn authenticate(
     let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
     let certificate = match chain.first() {
         None => None,
-        Some(_) => Some(
-            auth::chains_to_anchor(&chain, trust_anchors, now).or_else(|anchor_error| {
+        Some(_) => Some(auth::chains_to_anchor(&chain, trust_anchors, now).or_else(
+            |anchor_error| {
                 // A certificate this gateway issued to the endpoint's organization also
                 // identifies a device (RFC 7030 §3.3.2), unless revoked or replaced.
                 match own_certificate(shared, endpoint, &chain[0]) {
                     Some(subject) => Ok(subject),
                     None => Err(anchor_error),
                 }
-            }),
-        ),
+            },
+        )),
     };
     let password_ok = |credentials: &BasicCredentials| -> Result<(), Refused> {
         if shared
@@ -237,7 +237,8 @@ fn authenticate(
         }
     };
     let identity = match (mode, &basic, &certificate) {
-        (EstAuth::Certificate, _, Some(Ok(subject))) | (EstAuth::Either, None, Some(Ok(subject))) => {
+        (EstAuth::Certificate, _, Some(Ok(subject)))
+        | (EstAuth::Either, None, Some(Ok(subject))) => {
             format!("{} certificate {subject}", endpoint.name)
         }
         (EstAuth::Certificate | EstAuth::Either, None, Some(Err(why)))
@@ -304,7 +305,10 @@ fn check_proof_of_possession(
     if !pop_required {
         return Ok(());
     }
-    let Some(binding) = peer.and_then(|p| p.tls.as_ref()).and_then(|t| t.channel_binding) else {
+    let Some(binding) = peer
+        .and_then(|p| p.tls.as_ref())
+        .and_then(|t| t.channel_binding)
+    else {
         return Err(refuse(text(
             StatusCode::BAD_REQUEST,
             "this endpoint requires proof of possession, and the TLS session has no channel binding",
@@ -380,7 +384,9 @@ fn same_subject_and_names(record: &CertificateRecord, csr: &VerifiedCsr) -> Resu
         let oid = match attribute {
             SubjectAttribute::CommonName => x509_parser::oid_registry::OID_X509_COMMON_NAME,
             SubjectAttribute::Organization => x509_parser::oid_registry::OID_X509_ORGANIZATION_NAME,
-            SubjectAttribute::OrganizationalUnit => x509_parser::oid_registry::OID_X509_ORGANIZATIONAL_UNIT,
+            SubjectAttribute::OrganizationalUnit => {
+                x509_parser::oid_registry::OID_X509_ORGANIZATIONAL_UNIT
+            }
             SubjectAttribute::Locality => x509_parser::oid_registry::OID_X509_LOCALITY_NAME,
             SubjectAttribute::State => x509_parser::oid_registry::OID_X509_STATE_OR_PROVINCE_NAME,
             SubjectAttribute::Country => x509_parser::oid_registry::OID_X509_COUNTRY_NAME,
@@ -444,11 +450,12 @@ fn server_generated(
             "this server returns server-generated keys over the TLS channel only; it does not encrypt them to a DecryptKeyIdentifier or AsymmetricDecryptionKeyIdentifier",
         )));
     }
-    let profile = shared
-        .ra
-        .ca()
-        .profile(&endpoint.profile)
-        .map_err(|_| refuse(text(StatusCode::SERVICE_UNAVAILABLE, "the endpoint's profile is not loaded")))?;
+    let profile = shared.ra.ca().profile(&endpoint.profile).map_err(|_| {
+        refuse(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the endpoint's profile is not loaded",
+        ))
+    })?;
     let algorithm = *profile
         .key_types
         .first()
@@ -459,8 +466,14 @@ fn server_generated(
     let mut name = rcgen::DistinguishedName::new();
     for (attribute, dn_type) in [
         (SubjectAttribute::CommonName, rcgen::DnType::CommonName),
-        (SubjectAttribute::OrganizationalUnit, rcgen::DnType::OrganizationalUnitName),
-        (SubjectAttribute::Organization, rcgen::DnType::OrganizationName),
+        (
+            SubjectAttribute::OrganizationalUnit,
+            rcgen::DnType::OrganizationalUnitName,
+        ),
+        (
+            SubjectAttribute::Organization,
+            rcgen::DnType::OrganizationName,
+        ),
         (SubjectAttribute::Locality, rcgen::DnType::LocalityName),
         (SubjectAttribute::State, rcgen::DnType::StateOrProvinceName),
         (SubjectAttribute::Country, rcgen::DnType::CountryName),
@@ -473,8 +486,7 @@ fn server_generated(
     let request = params
         .serialize_request(key.key_pair())
         .map_err(|e| refuse(internal(e)))?;
-    let generated_csr =
-        VerifiedCsr::from_der(request.der()).map_err(|e| refuse(internal(e)))?;
+    let generated_csr = VerifiedCsr::from_der(request.der()).map_err(|e| refuse(internal(e)))?;
     let pkcs8 = Zeroizing::new(key.key_pair().serialize_der());
     Ok((generated_csr, GeneratedKey { pkcs8 }))
 }
@@ -486,13 +498,10 @@ fn asks_for_encrypted_key(der: &[u8]) -> bool {
     let Ok((_, csr)) = X509CertificationRequest::from_der(der) else {
         return false;
     };
-    let found = csr
-        .certification_request_info
-        .iter_attributes()
-        .any(|a| {
-            let oid = a.oid.to_id_string();
-            oid == "1.2.840.113549.1.9.16.2.37" || oid == "1.2.840.113549.1.9.16.2.54"
-        });
+    let found = csr.certification_request_info.iter_attributes().any(|a| {
+        let oid = a.oid.to_id_string();
+        oid == "1.2.840.113549.1.9.16.2.37" || oid == "1.2.840.113549.1.9.16.2.54"
+    });
     found
 }
 
@@ -508,7 +517,11 @@ fn answer(
         RequestState::Issued { certificate } => {
             let record = match shared.ra.ca().certificates().get(*certificate) {
                 Ok(Some(record)) => record,
-                Ok(None) => return Err(refuse(internal(format!("certificate {certificate} is gone")))),
+                Ok(None) => {
+                    return Err(refuse(internal(format!(
+                        "certificate {certificate} is gone"
+                    ))))
+                }
                 Err(e) => return Err(refuse(internal(e))),
             };
             let certs_only = ca_core::encoding::pkcs7_certs_only(&[&record.der])
@@ -534,15 +547,15 @@ fn answer(
                 _ => Ok(base64_answer(StatusCode::OK, wire::CERTS_ONLY, &certs_only)),
             }
         }
-        RequestState::Expired { .. } | RequestState::Replaced { .. } | RequestState::Revoked { .. } => {
-            Err(refuse(text(
-                StatusCode::FORBIDDEN,
-                &format!(
-                    "the certificate of this request is {}; send a new request",
-                    request.state.name().as_str()
-                ),
-            )))
-        }
+        RequestState::Expired { .. }
+        | RequestState::Replaced { .. }
+        | RequestState::Revoked { .. } => Err(refuse(text(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "the certificate of this request is {}; send a new request",
+                request.state.name().as_str()
+            ),
+        ))),
         RequestState::Declined | RequestState::Invalid | RequestState::Rejected => {
             let reason = request
                 .history
@@ -582,4 +595,3 @@ fn ra_refusal(e: &RaError) -> HttpResponse {
     };
     text(status, &refusal.message)
 }
-

@@ -152,8 +152,8 @@ impl EstServer {
         };
         let label = label.to_string();
         let expected = operation.method();
-        let method_ok = parts.method == expected
-            || (expected == Method::GET && parts.method == Method::HEAD);
+        let method_ok =
+            parts.method == expected || (expected == Method::GET && parts.method == Method::HEAD);
         if !method_ok {
             let mut response = text(
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -82,7 +82,10 @@ impl Throttle {
     /// Clears an address after a successful authentication.
     pub fn succeeded(&self, address: IpAddr) {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        if table.get(&address).is_some_and(|f| f.locked_until.is_none()) {
+        if table
+            .get(&address)
+            .is_some_and(|f| f.locked_until.is_none())
+        {
             table.remove(&address);
         }
     }
@@ -118,7 +121,10 @@ mod tests {
         let start = Instant::now();
         for i in 0..20u64 {
             throttle.failed_at(a, start + Duration::from_secs(i * 20));
-            assert_eq!(throttle.locked_at(a, start + Duration::from_secs(i * 20)), None);
+            assert_eq!(
+                throttle.locked_at(a, start + Duration::from_secs(i * 20)),
+                None
+            );
         }
     }
 }

@@ -38,7 +38,8 @@ impl OptionalClientAuth {
                 .into_iter()
                 .map(DistinguishedName::from)
                 .collect(),
-            algorithms: rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
+            algorithms: rustls::crypto::aws_lc_rs::default_provider()
+                .signature_verification_algorithms,
         })
     }
 }

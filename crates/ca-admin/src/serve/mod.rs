@@ -349,9 +349,8 @@ async fn start_https(
     .map_err(|e| format!("HTTPS server certificate: {e}"))??;
     // Our CAs are the issuers a browser is told we accept, so it prompts only a user
     // holding one of their certificates.
-    let client_auth = client_auth::OptionalClientAuth::new(
-        service.cas().map(|ca| ca.subject_der().to_vec()),
-    );
+    let client_auth =
+        client_auth::OptionalClientAuth::new(service.cas().map(|ca| ca.subject_der().to_vec()));
     let acceptor = TlsAcceptor::from(certificate.server_config(client_auth)?);
     Ok(HttpsListener {
         listener,

@@ -154,7 +154,10 @@ mod tests {
             .collect();
         assert_eq!(
             attributes,
-            vec!["1.2.840.10045.2.1".to_string(), "1.2.840.113549.1.1.1".to_string()]
+            vec![
+                "1.2.840.10045.2.1".to_string(),
+                "1.2.840.113549.1.1.1".to_string()
+            ]
         );
         let without_pop = encode(&device_like(), false).unwrap();
         assert!(without_pop.len() < der.len());

@@ -63,7 +63,9 @@ pub fn decode_payload(body: &[u8]) -> Result<Vec<u8>, PayloadError> {
         .copied()
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
-    LIBERAL.decode(&compact).map_err(|_| PayloadError::NotBase64)
+    LIBERAL
+        .decode(&compact)
+        .map_err(|_| PayloadError::NotBase64)
 }
 
 /// The base64 transfer encoding of an answer: 64-character lines ending in LF,

@@ -98,7 +98,8 @@ impl RegistrationAuthority {
             )));
         };
         // The hash is checked whatever the user name, so timing does not tell which was wrong.
-        let password_ok = password.len() <= 1024 && credentials::verify_password(password_hash, password);
+        let password_ok =
+            password.len() <= 1024 && credentials::verify_password(password_hash, password);
         let user_ok = aws_lc_rs::constant_time::verify_slices_are_equal(
             username.as_bytes(),
             expected.as_bytes(),

@@ -56,8 +56,8 @@ pub use administrators::ApiKeyRecord;
 pub use certificates::{CertificateFilter, CertificateOwner, OwnedCertificate};
 pub use endpoints::{EndpointSecret, NewEndpoint, DEMO_ACME_ENDPOINT};
 pub use error::RaError;
-pub use est::{EstSettings, DEMO_EST_ENDPOINT, DEMO_EST_USERNAME, MAX_EST_TRUST_ANCHORS};
 use error::RaResult;
+pub use est::{EstSettings, DEMO_EST_ENDPOINT, DEMO_EST_USERNAME, MAX_EST_TRUST_ANCHORS};
 pub use requests::{RequestFilter, Requester, Submission};
 pub use scep::{
     ChallengeBinding, ChallengeUse, OneTimeChallenge, DEFAULT_ONE_TIME_CHALLENGE_SECONDS,
