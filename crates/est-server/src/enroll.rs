@@ -12,7 +12,7 @@ use ca_core::profile::SubjectAttribute;
 use gateway_http::actor::Protocol;
 use gateway_http::{HttpResponse, PeerIdentity, ProtocolActor, Refusal, RefusalKind};
 use http::{HeaderMap, StatusCode};
-use policy::model::{Endpoint, EndpointKind, EstAuth};
+use policy::model::{ApprovalMode, Endpoint, EndpointKind, EstAuth};
 use policy::registry::{RaError, Submission};
 use policy::request::{CertificateRequest, Channel, RequestState};
 use x509_parser::prelude::*;
@@ -65,6 +65,13 @@ fn enroll(
 ) -> Result<HttpResponse, Refused> {
     let client = incoming.peer.map(|p| p.remote.ip());
     let who = authenticate(shared, endpoint, incoming, client)?;
+    if incoming.operation == Operation::ServerKeygen && endpoint.approval == ApprovalMode::Queue {
+        // The key is not kept (no escrow), so it could not be handed out after an approval.
+        return Err(refuse(text(
+            StatusCode::NOT_IMPLEMENTED,
+            "serverkeygen is offered by auto-approving endpoints only: a generated key is not kept while a request waits",
+        )));
+    }
     let der = wire::decode_payload(incoming.body)
         .map_err(|e| refuse(text(StatusCode::BAD_REQUEST, &e.to_string())))?;
     let csr = VerifiedCsr::from_der(&der)
@@ -124,10 +131,6 @@ fn enroll(
         Err(e) => return Err(refuse(ra_refusal(&e))),
     };
     if matches!(request.state, RequestState::Requested) {
-        if generated.is_some() {
-            // The key is not kept, so a queued serverkeygen could never be answered.
-            tracing::warn!(request = %request.id.label(), "EST serverkeygen queued");
-        }
         let pending = Pending {
             request: request.id,
             created_at: ::time::OffsetDateTime::now_utc().unix_timestamp(),
