@@ -762,6 +762,12 @@ fn a_queued_request_is_accepted_then_collected_or_declined_with_one_request_each
         declined.text()
     );
     assert_eq!(est.requests_of(&endpoint).len(), 2);
+
+    // A generated key is not kept while a request waits: no serverkeygen here.
+    let kg = est.csr("q3", "/CN=queued-3", None);
+    let refused = est.post("queued/serverkeygen", &kg, &["--user", &user]);
+    assert_eq!(refused.status, 501, "{}", refused.text());
+    assert_eq!(est.requests_of(&endpoint).len(), 2);
 }
 
 #[test]
