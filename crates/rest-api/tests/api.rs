@@ -1248,6 +1248,7 @@ fn overlong_body(path: &str, method: &str) -> Value {
         }
         ("PATCH", _) => json!({ "term_days": 1, long: 1 }),
         ("PUT", p) if p.ends_with("/scep-webhook") => json!({ "url": long }),
+        ("PUT", p) if p.ends_with("/est-settings") => json!({ "auth": long }),
         ("POST", p) if p.ends_with("/approve") || p.ends_with("/decline") => {
             json!({ "message": long })
         }

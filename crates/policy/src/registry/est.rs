@@ -144,7 +144,8 @@ impl RegistrationAuthority {
         if let Some(name) = &settings.auth {
             *auth = EstAuth::parse(name).ok_or_else(|| {
                 RaError::InvalidInput(format!(
-                    "unknown EST authentication '{name}' (basic, certificate, either, both)"
+                    "unknown EST authentication '{}' (basic, certificate, either, both)",
+                    name.chars().take(40).collect::<String>()
                 ))
             })?;
             changes.push(format!("auth {}", auth.name()));
