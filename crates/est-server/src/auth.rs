@@ -23,13 +23,18 @@ pub struct BasicCredentials {
     pub password: Zeroizing<String>,
 }
 
+/// A Basic `Authorization` header that does not decode to `user:password`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the Authorization header is not valid HTTP Basic")]
+pub struct MalformedBasic;
+
 /// The Basic credentials of a request: `Ok(None)` without an Authorization
 /// header (or with another scheme), `Err` for a Basic header that does not decode.
-pub fn basic(headers: &HeaderMap) -> Result<Option<BasicCredentials>, ()> {
+pub fn basic(headers: &HeaderMap) -> Result<Option<BasicCredentials>, MalformedBasic> {
     let Some(value) = headers.get(http::header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| ())?.trim();
+    let value = value.to_str().map_err(|_| MalformedBasic)?.trim();
     let Some((scheme, token)) = value.split_once(' ') else {
         return Ok(None);
     };
@@ -39,10 +44,10 @@ pub fn basic(headers: &HeaderMap) -> Result<Option<BasicCredentials>, ()> {
     let decoded = Zeroizing::new(
         base64::engine::general_purpose::STANDARD
             .decode(token.trim())
-            .map_err(|_| ())?,
+            .map_err(|_| MalformedBasic)?,
     );
-    let text = std::str::from_utf8(&decoded).map_err(|_| ())?;
-    let (username, password) = text.split_once(':').ok_or(())?;
+    let text = std::str::from_utf8(&decoded).map_err(|_| MalformedBasic)?;
+    let (username, password) = text.split_once(':').ok_or(MalformedBasic)?;
     Ok(Some(BasicCredentials {
         username: username.to_string(),
         password: Zeroizing::new(password.to_string()),

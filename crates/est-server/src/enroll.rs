@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 
 use crate::auth::{self, BasicCredentials};
 use crate::pending::{Pending, PendingKey};
-use crate::respond::{accepted, base64_answer, text, unauthorized};
+use crate::respond::{accepted, base64_answer, refuse, text, unauthorized, Refused};
 use crate::wire;
 use crate::{Operation, Shared};
 
@@ -43,19 +43,12 @@ struct Authenticated {
     renewed: Option<CertificateRecord>,
 }
 
-/// An early answer.
-type Refused = Box<HttpResponse>;
-
 /// Answers one enrollment request for an endpoint.
 pub(crate) fn handle(shared: &Shared, endpoint: &Endpoint, incoming: Incoming<'_>) -> HttpResponse {
     match enroll(shared, endpoint, &incoming) {
         Ok(response) => response,
         Err(response) => *response,
     }
-}
-
-fn refuse(response: HttpResponse) -> Refused {
-    Box::new(response)
 }
 
 fn enroll(
@@ -203,19 +196,13 @@ fn authenticate(
     let basic = auth::basic(incoming.headers)
         .map_err(|_| failed("the Authorization header is not valid HTTP Basic"))?;
     let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
-    let certificate = match chain.first() {
-        None => None,
-        Some(_) => Some(auth::chains_to_anchor(&chain, trust_anchors, now).or_else(
-            |anchor_error| {
-                // A certificate this gateway issued to the endpoint's organization also
-                // identifies a device (RFC 7030 §3.3.2), unless revoked or replaced.
-                match own_certificate(shared, endpoint, &chain[0]) {
-                    Some(subject) => Ok(subject),
-                    None => Err(anchor_error),
-                }
-            },
-        )),
-    };
+    let certificate = chain.first().map(|leaf| {
+        auth::chains_to_anchor(&chain, trust_anchors, now).or_else(|anchor_error| {
+            // A certificate this gateway issued to the endpoint's organization also
+            // identifies a device (RFC 7030 §3.3.2), unless revoked or replaced.
+            own_certificate(shared, endpoint, leaf).ok_or(anchor_error)
+        })
+    });
     let password_ok = |credentials: &BasicCredentials| -> Result<(), Refused> {
         if shared
             .passwords

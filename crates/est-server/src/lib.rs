@@ -33,7 +33,7 @@ use policy::registry::{RegistrationAuthority, DEMO_EST_ENDPOINT};
 
 use auth::VerifiedPasswords;
 use pending::PendingRequests;
-use respond::{base64_answer, text};
+use respond::{base64_answer, refuse, text, Refused};
 use throttle::Throttle;
 
 /// The path prefix the server answers under.
@@ -191,7 +191,7 @@ impl EstServer {
         let result = tokio::task::spawn_blocking(move || {
             let endpoint = match resolve(&shared.ra, &label) {
                 Ok(endpoint) => endpoint,
-                Err(response) => return response,
+                Err(response) => return *response,
             };
             match (operation, payload) {
                 (Operation::CaCerts, _) => ca_certificates(&shared, &endpoint),
@@ -225,37 +225,37 @@ impl EstServer {
 }
 
 /// The active EST endpoint of a label.
-fn resolve(ra: &RegistrationAuthority, label: &str) -> Result<Endpoint, HttpResponse> {
+fn resolve(ra: &RegistrationAuthority, label: &str) -> Result<Endpoint, Refused> {
     match ra.endpoint_of_kind("est", label) {
-        Ok(endpoint) if !matches!(endpoint.kind, EndpointKind::Est { .. }) => Err(text(
+        Ok(endpoint) if !matches!(endpoint.kind, EndpointKind::Est { .. }) => Err(refuse(text(
             StatusCode::NOT_FOUND,
             &format!("no EST endpoint '{label}'"),
-        )),
+        ))),
         Ok(endpoint) if endpoint.active => Ok(endpoint),
-        Ok(_) => Err(text(
+        Ok(_) => Err(refuse(text(
             StatusCode::FORBIDDEN,
             &format!("EST endpoint '{label}' is deactivated"),
-        )),
-        Err(_) => Err(text(
+        ))),
+        Err(_) => Err(refuse(text(
             StatusCode::NOT_FOUND,
             &format!("no EST endpoint '{label}'"),
-        )),
+        ))),
     }
 }
 
 /// The DER certificates `/cacerts` returns: the endpoint's issuing CA and its chain up
 /// to the root, which RFC 7030 §4.1.3 asks for as the explicit trust anchor.
-fn issuing_chain(shared: &Shared, endpoint: &Endpoint) -> Result<Vec<Vec<u8>>, HttpResponse> {
+fn issuing_chain(shared: &Shared, endpoint: &Endpoint) -> Result<Vec<Vec<u8>>, Refused> {
     let ca = shared.ra.ca();
     let issuer = ca
         .profile(&endpoint.profile)
         .ok()
         .and_then(|profile| ca.issuer_for(profile).ok())
         .ok_or_else(|| {
-            text(
+            refuse(text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the endpoint's issuing CA is not loaded",
-            )
+            ))
         })?;
     let mut chain = vec![issuer.certificate_der().to_vec()];
     chain.extend(issuer.chain_der().iter().cloned());
@@ -265,7 +265,7 @@ fn issuing_chain(shared: &Shared, endpoint: &Endpoint) -> Result<Vec<Vec<u8>>, H
 fn ca_certificates(shared: &Shared, endpoint: &Endpoint) -> HttpResponse {
     let chain = match issuing_chain(shared, endpoint) {
         Ok(chain) => chain,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
     match ca_core::encoding::pkcs7_certs_only(&refs) {

@@ -8,6 +8,14 @@ use http_body_util::Full;
 
 use crate::wire::encode_payload;
 
+/// An early answer, boxed: a response is large to carry in every `Err`.
+pub type Refused = Box<HttpResponse>;
+
+/// An answer as an early return.
+pub fn refuse(response: HttpResponse) -> Refused {
+    Box::new(response)
+}
+
 /// A short human-readable refusal (RFC 7030 §4.2.3).
 pub fn text(status: StatusCode, body: &str) -> HttpResponse {
     Response::builder()
