@@ -24,8 +24,9 @@ BENCH_SECONDS=${BENCH_SECONDS:-2}
 if [ "${SKIP_BUILD:-}" != 1 ]; then
   cargo build --release -p ca-admin --bin ca-admin -p certwright-tests --bin est-load
 fi
-BIN=$TARGET/release/ca-admin
-LOAD=$TARGET/release/est-load
+RELEASE=$(cd "$TARGET/release" && pwd)
+BIN=$RELEASE/ca-admin
+LOAD=$RELEASE/est-load
 WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -34,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$WORK" && exec "$OLDPWD/$BIN" serve --http-listen 127.0.0.1:0 --https-listen 127.0.0.1:0 >serve.out 2>serve.err) &
+(cd "$WORK" && exec "$BIN" serve --http-listen 127.0.0.1:0 --https-listen 127.0.0.1:0 >serve.out 2>serve.err) &
 SERVER_PID=$!
 for _ in $(seq 1 120); do grep -q '^Ready\.' "$WORK/serve.out" 2>/dev/null && break; sleep 0.5; done
 grep -q '^Ready\.' "$WORK/serve.out" || { echo "the gateway did not start"; cat "$WORK/serve.err"; exit 1; }
