@@ -11,7 +11,7 @@ use ca_core::serial::Serial;
 use ca_core::service::CaService;
 use http::HeaderMap;
 use policy::model::{EndpointId, TrustAnchor};
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::{CertificateDer, UnixTime};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use zeroize::Zeroizing;
 
@@ -122,59 +122,55 @@ pub fn issued_here(
     }
 }
 
-/// The longest chain followed from the leaf to an anchor.
-const MAX_CHAIN: usize = 5;
-
-/// Whether the presented chain leads from its leaf to one of the anchors: each
-/// certificate within its validity and signed by the next (intermediates as the
-/// client presented them), the last signed by an anchor. Returns the leaf's
-/// subject, or why not.
+/// Whether the presented chain leads from its leaf to one of the anchors, as
+/// rustls-webpki validates a path (RFC 5280: validity, signatures on aws-lc-rs,
+/// basic constraints and path lengths, name constraints, and the clientAuth
+/// extended key usage where the leaf names any). Intermediates are taken as the
+/// client presented them. Returns the leaf's subject, or why not.
 pub fn chains_to_anchor(
     chain: &[CertificateDer<'_>],
     anchors: &[TrustAnchor],
     now: i64,
 ) -> Result<String, String> {
-    fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
-        X509Certificate::from_der(der)
-            .map(|(_, c)| c)
-            .map_err(|e| format!("a certificate of the chain does not parse: {e}"))
-    }
     let leaf_der = chain.first().ok_or("no client certificate")?;
-    let leaf = parse(leaf_der.as_ref())?;
-    let presented: Vec<X509Certificate<'_>> = chain[1..]
+    let (_, leaf) = X509Certificate::from_der(leaf_der.as_ref())
+        .map_err(|e| format!("the client certificate does not parse: {e}"))?;
+    let end_entity = webpki::EndEntityCert::try_from(leaf_der)
+        .map_err(|e| format!("the client certificate is not usable: {e}"))?;
+    let anchor_ders: Vec<CertificateDer<'_>> = anchors
         .iter()
-        .filter_map(|c| parse(c.as_ref()).ok())
+        .map(|a| CertificateDer::from(a.der.as_slice()))
         .collect();
-    let anchors: Vec<X509Certificate<'_>> =
-        anchors.iter().filter_map(|a| parse(&a.der).ok()).collect();
-    let valid_now = |c: &X509Certificate<'_>| {
-        let v = c.validity();
-        v.not_before.timestamp() <= now && now <= v.not_after.timestamp()
-    };
-    let signed_by = |child: &X509Certificate<'_>, issuer: &X509Certificate<'_>| {
-        child.issuer().as_raw() == issuer.subject().as_raw()
-            && child.verify_signature(Some(issuer.public_key())).is_ok()
-    };
-    if !valid_now(&leaf) {
-        return Err("the client certificate is outside its validity".into());
+    let trust_anchors: Vec<rustls_pki_types::TrustAnchor<'_>> = anchor_ders
+        .iter()
+        .filter_map(|der| webpki::anchor_from_trusted_cert(der).ok())
+        .collect();
+    if trust_anchors.is_empty() {
+        return Err(
+            "the client certificate does not chain to a trust anchor of this endpoint".into(),
+        );
     }
-    let mut current = &leaf;
-    for _ in 0..MAX_CHAIN {
-        if anchors
-            .iter()
-            .any(|a| valid_now(a) && signed_by(current, a))
-        {
-            return Ok(leaf.subject().to_string());
+    let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.max(0) as u64));
+    match end_entity.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &trust_anchors,
+        &chain[1..],
+        time,
+        webpki::KeyUsage::client_auth(),
+        None,
+        None,
+    ) {
+        Ok(_) => Ok(leaf.subject().to_string()),
+        Err(webpki::Error::CertExpired { .. }) | Err(webpki::Error::CertNotValidYet { .. }) => {
+            Err("the client certificate is outside its validity".into())
         }
-        let Some(next) = presented
-            .iter()
-            .find(|c| c.is_ca() && valid_now(c) && signed_by(current, c))
-        else {
-            break;
-        };
-        current = next;
+        Err(webpki::Error::UnknownIssuer) => {
+            Err("the client certificate does not chain to a trust anchor of this endpoint".into())
+        }
+        Err(e) => Err(format!(
+            "the client certificate does not chain to a trust anchor of this endpoint: {e}"
+        )),
     }
-    Err("the client certificate does not chain to a trust anchor of this endpoint".into())
 }
 
 #[cfg(test)]
@@ -223,6 +219,36 @@ mod tests {
         assert!(chains_to_anchor(&chain, &[anchor(&other)], now).is_err());
         assert!(chains_to_anchor(&chain, &[], now).is_err());
         assert!(chains_to_anchor(&[], &[anchor(&factory)], now).is_err());
+    }
+
+    #[test]
+    fn a_path_is_validated_as_rfc_5280_says() {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let (factory, _, factory_issuer) = ca("Factory CA");
+        // An intermediate the device presents leads to the anchor.
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Factory Line 7");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let line = params.signed_by(&key, &factory_issuer).unwrap();
+        let line_issuer = rcgen::Issuer::new(params, key);
+        let device = leaf(&line_issuer);
+        let chain = [device.der().clone(), line.der().clone()];
+        assert!(chains_to_anchor(&chain, &[anchor(&factory)], now).is_ok());
+        assert!(chains_to_anchor(&chain[..1], &[anchor(&factory)], now).is_err());
+        // A leaf for servers only is not a client's identity.
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec!["server.test".to_string()]).unwrap();
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let server = params.signed_by(&key, &factory_issuer).unwrap();
+        assert!(chains_to_anchor(&[server.der().clone()], &[anchor(&factory)], now).is_err());
+        // Outside its validity (rcgen's certificates begin in 1975).
+        let device = leaf(&factory_issuer);
+        let why =
+            chains_to_anchor(&[device.der().clone()], &[anchor(&factory)], 86_400).unwrap_err();
+        assert!(why.contains("validity"), "{why}");
     }
 
     #[test]
