@@ -269,7 +269,7 @@ fn ca_certificates(shared: &Shared, endpoint: &Endpoint) -> HttpResponse {
     };
     let refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
     match ca_core::encoding::pkcs7_certs_only(&refs) {
-        Ok(der) => base64_answer(StatusCode::OK, wire::CERTS_ONLY, &der),
+        Ok(der) => base64_answer(StatusCode::OK, wire::CACERTS, &der),
         Err(e) => {
             tracing::error!(error = %e, "EST cacerts could not be encoded");
             text(

@@ -9,7 +9,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 
-/// A certs-only PKCS#7 (`/cacerts`, `/simpleenroll`, `/simplereenroll`).
+/// The CA certificates' PKCS#7 (`/cacerts`): RFC 7030 §4.1.3 names the bare type, and
+/// libest built with the Safe C library compares the whole header value with it.
+pub const CACERTS: &str = "application/pkcs7-mime";
+/// A certs-only PKCS#7 (`/simpleenroll`, `/simplereenroll`, §4.2.3).
 pub const CERTS_ONLY: &str = "application/pkcs7-mime; smime-type=certs-only";
 /// The `CsrAttrs` structure (`/csrattrs`).
 pub const CSRATTRS: &str = "application/csrattrs";
