@@ -100,7 +100,10 @@ impl ServiceMap {
                     .or_else(|| entry.get("serviceName"))?
                     .as_str()?;
                 let uri = entry.get("uri")?.as_str()?;
-                Some((name.to_ascii_lowercase(), uri.trim_end_matches('/').to_owned()))
+                Some((
+                    name.to_ascii_lowercase(),
+                    uri.trim_end_matches('/').to_owned(),
+                ))
             })
             .collect();
         Ok(services)

@@ -23,7 +23,12 @@ pub(super) async fn call_json(
     let deadline = tokio::time::Instant::now() + timeout;
     let unreachable = |reason: String| IntuneError::Unreachable { service, reason };
     let response = match tokio::time::timeout_at(deadline, client.request(request)).await {
-        Err(_) => return Err(unreachable(format!("no answer within {} ms", timeout.as_millis()))),
+        Err(_) => {
+            return Err(unreachable(format!(
+                "no answer within {} ms",
+                timeout.as_millis()
+            )))
+        }
         Ok(Err(e)) => return Err(unreachable(error_chain(&e))),
         Ok(Ok(response)) => response,
     };

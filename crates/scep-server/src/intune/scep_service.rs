@@ -82,7 +82,8 @@ impl ScepServiceClient {
             "certificateRequest": csr_base64,
             "callerInfo": self.caller_info,
         }});
-        self.post(client, activity, "ScepActions/validateRequest", &body).await
+        self.post(client, activity, "ScepActions/validateRequest", &body)
+            .await
     }
 
     /// `ScepActions/successNotification`, after issuing.
@@ -103,7 +104,8 @@ impl ScepServiceClient {
             "issuingCertificateAuthority": certificate.issuer,
             "callerInfo": self.caller_info,
         }});
-        self.post(client, activity, "ScepActions/successNotification", &body).await
+        self.post(client, activity, "ScepActions/successNotification", &body)
+            .await
     }
 
     /// `ScepActions/failureNotification`, when nothing was issued; `hresult` is a
@@ -125,7 +127,8 @@ impl ScepServiceClient {
             "errorDescription": description,
             "callerInfo": self.caller_info,
         }});
-        self.post(client, activity, "ScepActions/failureNotification", &body).await
+        self.post(client, activity, "ScepActions/failureNotification", &body)
+            .await
     }
 
     async fn post(
@@ -176,12 +179,152 @@ impl ScepServiceClient {
             return Ok(ServiceAnswer::Success);
         }
         Ok(ServiceAnswer::Refused {
-            code: if code.is_empty() { "NoCode".into() } else { code.to_owned() },
+            code: if code.is_empty() {
+                "NoCode".into()
+            } else {
+                code.to_owned()
+            },
             description: answer
                 .get("errorDescription")
                 .and_then(|d| d.as_str())
                 .unwrap_or("")
                 .to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use http::{Response, StatusCode};
+    use http_body_util::BodyExt;
+    use hyper::body::Incoming;
+    use hyper_util::rt::TokioIo;
+    use zeroize::Zeroizing;
+
+    use super::*;
+    use crate::intune::IntuneCredentials;
+
+    /// A stand-in for Entra ID, Graph and the SCEP service on one port: it checks the
+    /// bearer token and the api-version, and accepts transaction id `good` only.
+    async fn stand_in(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+        let path = request.uri().path().to_owned();
+        let query = request.uri().query().unwrap_or("").to_owned();
+        let bearer = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let has_activity = request.headers().contains_key("client-request-id");
+        let body = request.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8_lossy(&body).to_string();
+        let (status, answer) = if path == "/tenant-1/oauth2/v2.0/token" {
+            if body.contains("client_secret=s3cr%2Bt")
+                && body.contains("grant_type=client_credentials")
+            {
+                (
+                    200,
+                    json!({"access_token": "tok", "expires_in": 3600}).to_string(),
+                )
+            } else {
+                (401, "{}".into())
+            }
+        } else if bearer.as_deref() != Some("Bearer tok") || !has_activity {
+            (401, "{}".into())
+        } else if path
+            == format!(
+                "/v1.0/servicePrincipals/appId={}/endpoints",
+                super::super::discovery::INTUNE_APP_ID
+            )
+        {
+            (200, json!({"value": [{"providerName": VALIDATION_SERVICE, "uri": "http://PLACEHOLDER/scep"}]}).to_string())
+        } else if path == "/scep/ScepActions/validateRequest"
+            && query == format!("api-version={API_VERSION}")
+        {
+            let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if parsed["request"]["transactionId"] == "good"
+                && parsed["request"]["certificateRequest"] == "Q1NS"
+            {
+                (
+                    200,
+                    json!({"code": "Success", "errorDescription": ""}).to_string(),
+                )
+            } else {
+                (
+                    200,
+                    json!({"code": "ChallengeVerificationFailed", "errorDescription": "no"})
+                        .to_string(),
+                )
+            }
+        } else {
+            (404, "{}".into())
+        };
+        Ok(Response::builder()
+            .status(StatusCode::from_u16(status).unwrap())
+            .body(Full::new(Bytes::from(answer)))
+            .unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_request_is_validated_through_the_token_graph_and_service() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = base.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let served = served.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |r| {
+                        let served = served.clone();
+                        async move {
+                            let mut answer = stand_in(r).await?;
+                            // Point Graph's answer at this stand-in's real port.
+                            let bytes = answer
+                                .body_mut()
+                                .clone()
+                                .collect()
+                                .await
+                                .unwrap()
+                                .to_bytes();
+                            let text = String::from_utf8_lossy(&bytes)
+                                .replace("http://PLACEHOLDER", &served);
+                            *answer.body_mut() = Full::new(Bytes::from(text));
+                            Ok::<_, Infallible>(answer)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        let urls = IntuneUrls {
+            login: base.clone(),
+            graph: base.clone(),
+            intune_resource: "https://api.manage.microsoft.com/".into(),
+        };
+        let tokens = TokenClient::new(
+            &urls.login,
+            IntuneCredentials {
+                tenant: "tenant-1".into(),
+                application_id: "app-1".into(),
+                client_secret: Zeroizing::new("s3cr+t".into()),
+            },
+        );
+        let timeout = Duration::from_secs(5);
+        let service = ScepServiceClient::new(urls, tokens, timeout);
+        let client = crate::validation::webhook::build_client(timeout);
+        let good = service
+            .validate_request(&client, ActivityId::random(), "good", "Q1NS")
+            .await;
+        assert_eq!(good, Ok(ServiceAnswer::Success));
+        let bad = service
+            .validate_request(&client, ActivityId::random(), "forged", "Q1NS")
+            .await;
+        assert!(
+            matches!(bad, Ok(ServiceAnswer::Refused { ref code, .. }) if code == "ChallengeVerificationFailed")
+        );
     }
 }

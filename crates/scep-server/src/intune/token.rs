@@ -116,6 +116,9 @@ impl TokenClient {
             _ => None,
         }
         .unwrap_or(300);
-        Ok((Zeroizing::new(token.to_owned()), Duration::from_secs(lifetime)))
+        Ok((
+            Zeroizing::new(token.to_owned()),
+            Duration::from_secs(lifetime),
+        ))
     }
 }
