@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod intune;
 mod operation;
 pub mod ra_identity;
 pub mod transactions;

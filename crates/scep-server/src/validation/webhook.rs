@@ -53,7 +53,7 @@ pub(crate) const SIGNATURE_HEADER: &str = "x-certwright-signature";
 
 const USER_AGENT: &str = concat!("Certwright-SCEP-webhook/", env!("CARGO_PKG_VERSION"));
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// What the webhook is told about one enrollment (the JSON body, in this field order).
 #[derive(Debug, Serialize)]
@@ -188,7 +188,7 @@ pub(crate) fn signature(key: &[u8], timestamp: i64, body: &[u8]) -> String {
 }
 
 /// An HTTP/1.1 client for `http` and `https` URLs; https trusts the system's roots.
-fn build_client(timeout: Duration) -> HttpsClient {
+pub(crate) fn build_client(timeout: Duration) -> HttpsClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(timeout));
@@ -220,7 +220,7 @@ fn build_client(timeout: Duration) -> HttpsClient {
 }
 
 /// An error and its causes, on one line.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
