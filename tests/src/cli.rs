@@ -108,6 +108,29 @@ impl Operator {
             run.stdout, run.stderr
         );
     }
+
+    /// The id of the demo organization `Demo`, as text for the next command line.
+    pub fn demo_org(&self) -> String {
+        let orgs = self.json(&["org", "list"]);
+        items(&orgs)
+            .into_iter()
+            .find(|o| o["name"] == "Demo")
+            .map(|o| id(&o))
+            .unwrap_or_else(|| panic!("no organization Demo in {orgs}"))
+    }
+}
+
+/// The rows of a `--json` listing: the array itself, or a page's `items`.
+pub fn items(value: &serde_json::Value) -> Vec<serde_json::Value> {
+    match value {
+        serde_json::Value::Array(items) => items.clone(),
+        serde_json::Value::Object(o) => o
+            .get("items")
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 /// The `id` of an API object (or of its `endpoint`), as text for the next command line.

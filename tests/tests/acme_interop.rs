@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use certwright_tests::cli::id;
+use certwright_tests::cli::{id, items};
 use certwright_tests::relay::port_taken;
 use certwright_tests::ClientRun;
 use certwright_tests::{
@@ -143,19 +143,9 @@ impl Ca {
         }
     }
 
-    /// The id of the demo organization.
-    fn demo_org(&self) -> String {
-        let orgs = self.admin.json(&["org", "list"]);
-        items(&orgs)
-            .into_iter()
-            .find(|o| o["name"] == "Demo")
-            .map(|o| id(&o))
-            .unwrap_or_else(|| panic!("no organization Demo in {orgs}"))
-    }
-
     /// Creates an ACME endpoint of Demo with the tls-server profile; returns its id.
     fn create_endpoint(&self, name: &str, approval: &str, eab_required: bool) -> String {
-        let org = self.demo_org();
+        let org = self.admin.demo_org();
         let mut args = vec![
             "endpoint",
             "create",
@@ -538,18 +528,6 @@ fn unexpected_cabf_findings(findings: &str) -> Vec<String> {
         })
         .map(str::to_string)
         .collect()
-}
-
-fn items(value: &Value) -> Vec<Value> {
-    match value {
-        Value::Array(items) => items.clone(),
-        Value::Object(o) => o
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    }
 }
 
 fn strings(v: &[String]) -> Vec<&str> {

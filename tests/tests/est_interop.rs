@@ -28,7 +28,7 @@
 
 use std::path::{Path, PathBuf};
 
-use certwright_tests::cli::id;
+use certwright_tests::cli::{id, items};
 use certwright_tests::{must, pkilint_errors, run_in, Gateway, Operator};
 use serde_json::Value;
 
@@ -278,15 +278,6 @@ impl Est {
             .unwrap_or_else(|| panic!("no certificate with serial {serial} in {all:?}"))
     }
 
-    fn demo_org(&self) -> String {
-        let orgs = self.admin.json(&["org", "list"]);
-        items(&orgs)
-            .into_iter()
-            .find(|o| o["name"] == "Demo")
-            .map(|o| id(&o))
-            .unwrap()
-    }
-
     fn est_endpoint_id(&self, name: &str) -> String {
         let listed = self.admin.json(&["endpoint", "list"]);
         items(&listed)
@@ -298,7 +289,7 @@ impl Est {
 
     /// Creates a queued EST endpoint of Demo; returns (id, password).
     fn create_queued_endpoint(&self, name: &str) -> (String, String) {
-        let org = self.demo_org();
+        let org = self.admin.demo_org();
         let created = self.admin.json(&[
             "endpoint",
             "create",
@@ -327,18 +318,6 @@ impl Est {
             .into_iter()
             .filter(|r| r["endpoint"].as_u64().map(|e| e.to_string()).as_deref() == Some(endpoint))
             .collect()
-    }
-}
-
-fn items(value: &Value) -> Vec<Value> {
-    match value {
-        Value::Array(items) => items.clone(),
-        Value::Object(o) => o
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-        _ => Vec::new(),
     }
 }
 

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use certwright_tests::cli::id;
+use certwright_tests::cli::{id, items};
 use certwright_tests::gateway::banner_value_in;
 use certwright_tests::ClientRun;
 use certwright_tests::{must, pkilint_errors, run_in, Gateway, Operator, Run};
@@ -361,20 +361,10 @@ impl Scep {
             .unwrap_or_else(|| panic!("no SCEP endpoint {name} in {listed}"))
     }
 
-    /// The id of the demo organization.
-    fn demo_org(&self) -> String {
-        let orgs = self.admin.json(&["org", "list"]);
-        items(&orgs)
-            .into_iter()
-            .find(|o| o["name"] == "Demo")
-            .map(|o| id(&o))
-            .unwrap_or_else(|| panic!("no organization Demo in {orgs}"))
-    }
-
     /// Creates a SCEP endpoint of Demo (profile device) with an approval queue, reading
     /// its static challenge from the line the CLI prints once; returns (id, challenge).
     fn create_queued_endpoint(&self, name: &str) -> (String, String) {
-        let org = self.demo_org();
+        let org = self.admin.demo_org();
         let out = self.admin.ok(&[
             "endpoint",
             "create",
@@ -598,18 +588,6 @@ fn assert_failure(label: &str, run: &Run) {
         run.stdout,
         run.stderr
     );
-}
-
-fn items(value: &Value) -> Vec<Value> {
-    match value {
-        Value::Array(items) => items.clone(),
-        Value::Object(o) => o
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    }
 }
 
 /// The last `max` bytes (or so) of a log, without its terminal colour codes.

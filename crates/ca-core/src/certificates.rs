@@ -92,6 +92,30 @@ impl Record for CertificateRecord {
     const SCHEMA_VERSION: u16 = 1;
 }
 
+/// Why a certificate cannot vouch for its own renewal (a SCEP RenewalReq signed
+/// with it, an EST simplereenroll over a TLS session authenticated by it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotRenewable {
+    /// Before its notBefore or after its notAfter.
+    OutsideValidity,
+    /// Revoked, replaced or expired.
+    Status(CertificateStatus),
+}
+
+impl CertificateRecord {
+    /// Whether the certificate may vouch for its own renewal at `now` (unix time):
+    /// within its validity and still Issued.
+    pub fn renewable_at(&self, now: i64) -> Result<(), NotRenewable> {
+        if now < self.not_before || now > self.not_after {
+            return Err(NotRenewable::OutsideValidity);
+        }
+        if self.status != CertificateStatus::Issued {
+            return Err(NotRenewable::Status(self.status.clone()));
+        }
+        Ok(())
+    }
+}
+
 /// One revoked serial of a CA, as its CRL needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokedSerial {
@@ -361,5 +385,44 @@ impl CertificateRepository {
         let mut batch = WriteBatch::new();
         CRLS.put(&mut batch, ca_id.as_bytes(), crl)?;
         self.store.write(batch)
+    }
+}
+
+#[cfg(test)]
+mod renewal_tests {
+    use super::*;
+    use crate::serial::Serial;
+
+    fn record(status: CertificateStatus) -> CertificateRecord {
+        CertificateRecord {
+            id: 1,
+            serial: Serial::from_bytes(&[1]),
+            issuer_id: "issuing".into(),
+            profile: "device".into(),
+            subject: "CN=device-1".into(),
+            names: Vec::new(),
+            not_before: 1_000,
+            not_after: 2_000,
+            requester: "est".into(),
+            issued_at: 1_000,
+            status,
+            der: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_an_issued_certificate_within_its_validity_vouches_for_its_renewal() {
+        let issued = record(CertificateStatus::Issued);
+        assert_eq!(issued.renewable_at(1_500), Ok(()));
+        assert_eq!(issued.renewable_at(999), Err(NotRenewable::OutsideValidity));
+        assert_eq!(
+            issued.renewable_at(2_001),
+            Err(NotRenewable::OutsideValidity)
+        );
+        let replaced = record(CertificateStatus::Replaced { by: 2 });
+        assert_eq!(
+            replaced.renewable_at(1_500),
+            Err(NotRenewable::Status(CertificateStatus::Replaced { by: 2 }))
+        );
     }
 }

@@ -12,6 +12,7 @@ use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
+use zeroize::Zeroizing;
 
 use crate::keys::KeyAlgorithm;
 use crate::names::{InvalidName, SubjectAltName};
@@ -59,6 +60,26 @@ pub struct VerifiedCsr {
     key_algorithm: KeyAlgorithm,
     subject: BTreeMap<SubjectAttribute, String>,
     requested_names: Vec<SubjectAltName>,
+    challenge_password: Option<ChallengePassword>,
+}
+
+/// A CSR's challengePassword attribute (PKCS#9): a SCEP challenge or an EST
+/// channel binding, so a secret: its `Debug` form does not show it, and it is
+/// wiped when dropped.
+#[derive(Clone)]
+pub struct ChallengePassword(Zeroizing<String>);
+
+impl ChallengePassword {
+    /// The password.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ChallengePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChallengePassword(<redacted>)")
+    }
 }
 
 impl VerifiedCsr {
@@ -176,12 +197,22 @@ impl VerifiedCsr {
             }
         }
 
+        let challenge_password = info
+            .iter_attributes()
+            .find_map(|a| match a.parsed_attribute() {
+                x509_parser::cri_attributes::ParsedCriAttribute::ChallengePassword(
+                    x509_parser::cri_attributes::ChallengePassword(p),
+                ) => Some(ChallengePassword(Zeroizing::new(p.clone()))),
+                _ => None,
+            });
+
         Ok(Self {
             der: der.to_vec(),
             spki_der: info.subject_pki.raw.to_vec(),
             key_algorithm,
             subject,
             requested_names,
+            challenge_password,
         })
     }
 
@@ -208,6 +239,11 @@ impl VerifiedCsr {
     /// The names the CSR's SAN extension asks for, in order, without duplicates removed.
     pub fn requested_names(&self) -> &[SubjectAltName] {
         &self.requested_names
+    }
+
+    /// The CSR's challengePassword attribute, if it has one.
+    pub fn challenge_password(&self) -> Option<&ChallengePassword> {
+        self.challenge_password.as_ref()
     }
 }
 

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use base64::Engine;
-use ca_core::certificates::{CertificateRecord, CertificateStatus};
+use ca_core::certificates::{CertificateRecord, NotRenewable};
 use ca_core::csr::VerifiedCsr;
 use ca_core::keys::{SignatureHash, SigningKeyPair};
 use ca_core::profile::SubjectAttribute;
@@ -69,7 +69,7 @@ fn enroll(
         .map_err(|e| refuse(text(StatusCode::BAD_REQUEST, &e.to_string())))?;
     let csr = VerifiedCsr::from_der(&der)
         .map_err(|e| refuse(text(StatusCode::BAD_REQUEST, &e.to_string())))?;
-    check_proof_of_possession(endpoint, incoming.peer, &der)?;
+    check_proof_of_possession(endpoint, incoming.peer, &csr)?;
     let renewal_of = who.renewed.as_ref().map(|r| r.id);
     let key = PendingKey::new(endpoint.id, &der, renewal_of);
     // A request already begun is answered as it stands, before the renewed certificate is
@@ -287,7 +287,7 @@ fn own_certificate(
 fn check_proof_of_possession(
     endpoint: &Endpoint,
     peer: Option<&PeerIdentity>,
-    der: &[u8],
+    csr: &VerifiedCsr,
 ) -> Result<(), Refused> {
     let EndpointKind::Est { pop_required, .. } = &endpoint.kind else {
         return Ok(());
@@ -304,7 +304,7 @@ fn check_proof_of_possession(
             "this endpoint requires proof of possession, and the TLS session has no channel binding",
         )));
     };
-    let Some(presented) = challenge_password(der) else {
+    let Some(presented) = csr.challenge_password().map(|p| p.as_str()) else {
         return Err(refuse(text(
             StatusCode::BAD_REQUEST,
             "this endpoint requires proof of possession: the CSR's challengePassword must be the base64 tls-exporter channel binding (RFC 9266) of this TLS session",
@@ -322,37 +322,20 @@ fn check_proof_of_possession(
     Ok(())
 }
 
-/// The CSR's challengePassword attribute, if it has one.
-fn challenge_password(der: &[u8]) -> Option<Zeroizing<String>> {
-    let (_, csr) = X509CertificationRequest::from_der(der).ok()?;
-    let found = csr
-        .certification_request_info
-        .iter_attributes()
-        .find_map(|a| match a.parsed_attribute() {
-            ParsedCriAttribute::ChallengePassword(ChallengePassword(p)) => {
-                Some(Zeroizing::new(p.clone()))
-            }
-            _ => None,
-        });
-    found
-}
-
 /// Whether a certificate may authenticate its own renewal: within its validity,
 /// and neither revoked nor replaced.
 fn renewable(record: &CertificateRecord) -> Result<(), Refused> {
     let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
-    if now < record.not_before || now > record.not_after {
-        return Err(refuse(unauthorized(
-            "the certificate being renewed is outside its validity",
-        )));
-    }
-    if record.status != CertificateStatus::Issued {
-        return Err(refuse(unauthorized(&format!(
-            "the certificate being renewed is {}",
-            record.status.name()
-        ))));
-    }
-    Ok(())
+    record.renewable_at(now).map_err(|why| {
+        refuse(unauthorized(&match why {
+            NotRenewable::OutsideValidity => {
+                "the certificate being renewed is outside its validity".to_string()
+            }
+            NotRenewable::Status(status) => {
+                format!("the certificate being renewed is {}", status.name())
+            }
+        }))
+    })
 }
 
 /// RFC 7030 §4.2.2: a re-enrollment keeps the subject and the subject alternative

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use ca_core::certificates::CertificateRecord;
+use ca_core::certificates::{CertificateRecord, NotRenewable};
 use ca_core::csr::VerifiedCsr;
 use ca_core::serial::Serial;
 use cms::cert::IssuerAndSerialNumber;
@@ -242,8 +242,7 @@ impl Exchange<'_> {
     /// A new enrollment (not a renewal): the endpoint's webhook decides where it has
     /// one, else the static or a one-time challenge.
     fn authorize_enrollment(&self, content: &[u8], csr: &VerifiedCsr) -> Result<(), Answer> {
-        let challenge = challenge_password(content);
-        let challenge = challenge.as_deref().map(|c| c.as_str());
+        let challenge = csr.challenge_password().map(|c| c.as_str());
         match self.shared.ra.scep_webhook_key(self.endpoint) {
             Ok(Some((url, key))) => self.ask_webhook(&url, &key, content, csr, challenge),
             Ok(None) => self
@@ -492,38 +491,16 @@ impl Exchange<'_> {
 /// revoked nor replaced.
 fn renewable(record: &CertificateRecord) -> Result<(), Answer> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    if now < record.not_before || now > record.not_after {
-        return Err(Answer::Failure(
+    record.renewable_at(now).map_err(|why| match why {
+        NotRenewable::OutsideValidity => Answer::Failure(
             FailInfo::BadTime,
             "the certificate signing the renewal is outside its validity".into(),
-        ));
-    }
-    if record.status != ca_core::certificates::CertificateStatus::Issued {
-        return Err(Answer::Failure(
+        ),
+        NotRenewable::Status(status) => Answer::Failure(
             FailInfo::BadRequest,
-            format!(
-                "the certificate signing the renewal is {}",
-                record.status.name()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The CSR's challengePassword attribute, if it has one.
-fn challenge_password(csr_der: &[u8]) -> Option<Zeroizing<String>> {
-    use x509_parser::prelude::*;
-    let (_, csr) = X509CertificationRequest::from_der(csr_der).ok()?;
-    let found = csr
-        .certification_request_info
-        .iter_attributes()
-        .find_map(|a| match a.parsed_attribute() {
-            ParsedCriAttribute::ChallengePassword(ChallengePassword(p)) => {
-                Some(Zeroizing::new(p.clone()))
-            }
-            _ => None,
-        });
-    found
+            format!("the certificate signing the renewal is {}", status.name()),
+        ),
+    })
 }
 
 /// The CSR's subject as text (`CN=…, O=…`), for the webhook.

@@ -133,6 +133,59 @@ impl RegistrationAuthority {
         Ok(Some(org.id))
     }
 
+    /// Creates the demo's `kind` endpoint `name` (organization Demo, profile `device`,
+    /// auto-approve) once, if the demo organization exists: `credential` makes the
+    /// endpoint's kind and the secret it returns, to be shown once (only when the
+    /// endpoint is created). `None` when it exists already or there is no demo organization.
+    pub(super) fn ensure_demo_endpoint(
+        &self,
+        kind: &str,
+        name: &str,
+        credential: impl FnOnce() -> (EndpointKind, Zeroizing<String>),
+    ) -> RaResult<Option<Zeroizing<String>>> {
+        let claim = endpoint_claim(kind, name);
+        if NAMES.get(&self.store, claim.as_bytes())?.is_some() {
+            return Ok(None);
+        }
+        let Some(org) = NAMES.get(&self.store, b"org:Demo")? else {
+            return Ok(None);
+        };
+        let org = ORGS
+            .get(&self.store, &id_key(org.id))?
+            .ok_or_else(|| RaError::NotFound("organization Demo".into()))?;
+        let (kind, secret) = credential();
+        let endpoint = Endpoint {
+            id: EndpointId(self.next_id(ENDPOINTS.name())),
+            name: name.into(),
+            kind,
+            org: org.id,
+            dept: None,
+            profile: "device".into(),
+            default_term_days: None,
+            approval: ApprovalMode::Auto,
+            active: true,
+            created_at: now(),
+        };
+        let description = format!(
+            "demo {} endpoint '{name}'",
+            endpoint.kind.name().to_uppercase()
+        );
+        let mut batch = WriteBatch::new();
+        self.claim_name(&mut batch, &claim, endpoint.id.0)?;
+        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                "system",
+                "endpoint.create",
+                &endpoint.id.label(),
+                description,
+            ),
+            "endpoint",
+        )?;
+        Ok(Some(secret))
+    }
+
     /// Creates an enrollment endpoint; SCEP and EST secrets are generated and shown once.
     pub fn create_endpoint(
         &self,

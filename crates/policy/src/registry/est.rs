@@ -9,9 +9,8 @@ use ca_core::store::WriteBatch;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::endpoints::endpoint_claim;
-use super::{id_key, now, RaError, RaResult, RegistrationAuthority};
-use super::{ENDPOINTS, NAMES, ORGS};
+use super::ENDPOINTS;
+use super::{id_key, RaError, RaResult, RegistrationAuthority};
 use crate::audit::AuditEvent;
 use crate::credentials;
 use crate::model::*;
@@ -188,49 +187,17 @@ impl RegistrationAuthority {
     /// auto-approve, Basic user `est` or a client certificate); returns its password
     /// when it was created, to be shown once.
     pub fn ensure_demo_est_endpoint(&self) -> RaResult<Option<Zeroizing<String>>> {
-        let claim = endpoint_claim("est", DEMO_EST_ENDPOINT);
-        if NAMES.get(&self.store, claim.as_bytes())?.is_some() {
-            return Ok(None);
-        }
-        let Some(org) = NAMES.get(&self.store, b"org:Demo")? else {
-            return Ok(None);
-        };
-        let org = ORGS
-            .get(&self.store, &id_key(org.id))?
-            .ok_or_else(|| RaError::NotFound("organization Demo".into()))?;
-        let password = Zeroizing::new(credentials::random_token::<18>());
-        let endpoint = Endpoint {
-            id: EndpointId(self.next_id(ENDPOINTS.name())),
-            name: DEMO_EST_ENDPOINT.into(),
-            kind: EndpointKind::Est {
+        self.ensure_demo_endpoint("est", DEMO_EST_ENDPOINT, || {
+            let password = Zeroizing::new(credentials::random_token::<18>());
+            let kind = EndpointKind::Est {
                 label: DEMO_EST_ENDPOINT.into(),
                 username: DEMO_EST_USERNAME.into(),
                 password_hash: credentials::hash_password(&password),
                 auth: EstAuth::Either,
                 trust_anchors: Vec::new(),
                 pop_required: false,
-            },
-            org: org.id,
-            dept: None,
-            profile: "device".into(),
-            default_term_days: None,
-            approval: ApprovalMode::Auto,
-            active: true,
-            created_at: now(),
-        };
-        let mut batch = WriteBatch::new();
-        self.claim_name(&mut batch, &claim, endpoint.id.0)?;
-        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
-        self.commit(
-            batch,
-            AuditEvent::success(
-                "system",
-                "endpoint.create",
-                &endpoint.id.label(),
-                "demo EST endpoint 'default'",
-            ),
-            "endpoint",
-        )?;
-        Ok(Some(password))
+            };
+            (kind, password)
+        })
     }
 }

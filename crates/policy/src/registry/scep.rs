@@ -15,9 +15,7 @@ use ca_core::store::{Record, Table, WriteBatch};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::endpoints::endpoint_claim;
-use super::{id_key, now, RaError, RaResult, RegistrationAuthority};
-use super::{ENDPOINTS, NAMES, ORGS};
+use super::{now, RaError, RaResult, RegistrationAuthority};
 use crate::audit::AuditEvent;
 use crate::credentials;
 use crate::model::*;
@@ -244,45 +242,13 @@ impl RegistrationAuthority {
     /// profile, auto-approve) if the demo organization exists and the endpoint
     /// does not; returns its static challenge, to be shown once.
     pub fn ensure_demo_scep_endpoint(&self) -> RaResult<Option<Zeroizing<String>>> {
-        let claim = endpoint_claim("scep", DEMO_SCEP_ENDPOINT);
-        if NAMES.get(&self.store, claim.as_bytes())?.is_some() {
-            return Ok(None);
-        }
-        let Some(org) = NAMES.get(&self.store, b"org:Demo")? else {
-            return Ok(None);
-        };
-        let org = ORGS
-            .get(&self.store, &id_key(org.id))?
-            .ok_or_else(|| RaError::NotFound("organization Demo".into()))?;
-        let (challenge, challenge_hash) = new_static_challenge();
-        let endpoint = Endpoint {
-            id: EndpointId(self.next_id(ENDPOINTS.name())),
-            name: DEMO_SCEP_ENDPOINT.into(),
-            kind: EndpointKind::Scep {
+        self.ensure_demo_endpoint("scep", DEMO_SCEP_ENDPOINT, || {
+            let (challenge, challenge_hash) = new_static_challenge();
+            let kind = EndpointKind::Scep {
                 challenge_hash,
                 webhook: None,
-            },
-            org: org.id,
-            dept: None,
-            profile: "device".into(),
-            default_term_days: None,
-            approval: ApprovalMode::Auto,
-            active: true,
-            created_at: now(),
-        };
-        let mut batch = WriteBatch::new();
-        self.claim_name(&mut batch, &claim, endpoint.id.0)?;
-        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
-        self.commit(
-            batch,
-            AuditEvent::success(
-                "system",
-                "endpoint.create",
-                &endpoint.id.label(),
-                "demo SCEP endpoint 'default'",
-            ),
-            "endpoint",
-        )?;
-        Ok(Some(challenge))
+            };
+            (kind, challenge)
+        })
     }
 }
