@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod client_run;
+pub mod est;
 pub mod gateway;
 pub mod relay;
 

@@ -26,398 +26,16 @@
 //! Every certificate issued passes `openssl verify` against the demo root and
 //! pkilint's PKIX linter. Each test has its own directory and gateway.
 
-use std::path::{Path, PathBuf};
-
-use certwright_tests::cli::{id, items};
-use certwright_tests::{must, pkilint_errors, run_in, Gateway, Operator};
+use certwright_tests::cli::id;
+use certwright_tests::est::{manufacturer, public_key, Answer, Est, ROOT_PEM};
+use certwright_tests::{must, run_in};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
-const ROOT_PEM: &str = "ca-data/cas/demo-root/certificate.pem";
-const ISSUING_PEM: &str = "ca-data/cas/demo-issuing/certificate.pem";
-
-/// One HTTP exchange as curl saw it.
-struct Answer {
-    status: u16,
-    /// The raw header block (HTTP/1.1: as sent, names in their case).
-    headers: String,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers.lines().find_map(|line| {
-            let (n, v) = line.split_once(':')?;
-            n.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).to_string()
-    }
-}
-
-/// The demo gateway with an MRAO session.
-struct Est {
-    gateway: Gateway,
-    admin: Operator,
-    dir: PathBuf,
-    password: String,
-    _tmp: tempfile::TempDir,
-}
-
-impl Est {
-    fn start() -> Est {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().to_path_buf();
-        let gateway = Gateway::start(BIN, &dir, &[]);
-        let admin_password = gateway.first_admin_password();
-        assert_eq!(
-            gateway.banner_value("EST user"),
-            Some("est"),
-            "{}",
-            gateway.banner()
-        );
-        let password = gateway
-            .banner_value("EST password")
-            .unwrap_or_else(|| panic!("no `EST password` line:\n{}", gateway.banner()))
-            .to_string();
-        assert_eq!(
-            gateway.banner_value("EST"),
-            Some(format!("{}/.well-known/est/", gateway.https_url()).as_str()),
-            "{}",
-            gateway.banner()
-        );
-        let admin = Operator::new(BIN, &dir, "admin", gateway.https_url())
-            .with_ca_cert(Some(Path::new(ROOT_PEM)));
-        admin.login("admin", &admin_password);
-        Est {
-            gateway,
-            admin,
-            dir,
-            password,
-            _tmp: tmp,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/.well-known/est/{path}", self.gateway.https_url())
-    }
-
-    /// curl over HTTP/1.1 (libest's protocol) with the demo root as the trust anchor.
-    fn curl(&self, url: &str, extra: &[&str]) -> Answer {
-        let body = self.dir.join("curl.body");
-        let headers = self.dir.join("curl.headers");
-        let _ = std::fs::remove_file(&body);
-        let mut args = vec![
-            "-sS",
-            "--http1.1",
-            "--cacert",
-            ROOT_PEM,
-            "-o",
-            body.to_str().unwrap(),
-            "-D",
-            headers.to_str().unwrap(),
-            "-w",
-            "%{http_code}",
-        ];
-        args.extend_from_slice(extra);
-        args.push(url);
-        let run = run_in(&self.dir, "curl", &args);
-        assert!(run.ok, "curl {url} failed: {}{}", run.stdout, run.stderr);
-        Answer {
-            status: run.stdout.trim().parse().unwrap_or(0),
-            headers: std::fs::read_to_string(&headers).unwrap_or_default(),
-            body: std::fs::read(&body).unwrap_or_default(),
-        }
-    }
-
-    /// POSTs a file as an EST request body.
-    fn post(&self, path: &str, file: &str, auth: &[&str]) -> Answer {
-        let data = format!("@{file}");
-        let mut extra = vec![
-            "-H",
-            "Content-Type: application/pkcs10",
-            "--data-binary",
-            &data,
-        ];
-        extra.extend_from_slice(auth);
-        self.curl(&self.url(path), &extra)
-    }
-
-    fn user(&self) -> String {
-        format!("est:{}", self.password)
-    }
-
-    /// A key and a base64 CSR (`<name>.key`, `<name>.b64`) made with openssl req and base64.
-    fn csr(&self, name: &str, subject: &str, san: Option<&str>) -> String {
-        let mut args = vec![
-            "req",
-            "-new",
-            "-nodes",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ];
-        let key = format!("{name}.key");
-        args.extend_from_slice(&["-keyout", &key]);
-        self.csr_with(name, subject, san, &args)
-    }
-
-    /// A CSR for an existing key.
-    fn csr_for_key(&self, name: &str, key: &str, subject: &str, san: Option<&str>) -> String {
-        self.csr_with(name, subject, san, &["req", "-new", "-key", key])
-    }
-
-    fn csr_with(&self, name: &str, subject: &str, san: Option<&str>, base: &[&str]) -> String {
-        let der = format!("{name}.csr.der");
-        let mut args: Vec<&str> = base.to_vec();
-        args.extend_from_slice(&["-outform", "DER", "-out", &der, "-subj", subject]);
-        let ext;
-        if let Some(san) = san {
-            ext = format!("subjectAltName={san}");
-            args.extend_from_slice(&["-addext", &ext]);
-        }
-        must(&self.dir, "openssl", &args);
-        let b64 = format!("{name}.b64");
-        let encoded = must(&self.dir, "base64", &[&der]).stdout;
-        std::fs::write(self.dir.join(&b64), encoded).unwrap();
-        b64
-    }
-
-    /// The certificates of a base64 certs-only answer to an enrollment, written as PEM to `file`.
-    fn certificates(&self, answer: &Answer, file: &str) -> String {
-        self.pkcs7_certificates(
-            answer,
-            "application/pkcs7-mime; smime-type=certs-only",
-            file,
-        )
-    }
-
-    /// The certificates of a base64 PKCS#7 answer of the media type `media_type`, written as PEM to `file`.
-    fn pkcs7_certificates(&self, answer: &Answer, media_type: &str, file: &str) -> String {
-        assert_eq!(answer.status, 200, "{}", answer.text());
-        assert_eq!(answer.header("Content-Type").as_deref(), Some(media_type));
-        assert_eq!(
-            answer.header("Content-Transfer-Encoding").as_deref(),
-            Some("base64")
-        );
-        let b64 = self.dir.join(format!("{file}.p7.b64"));
-        std::fs::write(&b64, &answer.body).unwrap();
-        let der = format!("{file}.p7.der");
-        must(
-            &self.dir,
-            "openssl",
-            &["base64", "-d", "-in", b64.to_str().unwrap(), "-out", &der],
-        );
-        must(
-            &self.dir,
-            "openssl",
-            &[
-                "pkcs7",
-                "-inform",
-                "DER",
-                "-in",
-                &der,
-                "-print_certs",
-                "-out",
-                file,
-            ],
-        );
-        std::fs::read_to_string(self.dir.join(file)).unwrap()
-    }
-
-    /// openssl verify against the demo root and pkilint PKIX clean; returns the serial.
-    fn check_certificate(&self, file: &str, cn: &str) -> String {
-        let run = must(
-            &self.dir,
-            "openssl",
-            &[
-                "verify",
-                "-CAfile",
-                ROOT_PEM,
-                "-untrusted",
-                ISSUING_PEM,
-                file,
-            ],
-        );
-        assert!(run.stdout.contains(": OK"), "{}", run.stdout);
-        let subject = must(
-            &self.dir,
-            "openssl",
-            &[
-                "x509", "-in", file, "-noout", "-subject", "-nameopt", "RFC2253",
-            ],
-        )
-        .stdout;
-        assert!(subject.contains(&format!("CN={cn}")), "{subject}");
-        // pkilint reads a bare PEM block (print_certs writes subject/issuer lines too).
-        let bare = format!("{file}.bare.pem");
-        must(&self.dir, "openssl", &["x509", "-in", file, "-out", &bare]);
-        let findings = pkilint_errors(&self.dir, "lint_pkix_cert", &[&bare]);
-        assert!(
-            findings.is_empty(),
-            "pkilint PKIX errors for {file}: {findings}"
-        );
-        serial_of(&self.dir, file)
-    }
-
-    fn certificate_by_serial(&self, serial: &str) -> Value {
-        let all = items(&self.admin.json(&["cert", "list", "--limit", "500"]));
-        all.iter()
-            .find(|c| {
-                c["serial"].as_str().is_some_and(|s| {
-                    s.trim_start_matches('0')
-                        .eq_ignore_ascii_case(serial.trim_start_matches('0'))
-                })
-            })
-            .cloned()
-            .unwrap_or_else(|| panic!("no certificate with serial {serial} in {all:?}"))
-    }
-
-    fn est_endpoint_id(&self, name: &str) -> String {
-        let listed = self.admin.json(&["endpoint", "list"]);
-        items(&listed)
-            .into_iter()
-            .find(|e| e["kind"] == "est" && e["name"] == name)
-            .map(|e| id(&e))
-            .unwrap_or_else(|| panic!("no EST endpoint {name} in {listed}"))
-    }
-
-    /// Creates a queued EST endpoint of Demo; returns (id, password).
-    fn create_queued_endpoint(&self, name: &str) -> (String, String) {
-        let org = self.admin.demo_org();
-        let created = self.admin.json(&[
-            "endpoint",
-            "create",
-            "--name",
-            name,
-            "--kind",
-            "est",
-            "--org",
-            &org,
-            "--profile",
-            "device",
-            "--approval",
-            "queue",
-        ]);
-        let password = created
-            .as_object()
-            .and_then(|o| o.iter().find(|(k, _)| k.contains("password")))
-            .and_then(|(_, v)| v.as_str())
-            .unwrap_or_else(|| panic!("no password in {created}"))
-            .to_string();
-        (id(&created), password)
-    }
-
-    fn requests_of(&self, endpoint: &str) -> Vec<Value> {
-        items(&self.admin.json(&["request", "list"]))
-            .into_iter()
-            .filter(|r| r["endpoint"].as_u64().map(|e| e.to_string()).as_deref() == Some(endpoint))
-            .collect()
-    }
-}
-
-fn serial_of(dir: &Path, file: &str) -> String {
-    must(dir, "openssl", &["x509", "-in", file, "-noout", "-serial"])
-        .stdout
-        .trim()
-        .trim_start_matches("serial=")
-        .to_string()
-}
-
-fn public_key(dir: &Path, args: &[&str]) -> String {
-    must(dir, "openssl", args).stdout
-}
-
-/// A self-signed test manufacturer CA and a device certificate it issued
-/// (`factory.pem`, `idevid.pem`, `idevid.key`), made with openssl.
-fn manufacturer(dir: &Path, prefix: &str) {
-    let ca_key = format!("{prefix}-ca.key");
-    let ca = format!("{prefix}-ca.pem");
-    must(
-        dir,
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-new",
-            "-nodes",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-keyout",
-            &ca_key,
-            "-out",
-            &ca,
-            "-days",
-            "30",
-            "-subj",
-            &format!("/O=Test Devices Inc/CN={prefix} Manufacturer CA"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-    let key = format!("{prefix}-idevid.key");
-    let csr = format!("{prefix}-idevid.csr");
-    must(
-        dir,
-        "openssl",
-        &[
-            "req",
-            "-new",
-            "-nodes",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            "/CN=serial-0001",
-        ],
-    );
-    // A v3 certificate, as IDevIDs are (TLS libraries refuse v1 end-entity certificates).
-    let ext = format!("{prefix}-idevid.ext");
-    std::fs::write(
-        dir.join(&ext),
-        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
-    )
-    .unwrap();
-    must(
-        dir,
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-            "-days",
-            "30",
-            "-extfile",
-            &ext,
-            "-out",
-            &format!("{prefix}-idevid.pem"),
-        ],
-    );
-}
 
 #[test]
 fn cacerts_csrattrs_enroll_reenroll_and_the_refused_renewals() {
-    let est = Est::start();
+    let est = Est::start(BIN);
     let dir = &est.dir;
 
     // cacerts: the issuing CA and the root, over HTTP/1.1 as libest reads it.
@@ -561,7 +179,7 @@ fn cacerts_csrattrs_enroll_reenroll_and_the_refused_renewals() {
 
 #[test]
 fn a_device_enrolls_with_its_manufacturer_certificate_and_serverkeygen_returns_a_matching_key() {
-    let est = Est::start();
+    let est = Est::start(BIN);
     let dir = &est.dir;
     manufacturer(dir, "factory");
     let endpoint = est.est_endpoint_id("default");
@@ -695,7 +313,7 @@ fn a_device_enrolls_with_its_manufacturer_certificate_and_serverkeygen_returns_a
 
 #[test]
 fn a_queued_request_is_accepted_then_collected_or_declined_with_one_request_each() {
-    let est = Est::start();
+    let est = Est::start(BIN);
     let (endpoint, password) = est.create_queued_endpoint("queued");
     let user = format!("queued:{password}");
     let csr = est.csr("q1", "/CN=queued-1", None);
@@ -757,7 +375,7 @@ fn a_queued_request_is_accepted_then_collected_or_declined_with_one_request_each
 
 #[test]
 fn bad_input_gets_est_errors_and_the_server_stays_up() {
-    let est = Est::start();
+    let est = Est::start(BIN);
     let dir = &est.dir;
     let csr = est.csr("ok", "/CN=ok-device", None);
 
@@ -841,7 +459,7 @@ fn bad_input_gets_est_errors_and_the_server_stays_up() {
 
 #[test]
 fn repeated_failures_from_one_address_are_throttled() {
-    let est = Est::start();
+    let est = Est::start(BIN);
     let csr = est.csr("t", "/CN=throttled", None);
     let mut statuses = Vec::new();
     for _ in 0..6 {
@@ -924,7 +542,7 @@ fn libest_request(
 #[test]
 fn a_libest_style_client_over_tls12_gets_what_it_parses() {
     use base64::Engine;
-    let est = Est::start();
+    let est = Est::start(BIN);
     let host = est
         .gateway
         .https_url()
@@ -1138,7 +756,7 @@ fn with_channel_binding(est: &Est, tls_version: &str, name: &str, binding_ok: bo
 
 #[test]
 fn proof_of_possession_takes_the_tls_exporter_binding_of_the_session() {
-    let est = Est::start();
+    let est = Est::start(BIN);
     let endpoint = est.est_endpoint_id("default");
     let set = est.admin.json(&[
         "endpoint",

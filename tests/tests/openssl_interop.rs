@@ -143,6 +143,7 @@ fn every_profile_verifies_with_openssl_and_lints_clean_with_pkilint() {
             ),
             ("code-signing", &rsa3072, "/CN=Release Signing", None),
             ("scep-ra", &rsa, "/CN=SCEP RA", None),
+            ("est-signer", &rsa, "/CN=EST server", None),
             ("ocsp-signing", &ec, "/CN=OCSP Responder", None),
         ];
         for (index, (profile, key_args, subject, san)) in cases.iter().enumerate() {

@@ -305,3 +305,78 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.sync_all()?;
     std::fs::rename(&tmp, path)
 }
+
+/// A protocol identity with its certificate parsed, as the CMS builders want it.
+pub struct LoadedIdentity {
+    /// The key's operations and the certificate's DER.
+    pub identity: ProtocolIdentity,
+    /// The certificate, parsed.
+    pub certificate: x509_cert::Certificate,
+    /// The issuing CA's id.
+    pub issuer_id: String,
+}
+
+/// What identity a protocol edge wants for one of its endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct IdentitySpec<'a> {
+    /// The identity's file name (see [`CaService::protocol_identity`]).
+    pub name: &'a str,
+    /// Its certificate's common name.
+    pub common_name: &'a str,
+    /// The CA that issues it.
+    pub issuer: &'a str,
+    /// The profile it is issued under.
+    pub profile: &'a str,
+}
+
+/// Protocol identities by a key of the edge's choosing (an endpoint id), loaded
+/// once and loaded again when due for renewal or when the wanted issuer changed:
+/// opening the key file costs a PBES2 derivation, which no request should pay.
+pub struct IdentityCache<K> {
+    cache: Mutex<std::collections::HashMap<K, std::sync::Arc<LoadedIdentity>>>,
+}
+
+impl<K> Default for IdentityCache<K> {
+    fn default() -> Self {
+        Self {
+            cache: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> IdentityCache<K> {
+    /// The identity for `key`, created or renewed as needed.
+    pub fn get(
+        &self,
+        ca: &CaService,
+        key: &K,
+        spec: IdentitySpec<'_>,
+    ) -> Result<std::sync::Arc<LoadedIdentity>, CaServiceError> {
+        use der::Decode;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Some(cached) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            if !cached.identity.due(now) && cached.issuer_id == spec.issuer {
+                return Ok(cached.clone());
+            }
+        }
+        let identity =
+            ca.protocol_identity(spec.name, spec.common_name, Some(spec.issuer), spec.profile)?;
+        let certificate = x509_cert::Certificate::from_der(identity.certificate_der())
+            .map_err(|e| CaServiceError::NoIssuer(format!("identity certificate: {e}")))?;
+        let fresh = std::sync::Arc::new(LoadedIdentity {
+            identity,
+            certificate,
+            issuer_id: spec.issuer.to_string(),
+        });
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), fresh.clone());
+        Ok(fresh)
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod authority;
 pub mod certificates;
+pub mod cms_seal;
 pub mod csr;
 pub mod encoding;
 pub mod extensions;

@@ -28,6 +28,9 @@ pub enum CertificateType {
     CodeSigning,
     /// A SCEP registration-authority certificate.
     ScepRa,
+    /// An EST server's CMS signing certificate (it signs the server-generated
+    /// keys it encrypts to devices, RFC 7030 §4.4.2).
+    EstSigner,
     /// A delegated OCSP-signing certificate.
     OcspSigning,
 }
@@ -318,6 +321,7 @@ mod tests {
             CertificateType::Smime,
             CertificateType::CodeSigning,
             CertificateType::ScepRa,
+            CertificateType::EstSigner,
             CertificateType::OcspSigning,
         ] {
             assert!(

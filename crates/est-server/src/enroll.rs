@@ -7,7 +7,6 @@ use std::net::IpAddr;
 use base64::Engine;
 use ca_core::certificates::{CertificateRecord, NotRenewable};
 use ca_core::csr::VerifiedCsr;
-use ca_core::keys::{SignatureHash, SigningKeyPair};
 use ca_core::profile::SubjectAttribute;
 use gateway_http::actor::Protocol;
 use gateway_http::{HttpResponse, PeerIdentity, ProtocolActor, Refusal, RefusalKind};
@@ -16,11 +15,11 @@ use policy::model::{ApprovalMode, Endpoint, EndpointKind, EstAuth};
 use policy::registry::{RaError, Submission};
 use policy::request::{CertificateRequest, Channel, RequestState};
 use x509_parser::prelude::*;
-use zeroize::Zeroizing;
 
 use crate::auth::{self, BasicCredentials};
+use crate::keygen::{self, GeneratedKey};
 use crate::pending::{Pending, PendingKey};
-use crate::respond::{accepted, base64_answer, refuse, text, unauthorized, Refused};
+use crate::respond::{accepted, base64_answer, internal, refuse, text, unauthorized, Refused};
 use crate::wire;
 use crate::{Operation, Shared};
 
@@ -93,7 +92,7 @@ fn enroll(
     let device_names = csr.requested_names().to_vec();
     let (csr, generated) = match incoming.operation {
         Operation::ServerKeygen => {
-            let (csr, key) = server_generated(shared, endpoint, &der, &csr)?;
+            let (csr, key) = keygen::generate(shared, endpoint, &der, &csr, incoming.peer)?;
             (csr, Some(key))
         }
         _ => (csr, None),
@@ -401,83 +400,6 @@ fn same_subject_and_names(record: &CertificateRecord, csr: &VerifiedCsr) -> Resu
     Ok(())
 }
 
-/// A key pair made here for `/serverkeygen`.
-struct GeneratedKey {
-    pkcs8: Zeroizing<Vec<u8>>,
-}
-
-/// RFC 7030 §4.4: the device's CSR names the subject; the key is generated here on
-/// aws-lc-rs by the profile's preferred key type, and a CSR signed by it carries the
-/// device's subject into the RA. A device that asks for its key encrypted to it (a
-/// DecryptKeyIdentifier or AsymmetricDecryptionKeyIdentifier attribute) is refused
-/// rather than sent the key in the clear of the TLS channel it did not want.
-fn server_generated(
-    shared: &Shared,
-    endpoint: &Endpoint,
-    der: &[u8],
-    csr: &VerifiedCsr,
-) -> Result<(VerifiedCsr, GeneratedKey), Refused> {
-    if asks_for_encrypted_key(der) {
-        return Err(refuse(text(
-            StatusCode::NOT_IMPLEMENTED,
-            "this server returns server-generated keys over the TLS channel only; it does not encrypt them to a DecryptKeyIdentifier or AsymmetricDecryptionKeyIdentifier",
-        )));
-    }
-    let profile = shared.ra.ca().profile(&endpoint.profile).map_err(|_| {
-        refuse(text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the endpoint's profile is not loaded",
-        ))
-    })?;
-    let algorithm = *profile
-        .key_types
-        .first()
-        .ok_or_else(|| refuse(internal("the profile allows no key type")))?;
-    let key = SigningKeyPair::generate(algorithm, SignatureHash::Sha256)
-        .map_err(|e| refuse(internal(e)))?;
-    let mut params = rcgen::CertificateParams::default();
-    let mut name = rcgen::DistinguishedName::new();
-    for (attribute, dn_type) in [
-        (SubjectAttribute::CommonName, rcgen::DnType::CommonName),
-        (
-            SubjectAttribute::OrganizationalUnit,
-            rcgen::DnType::OrganizationalUnitName,
-        ),
-        (
-            SubjectAttribute::Organization,
-            rcgen::DnType::OrganizationName,
-        ),
-        (SubjectAttribute::Locality, rcgen::DnType::LocalityName),
-        (SubjectAttribute::State, rcgen::DnType::StateOrProvinceName),
-        (SubjectAttribute::Country, rcgen::DnType::CountryName),
-    ] {
-        if let Some(value) = csr.subject_attribute(attribute) {
-            name.push(dn_type, value);
-        }
-    }
-    params.distinguished_name = name;
-    let request = params
-        .serialize_request(key.key_pair())
-        .map_err(|e| refuse(internal(e)))?;
-    let generated_csr = VerifiedCsr::from_der(request.der()).map_err(|e| refuse(internal(e)))?;
-    let pkcs8 = Zeroizing::new(key.key_pair().serialize_der());
-    Ok((generated_csr, GeneratedKey { pkcs8 }))
-}
-
-/// Whether the CSR carries a DecryptKeyIdentifier (RFC 7030 §4.4.1.1, id-aa-decryptKeyID
-/// 1.2.840.113549.1.9.16.2.37) or AsymmetricDecryptionKeyIdentifier (§4.4.1.2,
-/// id-aa-asymmDecryptKeyID 1.2.840.113549.1.9.16.2.54) attribute.
-fn asks_for_encrypted_key(der: &[u8]) -> bool {
-    let Ok((_, csr)) = X509CertificationRequest::from_der(der) else {
-        return false;
-    };
-    let found = csr.certification_request_info.iter_attributes().any(|a| {
-        let oid = a.oid.to_id_string();
-        oid == "1.2.840.113549.1.9.16.2.37" || oid == "1.2.840.113549.1.9.16.2.54"
-    });
-    found
-}
-
 /// The answer for a request in its current state.
 fn answer(
     shared: &Shared,
@@ -501,11 +423,9 @@ fn answer(
                 .map_err(|e| refuse(internal(e)))?;
             match (operation, generated) {
                 (Operation::ServerKeygen, Some(key)) => {
-                    let multipart = wire::multipart::key_and_certificate(
-                        wire::PKCS8,
-                        &key.pkcs8,
-                        &certs_only,
-                    );
+                    let (media_type, key_der) = key.deliverable(shared, &record)?;
+                    let multipart =
+                        wire::multipart::key_and_certificate(media_type, &key_der, &certs_only);
                     let body = bytes::Bytes::from(multipart.body.to_vec());
                     Ok(http::Response::builder()
                         .status(StatusCode::OK)
@@ -545,14 +465,6 @@ fn answer(
             )))
         }
     }
-}
-
-fn internal(e: impl std::fmt::Display) -> HttpResponse {
-    tracing::error!(error = %e, "EST request failed");
-    text(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "the server could not complete the request",
-    )
 }
 
 /// An RA refusal as an EST status.

@@ -18,6 +18,7 @@
 
 pub mod auth;
 mod enroll;
+mod keygen;
 pub mod pending;
 mod respond;
 pub mod throttle;
@@ -101,6 +102,8 @@ pub(crate) struct Shared {
     pub(crate) pending: PendingRequests,
     pub(crate) throttle: Throttle,
     pub(crate) passwords: VerifiedPasswords,
+    /// The EST signing identities (encrypted server-generated keys), by issuing CA.
+    pub(crate) signers: ca_core::identity::IdentityCache<String>,
 }
 
 /// The EST server of every EST endpoint of a registration authority.
@@ -125,6 +128,7 @@ impl EstServer {
                 pending: PendingRequests::new(store),
                 throttle: Throttle::default(),
                 passwords: VerifiedPasswords::default(),
+                signers: Default::default(),
             }),
         }
     }

@@ -35,6 +35,15 @@ pub fn base64_answer(status: StatusCode, media_type: &'static str, der: &[u8]) -
         .expect("static headers are valid")
 }
 
+/// `500`, with the cause logged and not told.
+pub fn internal(e: impl std::fmt::Display) -> HttpResponse {
+    tracing::error!(error = %e, "EST request failed");
+    text(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the server could not complete the request",
+    )
+}
+
 /// `401` with the Basic challenge.
 pub fn unauthorized(reason: &str) -> HttpResponse {
     let mut response = text(StatusCode::UNAUTHORIZED, reason);

@@ -147,9 +147,10 @@ impl CertificateClass {
         match certificate_type {
             CertificateType::TlsServer => CertificateClass::TlsServer,
             CertificateType::TlsClient | CertificateType::Smime => CertificateClass::ClientSmime,
-            CertificateType::Device | CertificateType::ScepRa | CertificateType::OcspSigning => {
-                CertificateClass::Device
-            }
+            CertificateType::Device
+            | CertificateType::ScepRa
+            | CertificateType::EstSigner
+            | CertificateType::OcspSigning => CertificateClass::Device,
             CertificateType::CodeSigning => CertificateClass::CodeSigning,
         }
     }

@@ -3,19 +3,14 @@
 //! the requester's senderNonce as recipientNonce, and on SUCCESS the
 //! envelope holding the certificates.
 
+use ca_core::cms_seal;
 use ca_core::identity::{IdentityHash, ProtocolIdentity};
-use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
-use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
-};
-use der::asn1::{OctetString, PrintableStringRef, SetOfVec};
-use der::{Any, Encode};
-use spki::AlgorithmIdentifierOwned;
+use der::asn1::{OctetString, PrintableStringRef};
+use der::Any;
 use x509_cert::attr::Attribute;
 use x509_cert::Certificate;
 
-use super::algorithms::{oid, Digest};
+use super::algorithms::Digest;
 use super::attributes::{self as attr, FailInfo, MessageType, PkiStatus};
 use super::WireError;
 
@@ -40,9 +35,7 @@ pub(crate) fn attribute(
     oid: const_oid::ObjectIdentifier,
     value: Any,
 ) -> Result<Attribute, WireError> {
-    let mut values = SetOfVec::new();
-    values.insert(value)?;
-    Ok(Attribute { oid, values })
+    Ok(cms_seal::attribute(oid, value)?)
 }
 
 pub(crate) fn printable(text: &str) -> Result<Any, WireError> {
@@ -95,69 +88,17 @@ pub fn sign_message(
     identity: &ProtocolIdentity,
     signer: &Certificate,
 ) -> Result<Vec<u8>, WireError> {
-    let (digest, hash) = match digest {
-        Digest::Sha512 => (Digest::Sha512, IdentityHash::Sha512),
-        _ => (Digest::Sha256, IdentityHash::Sha256),
+    let hash = match digest {
+        Digest::Sha512 => IdentityHash::Sha512,
+        _ => IdentityHash::Sha256,
     };
-    let mut attributes = SetOfVec::new();
-    attributes.insert(attribute(
-        attr::CONTENT_TYPE,
-        Any::encode_from(&attr::ID_DATA)?,
-    )?)?;
-    attributes.insert(attribute(
-        attr::MESSAGE_DIGEST,
-        Any::encode_from(&OctetString::new(
-            digest.digest(content.unwrap_or_default()),
-        )?)?,
-    )?)?;
-    for a in scep_attributes {
-        attributes.insert(a)?;
-    }
-    let signature = identity
-        .sign(hash, &attributes.to_der()?)
-        .map_err(|e| WireError::Internal(e.to_string()))?;
-    let digest_alg = AlgorithmIdentifierOwned {
-        oid: digest.oid(),
-        parameters: None,
-    };
-    let signer_info = SignerInfo {
-        version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: signer.tbs_certificate.issuer.clone(),
-            serial_number: signer.tbs_certificate.serial_number.clone(),
-        }),
-        digest_alg: digest_alg.clone(),
-        signed_attrs: Some(attributes),
-        signature_algorithm: AlgorithmIdentifierOwned {
-            oid: oid::RSA_ENCRYPTION,
-            parameters: Some(Any::null()),
-        },
-        signature: OctetString::new(signature)?,
-        unsigned_attrs: None,
-    };
-    let mut digest_algorithms = SetOfVec::new();
-    digest_algorithms.insert(digest_alg)?;
-    let mut certificates = SetOfVec::new();
-    certificates.insert(CertificateChoices::Certificate(signer.clone()))?;
-    let mut signer_infos = SetOfVec::new();
-    signer_infos.insert(signer_info)?;
-    let signed = SignedData {
-        version: CmsVersion::V1,
-        digest_algorithms,
-        encap_content_info: EncapsulatedContentInfo {
-            econtent_type: attr::ID_DATA,
-            econtent: match content {
-                Some(content) => Some(Any::encode_from(&OctetString::new(content.to_vec())?)?),
-                None => None,
-            },
-        },
-        certificates: Some(CertificateSet(certificates)),
-        crls: None,
-        signer_infos: SignerInfos(signer_infos),
-    };
-    let info = ContentInfo {
-        content_type: attr::ID_SIGNED_DATA,
-        content: Any::encode_from(&signed)?,
-    };
-    Ok(info.to_der()?)
+    let signed = cms_seal::sign(
+        attr::ID_DATA,
+        content,
+        scep_attributes,
+        hash,
+        identity,
+        signer,
+    )?;
+    Ok(cms_seal::content_info(attr::ID_SIGNED_DATA, &signed)?)
 }

@@ -2,15 +2,14 @@
 //! key transport, RFC 5652 §6): opened with the endpoint's RA key, and sealed
 //! to the requester's certificate for the answer.
 
+use ca_core::cms_seal::{self, CmsError, RecipientNaming};
 use ca_core::identity::ProtocolIdentity;
-use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::enveloped_data::{
-    EncryptedContentInfo, EnvelopedData, KeyTransRecipientInfo, OriginatorInfo,
-    RecipientIdentifier, RecipientInfo, RecipientInfos,
+    KeyTransRecipientInfo, OriginatorInfo, RecipientIdentifier, RecipientInfo, RecipientInfos,
 };
-use der::asn1::{OctetString, SetOfVec};
-use der::{Any, Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
+use der::asn1::OctetString;
+use der::{Any, Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attributes;
 use x509_cert::Certificate;
@@ -91,7 +90,7 @@ impl Envelope {
             ));
         }
         let info = enveloped.encrypted_content;
-        let cipher = ContentCipher::from_oid(&info.content_enc_alg.oid);
+        let cipher = ContentCipher::from_oid(&info.content_enc_alg.oid).map_err(WireError::from);
         let iv = info
             .content_enc_alg
             .parameters
@@ -178,53 +177,18 @@ pub fn seal(
     recipient: &Certificate,
     cipher: ContentCipher,
 ) -> Result<Vec<u8>, WireError> {
-    let spki = recipient.tbs_certificate.subject_public_key_info.to_der()?;
-    let public = aws_lc_rs::rsa::PublicEncryptingKey::from_der(&spki)
-        .map_err(|_| WireError::UnsupportedAlgorithm("the requester's key is not RSA".into()))?;
-    let public = aws_lc_rs::rsa::Pkcs1PublicEncryptingKey::new(public)
-        .map_err(|_| WireError::UnsupportedAlgorithm("the requester's key is not RSA".into()))?;
-    let super::algorithms::Encrypted {
-        key,
-        iv,
-        ciphertext,
-    } = cipher.encrypt(content)?;
-    let mut wrapped = vec![0u8; public.ciphertext_size()];
-    let wrapped_len = public
-        .encrypt(&key, &mut wrapped)
-        .map_err(|_| WireError::Internal("key transport failed".into()))?
-        .len();
-    wrapped.truncate(wrapped_len);
-    let recipient_info = RecipientInfo::Ktri(KeyTransRecipientInfo {
-        version: CmsVersion::V0,
-        rid: RecipientIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: recipient.tbs_certificate.issuer.clone(),
-            serial_number: recipient.tbs_certificate.serial_number.clone(),
-        }),
-        key_enc_alg: AlgorithmIdentifierOwned {
-            oid: oid::RSA_ENCRYPTION,
-            parameters: Some(Any::null()),
-        },
-        enc_key: OctetString::new(wrapped)?,
-    });
-    let mut recipients = SetOfVec::new();
-    recipients.insert(recipient_info)?;
-    let enveloped = EnvelopedData {
-        version: CmsVersion::V0,
-        originator_info: None,
-        recip_infos: RecipientInfos(recipients),
-        encrypted_content: EncryptedContentInfo {
-            content_type: attr::ID_DATA,
-            content_enc_alg: AlgorithmIdentifierOwned {
-                oid: cipher.oid(),
-                parameters: Some(Any::encode_from(&OctetString::new(iv)?)?),
-            },
-            encrypted_content: Some(OctetString::new(ciphertext)?),
-        },
-        unprotected_attrs: None,
-    };
-    let info = ContentInfo {
-        content_type: attr::ID_ENVELOPED_DATA,
-        content: Any::encode_from(&enveloped)?,
-    };
-    Ok(info.to_der()?)
+    let enveloped = cms_seal::seal(
+        content,
+        attr::ID_DATA,
+        recipient,
+        RecipientNaming::IssuerAndSerial,
+        cipher,
+    )
+    .map_err(|e| match e {
+        CmsError::UnsupportedAlgorithm(_) => {
+            WireError::UnsupportedAlgorithm("the requester's key is not RSA".into())
+        }
+        other => other.into(),
+    })?;
+    Ok(cms_seal::content_info(attr::ID_ENVELOPED_DATA, &enveloped)?)
 }

@@ -55,6 +55,18 @@ impl WireError {
     }
 }
 
+impl From<ca_core::cms_seal::CmsError> for WireError {
+    fn from(e: ca_core::cms_seal::CmsError) -> Self {
+        use ca_core::cms_seal::CmsError;
+        match e {
+            CmsError::UnsupportedAlgorithm(what) => WireError::UnsupportedAlgorithm(what),
+            CmsError::Malformed(what) => WireError::Malformed(what),
+            CmsError::Undecryptable => WireError::Undecryptable,
+            CmsError::Internal(what) => WireError::Internal(what),
+        }
+    }
+}
+
 impl From<der::Error> for WireError {
     fn from(e: der::Error) -> Self {
         WireError::Malformed(e.to_string())
