@@ -1,0 +1,197 @@
+//! `org`, `dept`, `domain` and `admin`: the RA's organizations, their domains and administrators.
+
+use ::http::Method;
+use serde_json::{json, Value};
+
+use super::args::*;
+use super::output::{details, emit, table};
+use super::{connect, output, query, read_secret};
+
+const ORG_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("name", "name"),
+    ("country", "address.country"),
+    ("created", "created_at"),
+];
+
+/// `ca-admin org`.
+pub fn org(args: &Org) -> Result<(), String> {
+    let client = connect(&args.connection)?;
+    let json_out = args.connection.json;
+    match &args.command {
+        OrgCommand::List => emit(json_out, &client.get_json("organizations")?, |v| {
+            table(v, ORG_COLUMNS)
+        }),
+        OrgCommand::Show { id } => emit(
+            json_out,
+            &client.get_json(&format!("organizations/{id}"))?,
+            details,
+        ),
+        OrgCommand::Create {
+            name,
+            locality,
+            state,
+            country,
+        } => {
+            let body = json!({"name": name, "address": {"locality": locality, "state": state, "country": country}});
+            let created = client.send_json(Method::POST, "organizations", &body)?;
+            emit(json_out, &created, |v| {
+                println!(
+                    "created organization {} ({})",
+                    output::cell(v.get("id")),
+                    name
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `ca-admin dept`.
+pub fn dept(args: &Dept) -> Result<(), String> {
+    let client = connect(&args.connection)?;
+    let json_out = args.connection.json;
+    match &args.command {
+        DeptCommand::List { org } => emit(
+            json_out,
+            &client.get_json(&format!(
+                "departments{}",
+                query(&[("org", org.map(|o| o.to_string()))])
+            ))?,
+            |v| table(v, &[("id", "id"), ("org", "org"), ("name", "name")]),
+        ),
+        DeptCommand::Create { org, name } => {
+            let created = client.send_json(
+                Method::POST,
+                "departments",
+                &json!({"org": org, "name": name}),
+            )?;
+            emit(json_out, &created, |v| {
+                println!(
+                    "created department {} ({name}) in organization {org}",
+                    output::cell(v.get("id"))
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `ca-admin domain`.
+pub fn domain(args: &Domain) -> Result<(), String> {
+    let client = connect(&args.connection)?;
+    let json_out = args.connection.json;
+    match &args.command {
+        DomainCommand::List => emit(json_out, &client.get_json("domains")?, |v| {
+            table(
+                v,
+                &[
+                    ("id", "id"),
+                    ("name", "name"),
+                    ("org", "org"),
+                    ("dept", "dept"),
+                ],
+            )
+        }),
+        DomainCommand::Add { name, org, dept } => {
+            let created = client.send_json(
+                Method::POST,
+                "domains",
+                &json!({"name": name, "org": org, "dept": dept}),
+            )?;
+            emit(json_out, &created, |v| {
+                println!(
+                    "delegated {} to organization {org}{}",
+                    output::cell(v.get("name")),
+                    dept.map(|d| format!(" department {d}")).unwrap_or_default()
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+fn parse_privileges(specs: &[String]) -> Result<Value, String> {
+    let mut map = serde_json::Map::new();
+    for spec in specs {
+        let (class, privileges) = spec.split_once('=').ok_or_else(|| {
+            format!("'{spec}': use CLASS=PRIV,PRIV (e.g. tls-server=request,approve)")
+        })?;
+        let list: Vec<Value> = privileges
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(|p| Value::String(p.trim().to_string()))
+            .collect();
+        map.insert(class.trim().to_string(), Value::Array(list));
+    }
+    Ok(Value::Object(map))
+}
+
+/// `ca-admin admin`.
+pub fn admin(args: &Admin) -> Result<(), String> {
+    let client = connect(&args.connection)?;
+    let json_out = args.connection.json;
+    match &args.command {
+        AdminCommand::List => emit(json_out, &client.get_json("admins")?, |v| {
+            table(
+                v,
+                &[
+                    ("id", "id"),
+                    ("username", "username"),
+                    ("role", "role"),
+                    ("orgs", "orgs"),
+                    ("depts", "depts"),
+                    ("active", "active"),
+                ],
+            )
+        }),
+        AdminCommand::Create {
+            username,
+            password_file,
+            role,
+            orgs,
+            depts,
+            privileges,
+        } => {
+            let password = read_secret(Some(password_file), "", "password")?;
+            let body = json!({
+                "username": username, "password": password, "role": role,
+                "orgs": orgs, "depts": depts, "privileges": parse_privileges(privileges)?,
+            });
+            let created = client.send_json(Method::POST, "admins", &body)?;
+            emit(json_out, &created, |v| {
+                println!(
+                    "created administrator {} ({username}, {role})",
+                    output::cell(v.get("id"))
+                )
+            });
+        }
+        AdminCommand::Deactivate { id } | AdminCommand::Activate { id } => {
+            let verb = if matches!(args.command, AdminCommand::Deactivate { .. }) {
+                "deactivate"
+            } else {
+                "activate"
+            };
+            let updated =
+                client.send_json(Method::POST, &format!("admins/{id}/{verb}"), &json!({}))?;
+            emit(json_out, &updated, |_| {
+                println!("administrator {id}: {verb}d")
+            });
+        }
+        AdminCommand::ApiKey { admin, label } => {
+            let created = client.send_json(
+                Method::POST,
+                "api-keys",
+                &json!({"admin_id": admin, "label": label}),
+            )?;
+            emit(json_out, &created, |v| {
+                println!(
+                    "API key {} (shown once; use it as CERTWRIGHT_TOKEN):",
+                    output::cell(v.get("id"))
+                );
+                println!("{}", output::cell(v.get("key")));
+            });
+        }
+    }
+    Ok(())
+}
