@@ -490,6 +490,7 @@ async fn a_csr_the_profile_refuses_is_bad_csr_and_the_order_stays_ready() {
             approval: ApprovalMode::Auto,
             eab_required: false,
             est_username: None,
+            intune: None,
         },
     )
     .expect("an EC-only endpoint");

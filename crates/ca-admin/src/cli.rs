@@ -142,6 +142,9 @@ pub struct ServeArgs {
     /// Override the HTTPS listen address (REST API and the public routes).
     #[arg(long)]
     pub https_listen: Option<SocketAddr>,
+    /// Override how often Intune is asked for revocation requests, in seconds.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub intune_revocation_poll_seconds: Option<u64>,
 }
 
 /// `ca-admin issue`.

@@ -33,6 +33,37 @@ pub struct GatewayConfig {
     /// The ACME server (validation, rate limits, nonces).
     #[serde(default)]
     pub acme: acme_server::config::AcmeConfig,
+    /// Intune endpoints: how often Intune is asked for revocations.
+    #[serde(default)]
+    pub intune: IntuneConfig,
+}
+
+/// What Intune endpoints share (each endpoint holds its own application and cloud).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IntuneConfig {
+    /// Seconds between two polls of Intune for revocation requests (at least 1).
+    #[serde(default = "default_intune_poll_seconds")]
+    pub revocation_poll_seconds: u64,
+    /// Seconds each call to Entra ID, Graph or Intune may take.
+    #[serde(default = "default_intune_timeout_seconds")]
+    pub timeout_seconds: u64,
+}
+
+impl Default for IntuneConfig {
+    fn default() -> Self {
+        Self {
+            revocation_poll_seconds: default_intune_poll_seconds(),
+            timeout_seconds: default_intune_timeout_seconds(),
+        }
+    }
+}
+
+fn default_intune_poll_seconds() -> u64 {
+    300
+}
+fn default_intune_timeout_seconds() -> u64 {
+    10
 }
 
 /// The plain-HTTP listener (CA certificates, CRLs, OCSP, health, metrics).
@@ -169,6 +200,7 @@ impl GatewayConfig {
             ca: CaConfig::default(),
             https: HttpsConfig::default(),
             acme: Default::default(),
+            intune: IntuneConfig::default(),
         }
     }
 

@@ -296,6 +296,55 @@ pub struct ScepWebhook {
     pub sealed_hmac_key: Vec<u8>,
 }
 
+/// The Microsoft endpoints of one cloud: the public cloud's by default; national
+/// clouds (US Government, China) have their own, and tests point them at a stand-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntuneCloud {
+    /// Entra ID's login service (`https://login.microsoftonline.com`).
+    pub login_url: String,
+    /// Microsoft Graph (`https://graph.microsoft.com`).
+    pub graph_url: String,
+    /// The Intune resource the service's tokens are for (`https://api.manage.microsoft.com/`).
+    pub intune_resource: String,
+}
+
+impl Default for IntuneCloud {
+    fn default() -> Self {
+        Self {
+            login_url: "https://login.microsoftonline.com".into(),
+            graph_url: "https://graph.microsoft.com".into(),
+            intune_resource: "https://api.manage.microsoft.com/".into(),
+        }
+    }
+}
+
+/// The Entra ID application an Intune endpoint authenticates as (it holds the
+/// "Intune SCEP challenge validation" permission, `scep_challenge_provider`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntuneApplication {
+    /// The tenant: its id (a GUID) or a verified domain.
+    pub tenant: String,
+    /// The application (client) id.
+    pub application_id: String,
+    /// The client secret, sealed with the gateway's secret-box key (AES-256-GCM);
+    /// never shown after it is entered.
+    #[serde(with = "serde_bytes")]
+    pub sealed_client_secret: Vec<u8>,
+    /// The cloud's endpoints.
+    pub cloud: IntuneCloud,
+}
+
+impl std::fmt::Debug for IntuneApplication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntuneApplication")
+            .field("tenant", &self.tenant)
+            .field("application_id", &self.application_id)
+            .field("sealed_client_secret", &"<sealed>")
+            .field("cloud", &self.cloud)
+            .finish()
+    }
+}
+
 /// How an EST endpoint authenticates a device for `simpleenroll` and `serverkeygen`
 /// (`simplereenroll` always takes the certificate being renewed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -385,6 +434,14 @@ pub enum EndpointKind {
         #[serde(default)]
         pop_required: bool,
     },
+    /// SCEP for Intune-managed devices: Intune checks each request's one-time
+    /// challenge (the SCEP edge asks it through the Entra ID application), is told
+    /// the outcome, and asks for the certificates of retired devices to be revoked.
+    /// Served under `/scep/<name>`, in the one name space of SCEP endpoints.
+    Intune {
+        /// The Entra ID application the gateway authenticates as.
+        application: IntuneApplication,
+    },
     /// REST submissions by API clients.
     Rest,
 }
@@ -396,8 +453,22 @@ impl EndpointKind {
             EndpointKind::Acme { .. } => "acme",
             EndpointKind::Scep { .. } => "scep",
             EndpointKind::Est { .. } => "est",
+            EndpointKind::Intune { .. } => "intune",
             EndpointKind::Rest => "rest",
         }
+    }
+
+    /// The protocol whose URLs serve the endpoint: an Intune endpoint speaks SCEP.
+    pub fn protocol(&self) -> &'static str {
+        protocol_of(self.name())
+    }
+}
+
+/// The protocol (and URL name space) of an endpoint kind's name: `intune` is SCEP.
+pub fn protocol_of(kind: &str) -> &str {
+    match kind {
+        "intune" => "scep",
+        other => other,
     }
 }
 
@@ -427,7 +498,8 @@ pub struct Endpoint {
 }
 
 impl Record for Endpoint {
-    const SCHEMA_VERSION: u16 = 1;
+    // 2: the `intune` kind (an older build must not misread it).
+    const SCHEMA_VERSION: u16 = 2;
 }
 
 /// Where an object sits: the organization and, optionally, the department. Authorization checks scopes.

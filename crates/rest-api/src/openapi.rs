@@ -395,14 +395,32 @@ fn schemas() -> Value {
                 &["name", "kind", "org", "profile", "approval"],
                 json!({
                     "name": { "type": "string", "maxLength": 64, "pattern": "^[a-z0-9._-]+$" },
-                    "kind": { "type": "string", "enum": ["acme", "scep", "est", "rest"] },
+                    "kind": { "type": "string", "enum": ["acme", "scep", "intune", "est", "rest"] },
                     "org": id(),
                     "dept": optional_id(),
                     "profile": text(s),
                     "default_term_days": { "type": ["integer", "null"], "minimum": 1 },
                     "approval": { "type": "string", "enum": ["auto", "queue"] },
                     "eab_required": { "type": "boolean", "default": false },
-                    "est_username": { "type": ["string", "null"], "maxLength": 64 }
+                    "est_username": { "type": ["string", "null"], "maxLength": 64 },
+                    "intune": {
+                        "oneOf": [reference("IntuneApplicationRequest"), { "type": "null" }],
+                        "description": "Intune endpoints (required there): the Entra ID application."
+                    }
+                }),
+            ),
+        ),
+        (
+            "IntuneApplicationRequest",
+            closed(
+                &["tenant", "application_id", "client_secret"],
+                json!({
+                    "tenant": { "type": "string", "maxLength": 256, "description": "The Entra ID tenant id or a verified domain.", "example": "contoso.onmicrosoft.com" },
+                    "application_id": { "type": "string", "maxLength": 256, "description": "The application (client) id." },
+                    "client_secret": { "type": "string", "maxLength": 1024, "writeOnly": true, "description": "The application's client secret: sealed at rest, never shown again." },
+                    "login_url": { "type": ["string", "null"], "default": "https://login.microsoftonline.com", "description": "Entra ID's login service (national clouds differ)." },
+                    "graph_url": { "type": ["string", "null"], "default": "https://graph.microsoft.com" },
+                    "intune_resource": { "type": ["string", "null"], "default": "https://api.manage.microsoft.com/" }
                 }),
             ),
         ),
@@ -411,7 +429,7 @@ fn schemas() -> Value {
             open(json!({
                 "id": id(),
                 "name": { "type": "string" },
-                "kind": { "type": "string", "enum": ["acme", "scep", "est", "rest"] },
+                "kind": { "type": "string", "enum": ["acme", "scep", "intune", "est", "rest"] },
                 "org": id(),
                 "dept": optional_id(),
                 "profile": { "type": "string" },
@@ -427,7 +445,14 @@ fn schemas() -> Value {
                 })) },
                 "est_label": { "type": "string" },
                 "est_username": { "type": "string" },
-                "scep_webhook_url": { "type": ["string", "null"], "description": "SCEP endpoints: the webhook validator's URL, null where the challenges apply." }
+                "scep_webhook_url": { "type": ["string", "null"], "description": "SCEP endpoints: the webhook validator's URL, null where the challenges apply." },
+                "intune": { "description": "Intune endpoints: the Entra ID application (never its secret).", "type": "object", "properties": {
+                    "tenant": { "type": "string" },
+                    "application_id": { "type": "string" },
+                    "login_url": { "type": "string" },
+                    "graph_url": { "type": "string" },
+                    "intune_resource": { "type": "string" }
+                } }
             })),
         ),
         (

@@ -60,6 +60,8 @@ route_ids! {
     RemoveScepWebhook,
     /// PUT /endpoints/{id}/est-settings.
     SetEstSettings,
+    /// PUT /endpoints/{id}/intune.
+    SetIntuneApplication,
     /// GET /profiles.
     ListProfiles,
     /// GET /cas.
@@ -496,6 +498,17 @@ pub const ROUTES: &[RouteSpec] = &[
         response: R::Json(200, "EstSettings"),
     },
     RouteSpec {
+        id: I::SetIntuneApplication,
+        method: "PUT",
+        path: "/api/v1/endpoints/{id}/intune",
+        tag: "endpoints",
+        summary: "Replace an Intune endpoint's Entra ID application (a new client secret, say); the secret is sealed and never shown again.",
+        auth: true,
+        query: &[],
+        body: B::Json("IntuneApplicationRequest"),
+        response: R::Json(200, "Endpoint"),
+    },
+    RouteSpec {
         id: I::ListProfiles,
         method: "GET",
         path: "/api/v1/profiles",
@@ -775,6 +788,7 @@ pub enum Route {
     SetScepWebhook(EndpointId),
     RemoveScepWebhook(EndpointId),
     SetEstSettings(EndpointId),
+    SetIntuneApplication(EndpointId),
     ListProfiles,
     ListCas,
     ListRequests,
@@ -823,6 +837,7 @@ impl Route {
             I::SetScepWebhook => Route::SetScepWebhook(EndpointId(param?)),
             I::RemoveScepWebhook => Route::RemoveScepWebhook(EndpointId(param?)),
             I::SetEstSettings => Route::SetEstSettings(EndpointId(param?)),
+            I::SetIntuneApplication => Route::SetIntuneApplication(EndpointId(param?)),
             I::ListProfiles => Route::ListProfiles,
             I::ListCas => Route::ListCas,
             I::ListRequests => Route::ListRequests,
@@ -870,6 +885,7 @@ impl Route {
             Route::SetScepWebhook(_) => I::SetScepWebhook,
             Route::RemoveScepWebhook(_) => I::RemoveScepWebhook,
             Route::SetEstSettings(_) => I::SetEstSettings,
+            Route::SetIntuneApplication(_) => I::SetIntuneApplication,
             Route::ListProfiles => I::ListProfiles,
             Route::ListCas => I::ListCas,
             Route::ListRequests => I::ListRequests,

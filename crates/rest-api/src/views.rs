@@ -189,6 +189,18 @@ pub struct EndpointView {
     /// SCEP: the webhook's URL (never its key), null where the challenges apply.
     #[serde(skip_serializing_if = "Option::is_none")]
     scep_webhook_url: Option<Option<String>>,
+    /// Intune: the Entra ID application, never its secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    intune: Option<IntuneView>,
+}
+
+#[derive(Debug, Serialize)]
+struct IntuneView {
+    tenant: String,
+    application_id: String,
+    login_url: String,
+    graph_url: String,
+    intune_resource: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -219,6 +231,7 @@ impl From<&Endpoint> for EndpointView {
             est_label: None,
             est_username: None,
             scep_webhook_url: None,
+            intune: None,
         };
         match &e.kind {
             EndpointKind::Acme {
@@ -245,6 +258,15 @@ impl From<&Endpoint> for EndpointView {
             }
             EndpointKind::Scep { webhook, .. } => {
                 view.scep_webhook_url = Some(webhook.as_ref().map(|w| w.url.clone()));
+            }
+            EndpointKind::Intune { application } => {
+                view.intune = Some(IntuneView {
+                    tenant: application.tenant.clone(),
+                    application_id: application.application_id.clone(),
+                    login_url: application.cloud.login_url.clone(),
+                    graph_url: application.cloud.graph_url.clone(),
+                    intune_resource: application.cloud.intune_resource.clone(),
+                });
             }
             EndpointKind::Rest => {}
         }

@@ -1249,6 +1249,9 @@ fn overlong_body(path: &str, method: &str) -> Value {
         ("PATCH", _) => json!({ "term_days": 1, long: 1 }),
         ("PUT", p) if p.ends_with("/scep-webhook") => json!({ "url": long }),
         ("PUT", p) if p.ends_with("/est-settings") => json!({ "auth": long }),
+        ("PUT", p) if p.ends_with("/intune") => {
+            json!({ "tenant": long, "application_id": "a", "client_secret": "s" })
+        }
         ("POST", p) if p.ends_with("/approve") || p.ends_with("/decline") => {
             json!({ "message": long })
         }
@@ -1630,6 +1633,12 @@ fn sample(schema: &Value, doc: &Value, all: bool) -> Value {
     }
     if let Some(example) = schema.get("example") {
         return example.clone();
+    }
+    // A nullable object: the first alternative that is not null.
+    if let Some(alternatives) = schema.get("oneOf").and_then(Value::as_array) {
+        if let Some(first) = alternatives.iter().find(|a| a["type"] != "null") {
+            return sample(first, doc, all);
+        }
     }
     if let Some(first) = schema.get("enum").and_then(|e| e.get(0)) {
         return first.clone();

@@ -13,11 +13,15 @@
 //!
 //! Layout: `wire/` (CMS in and out), `operation` (one request's flow through the
 //! RA), `validation/` (validators that decide on an enrollment instead of the
-//! challenge: the webhook), `transactions` (transaction id to request), `ra_identity`.
+//! challenge: the webhook), `transactions` (transaction id to request), `ra_identity`,
+//! `intune` (the Intune services' clients) with `operation::intune` (validation and
+//! notifications of an Intune endpoint's enrollments) and `intune_revocations` (the
+//! poller that revokes what Intune asks for).
 
 #![warn(missing_docs)]
 
 pub mod intune;
+pub mod intune_revocations;
 mod operation;
 pub mod ra_identity;
 pub mod transactions;
@@ -85,6 +89,7 @@ pub(crate) struct Shared {
     pub(crate) transactions: Transactions,
     pub(crate) in_flight: InFlight,
     pub(crate) webhooks: WebhookCaller,
+    pub(crate) intune: intune::clients::IntuneClients,
 }
 
 /// The SCEP server of every SCEP endpoint of a registration authority.
@@ -159,6 +164,7 @@ impl ScepServer {
                 transactions: Transactions::new(store),
                 in_flight: InFlight::default(),
                 webhooks: WebhookCaller::new(timeout),
+                intune: intune::clients::IntuneClients::new(timeout),
                 ra,
             }),
         }

@@ -26,6 +26,19 @@ impl Record for Transaction {
 
 const TRANSACTIONS: Table<Transaction> = Table::new("scep_transactions");
 
+/// That an Intune endpoint's transaction has been reported to Intune.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct IntuneReport {
+    /// Unix time of the report.
+    reported_at: i64,
+}
+
+impl Record for IntuneReport {
+    const SCHEMA_VERSION: u16 = 1;
+}
+
+const INTUNE_REPORTS: Table<IntuneReport> = Table::new("scep_intune_reports");
+
 fn key(endpoint: EndpointId, transaction_id: &str) -> Vec<u8> {
     KeyBuilder::new()
         .u64(endpoint.0)
@@ -65,6 +78,30 @@ impl Transactions {
         let mut batch = WriteBatch::new();
         TRANSACTIONS.require_absent(&mut batch, &k);
         TRANSACTIONS.put(&mut batch, &k, transaction)?;
+        self.store.write(batch)
+    }
+
+    /// Whether Intune has been told the outcome of a transaction.
+    pub fn reported(&self, endpoint: EndpointId, transaction_id: &str) -> Result<bool, StoreError> {
+        Ok(INTUNE_REPORTS
+            .get(&self.store, &key(endpoint, transaction_id))?
+            .is_some())
+    }
+
+    /// Records, durably, that Intune has been told the outcome of a transaction.
+    pub fn mark_reported(
+        &self,
+        endpoint: EndpointId,
+        transaction_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::new();
+        INTUNE_REPORTS.put(
+            &mut batch,
+            &key(endpoint, transaction_id),
+            &IntuneReport {
+                reported_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            },
+        )?;
         self.store.write(batch)
     }
 }

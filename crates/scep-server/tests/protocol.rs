@@ -98,6 +98,7 @@ impl Harness {
                         approval,
                         eab_required: false,
                         est_username: None,
+                        intune: None,
                     },
                 )
                 .unwrap();

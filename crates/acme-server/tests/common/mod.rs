@@ -214,6 +214,7 @@ impl Harness {
                         approval,
                         eab_required,
                         est_username: None,
+                        intune: None,
                     },
                 )
                 .unwrap();

@@ -155,7 +155,7 @@ pub enum EndpointCommand {
         /// Unique name (used in URLs).
         #[arg(long)]
         name: String,
-        /// acme, scep, est or rest.
+        /// acme, scep, intune, est or rest.
         #[arg(long)]
         kind: String,
         /// The owning organization.
@@ -176,6 +176,17 @@ pub enum EndpointCommand {
         /// ACME: require external account binding.
         #[arg(long)]
         eab_required: bool,
+        /// Intune: the Entra ID application (tenant, application id, client secret file).
+        #[command(flatten)]
+        intune: IntuneApplicationArgs,
+    },
+    /// Replace an Intune endpoint's Entra ID application (a new client secret, say).
+    Intune {
+        /// The Intune endpoint's id.
+        id: u64,
+        /// The application.
+        #[command(flatten)]
+        application: IntuneApplicationArgs,
     },
     /// Create an ACME external-account-binding key (printed once, with the certbot and lego flags that use it).
     EabKey {
@@ -461,3 +472,27 @@ with_connection!(
     /// `ca-admin profile`.
     Profile, ListOnly
 );
+
+/// The Entra ID application of an Intune endpoint. The client secret is read from a
+/// file (or standard input with `-`), never from the command line, where `ps` shows it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct IntuneApplicationArgs {
+    /// Intune: the Entra ID tenant id or verified domain.
+    #[arg(long, value_name = "TENANT")]
+    pub intune_tenant: Option<String>,
+    /// Intune: the application (client) id.
+    #[arg(long, value_name = "GUID")]
+    pub intune_application_id: Option<String>,
+    /// Intune: a file holding the application's client secret (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub intune_client_secret_file: Option<std::path::PathBuf>,
+    /// Intune: Entra ID's login URL (national clouds; default https://login.microsoftonline.com).
+    #[arg(long, value_name = "URL")]
+    pub intune_login_url: Option<String>,
+    /// Intune: Microsoft Graph's URL (default https://graph.microsoft.com).
+    #[arg(long, value_name = "URL")]
+    pub intune_graph_url: Option<String>,
+    /// Intune: the Intune resource (default https://api.manage.microsoft.com/).
+    #[arg(long, value_name = "URL")]
+    pub intune_resource: Option<String>,
+}

@@ -36,11 +36,17 @@ pub fn endpoint(args: &EndpointArgs) -> Result<(), String> {
             term_days,
             approval,
             eab_required,
+            intune,
         } => {
-            let body = json!({
+            let mut body = json!({
                 "name": name, "kind": kind, "org": org, "dept": dept, "profile": profile,
                 "default_term_days": term_days, "approval": approval, "eab_required": eab_required,
             });
+            if kind == "intune" {
+                body["intune"] = intune_application(intune)?;
+            } else if intune.intune_tenant.is_some() || intune.intune_client_secret_file.is_some() {
+                return Err("the --intune-* options are for --kind intune".into());
+            }
             let created = client.send_json(Method::POST, "endpoints", &body)?;
             emit(json_out, &created, |v| {
                 println!(
@@ -52,6 +58,20 @@ pub fn endpoint(args: &EndpointArgs) -> Result<(), String> {
                         println!("{secret} (shown once): {s}");
                     }
                 }
+            });
+        }
+        EndpointCommand::Intune { id, application } => {
+            let body = intune_application(application)?;
+            let set = client.send_json(Method::PUT, &format!("endpoints/{id}/intune"), &body)?;
+            emit(json_out, &set, |v| {
+                let intune = v.get("intune").unwrap_or(v);
+                println!("Intune endpoint {id}");
+                println!("  tenant          {}", output::cell(intune.get("tenant")));
+                println!(
+                    "  application id  {}",
+                    output::cell(intune.get("application_id"))
+                );
+                println!("  client secret   sealed (not shown)");
             });
         }
         EndpointCommand::EabKey { id } => {
@@ -138,6 +158,44 @@ pub fn endpoint(args: &EndpointArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The `intune` object of a request, its secret read from the named file or standard input.
+fn intune_application(args: &IntuneApplicationArgs) -> Result<Value, String> {
+    let missing = |flag: &str| format!("an Intune endpoint needs --{flag}");
+    let tenant = args
+        .intune_tenant
+        .as_ref()
+        .ok_or_else(|| missing("intune-tenant"))?;
+    let application_id = args
+        .intune_application_id
+        .as_ref()
+        .ok_or_else(|| missing("intune-application-id"))?;
+    let path = args
+        .intune_client_secret_file
+        .as_ref()
+        .ok_or_else(|| missing("intune-client-secret-file"))?;
+    let secret = zeroize::Zeroizing::new(if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| format!("standard input: {e}"))?;
+        text
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
+    });
+    // A secret file written by an editor or `echo` ends with a newline that is no part of it.
+    let secret = secret.trim_end_matches(['\r', '\n']);
+    if secret.is_empty() {
+        return Err(format!("{}: the client secret is empty", path.display()));
+    }
+    Ok(json!({
+        "tenant": tenant,
+        "application_id": application_id,
+        "client_secret": secret,
+        "login_url": args.intune_login_url,
+        "graph_url": args.intune_graph_url,
+        "intune_resource": args.intune_resource,
+    }))
 }
 
 /// `ca-admin endpoint scep-webhook`: PUT (the key printed once) or DELETE.

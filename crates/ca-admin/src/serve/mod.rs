@@ -165,6 +165,14 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
     if let Some(listen) = args.https_listen {
         config.https.listen = listen;
     }
+    if let Some(seconds) = args.intune_revocation_poll_seconds {
+        config.intune.revocation_poll_seconds = seconds;
+    }
+    if config.intune.revocation_poll_seconds == 0 || config.intune.timeout_seconds == 0 {
+        return Err(
+            "intune.revocation_poll_seconds and intune.timeout_seconds must be at least 1".into(),
+        );
+    }
     let service_config = service_config(&config)?;
     if matches!(
         service_config.key_protection,
@@ -281,6 +289,11 @@ async fn run(
     });
     let refresher = tokio::spawn(refresh_crls(state.clone()));
     let sweeper = tokio::spawn(sweep_expired(ra.clone()));
+    let intune_revocations = scep_server::intune_revocations::spawn(
+        ra.clone(),
+        StdDuration::from_secs(config.intune.revocation_poll_seconds),
+        StdDuration::from_secs(config.intune.timeout_seconds),
+    );
     let renewer = https
         .as_ref()
         .map(|h| h.certificate.clone().spawn_renewal());
@@ -314,6 +327,7 @@ async fn run(
     println!("Shutting down.");
     refresher.abort();
     sweeper.abort();
+    intune_revocations.abort();
     if let Some(renewer) = renewer {
         renewer.abort();
     }

@@ -6,6 +6,7 @@ use ca_core::store::{KeyRange, WriteBatch};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::intune::NewIntuneApplication;
 use super::{check_slug, id_key, now, scope_label, RaError, RaResult, RegistrationAuthority};
 use super::{DOMAINS, ENDPOINTS, NAMES, ORGS};
 use crate::audit::AuditEvent;
@@ -17,10 +18,12 @@ use crate::model::*;
 pub const DEMO_ACME_ENDPOINT: &str = "default";
 
 /// The unique-name claim of an endpoint: ACME keeps the plain form it always had.
+/// Names are unique per protocol: an Intune endpoint claims its name among SCEP's,
+/// whose URLs it shares.
 pub(super) fn endpoint_claim(kind: &str, name: &str) -> String {
-    match kind {
+    match protocol_of(kind) {
         "acme" => format!("endpoint:{name}"),
-        _ => format!("endpoint:{kind}:{name}"),
+        protocol => format!("endpoint:{protocol}:{name}"),
     }
 }
 
@@ -30,7 +33,7 @@ pub(super) fn endpoint_claim(kind: &str, name: &str) -> String {
 pub struct NewEndpoint {
     /// Unique name.
     pub name: String,
-    /// "acme", "scep", "est" or "rest".
+    /// "acme", "scep", "intune", "est" or "rest".
     pub kind: String,
     /// The owner.
     pub org: OrgId,
@@ -47,6 +50,8 @@ pub struct NewEndpoint {
     pub eab_required: bool,
     /// EST: the Basic user name (defaults to the endpoint name).
     pub est_username: Option<String>,
+    /// Intune: the Entra ID application (required for that kind, refused for others).
+    pub intune: Option<NewIntuneApplication>,
 }
 
 /// A secret shown once at creation.
@@ -260,13 +265,32 @@ impl RegistrationAuthority {
                     EndpointSecret::EstPassword(password),
                 )
             }
+            "intune" => {
+                let Some(application) = &new.intune else {
+                    return Err(RaError::InvalidInput(
+                        "an intune endpoint needs its Entra ID application: tenant, application_id, client_secret".into(),
+                    ));
+                };
+                (
+                    EndpointKind::Intune {
+                        application: self.seal_intune_application(application)?,
+                    },
+                    EndpointSecret::None,
+                )
+            }
             "rest" => (EndpointKind::Rest, EndpointSecret::None),
             other => {
                 return Err(RaError::InvalidInput(format!(
-                    "unknown endpoint kind '{other}' (acme, scep, est, rest)"
+                    "unknown endpoint kind '{other}' (acme, scep, intune, est, rest)"
                 )))
             }
         };
+        if new.intune.is_some() && new.kind != "intune" {
+            return Err(RaError::InvalidInput(format!(
+                "an Entra ID application is for intune endpoints, not {}",
+                new.kind
+            )));
+        }
         let endpoint = Endpoint {
             id: EndpointId(self.next_id(ENDPOINTS.name())),
             name: new.name.clone(),
@@ -311,13 +335,14 @@ impl RegistrationAuthority {
 
     /// The endpoint of a protocol (`acme`, `scep`, `est`, `rest`) by name: names
     /// are unique per protocol, so `/acme/default/` and `/scep/default` are two endpoints.
+    /// `scep` finds Intune endpoints too (they speak SCEP); `intune` finds only them.
     pub fn endpoint_of_kind(&self, kind: &str, name: &str) -> RaResult<Endpoint> {
         let not_found = || RaError::NotFound(format!("{kind} endpoint '{name}'"));
         // Endpoints made before names were per protocol hold the plain claim.
         for claim_name in [endpoint_claim(kind, name), format!("endpoint:{name}")] {
             if let Some(claim) = NAMES.get(&self.store, claim_name.as_bytes())? {
                 if let Some(endpoint) = ENDPOINTS.get(&self.store, &id_key(claim.id))? {
-                    if endpoint.kind.name() == kind {
+                    if endpoint.kind.name() == kind || endpoint.kind.protocol() == kind {
                         return Ok(endpoint);
                     }
                 }

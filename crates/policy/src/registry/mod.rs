@@ -15,6 +15,8 @@
 //! - `est`: EST Basic credentials, authentication mode, trust anchors, the demo EST endpoint;
 //! - `scep` and `scep_webhook`: SCEP challenges (static and one-time) and a SCEP
 //!   endpoint's webhook validator with its sealed HMAC key;
+//! - `intune`: an Intune endpoint's Entra ID application (its sealed client secret),
+//!   the audit of each exchange with Intune, and the revocations Intune asks for;
 //! - `audit_trail`: reading and verifying the audit log;
 //! - `error`: [`RaError`], the error of every operation.
 //!
@@ -47,6 +49,7 @@ mod certificates;
 mod endpoints;
 mod error;
 mod est;
+mod intune;
 mod organizations;
 mod requests;
 mod scep;
@@ -58,6 +61,9 @@ pub use endpoints::{EndpointSecret, NewEndpoint, DEMO_ACME_ENDPOINT};
 pub use error::RaError;
 use error::RaResult;
 pub use est::{EstSettings, DEMO_EST_ENDPOINT, DEMO_EST_USERNAME, MAX_EST_TRUST_ANCHORS};
+pub use intune::{
+    ClientSecret, IntuneAccess, IntuneRevocationRefusal, IntuneStep, NewIntuneApplication,
+};
 pub use requests::{RequestFilter, Requester, Submission};
 pub use scep::{
     ChallengeBinding, ChallengeUse, OneTimeChallenge, DEFAULT_ONE_TIME_CHALLENGE_SECONDS,

@@ -41,7 +41,13 @@ pub enum ScepValidationOutcome {
 /// Checked by hand: the RA knows nothing of HTTP, and the edge parses the URL again
 /// when it calls it.
 fn check_webhook_url(url: &str) -> RaResult<()> {
-    let invalid = |why: &str| RaError::InvalidInput(format!("the webhook url {why}"));
+    check_http_url("webhook url", url)
+}
+
+/// Refuses `url` (called `what` in the error) unless it is an absolute `http` or
+/// `https` URL with a host, without credentials, a fragment, spaces or non-ASCII.
+pub(super) fn check_http_url(what: &str, url: &str) -> RaResult<()> {
+    let invalid = |why: &str| RaError::InvalidInput(format!("the {what} {why}"));
     if url.is_empty() {
         return Err(invalid("must not be empty"));
     }
@@ -66,21 +72,19 @@ fn check_webhook_url(url: &str) -> RaResult<()> {
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     if authority.contains('@') {
-        return Err(invalid(
-            "must not carry credentials: the HMAC signature authenticates the calls",
-        ));
+        return Err(invalid("must not carry credentials (user:password@)"));
     }
     let host = match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
             Some((address, port)) if port.is_empty() || port.starts_with(':') => {
-                check_port(port.strip_prefix(':'))?;
+                check_port(what, port.strip_prefix(':'))?;
                 address
             }
             _ => return Err(invalid("has a malformed IPv6 host")),
         },
         None => match authority.rsplit_once(':') {
             Some((host, port)) => {
-                check_port(Some(port))?;
+                check_port(what, Some(port))?;
                 host
             }
             None => authority,
@@ -95,19 +99,19 @@ fn check_webhook_url(url: &str) -> RaResult<()> {
     Ok(())
 }
 
-fn check_port(port: Option<&str>) -> RaResult<()> {
+fn check_port(what: &str, port: Option<&str>) -> RaResult<()> {
     match port {
         None => Ok(()),
         Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
             match p.parse::<u32>() {
                 Ok(n) if (1..=65535).contains(&n) => Ok(()),
                 _ => Err(RaError::InvalidInput(format!(
-                    "the webhook url's port {p} is not between 1 and 65535"
+                    "the {what}'s port {p} is not between 1 and 65535"
                 ))),
             }
         }
         Some(p) => Err(RaError::InvalidInput(format!(
-            "the webhook url's port '{p}' is not a number"
+            "the {what}'s port '{p}' is not a number"
         ))),
     }
 }
@@ -119,7 +123,7 @@ fn without_query(url: &str) -> &str {
 }
 
 /// A detail for the audit log: one line, cut to a length an entry can carry.
-fn audit_detail(detail: &str) -> String {
+pub(super) fn audit_detail(detail: &str) -> String {
     detail
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -265,6 +265,7 @@ pub fn new_endpoint(
         approval,
         eab_required: false,
         est_username: None,
+        intune: None,
     }
 }
 

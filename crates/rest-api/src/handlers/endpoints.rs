@@ -1,7 +1,7 @@
 //! Enrollment endpoints, their ACME EAB keys, and their SCEP one-time challenges and webhooks.
 
 use policy::model::EndpointId;
-use policy::registry::{ChallengeBinding, NewEndpoint};
+use policy::registry::{ChallengeBinding, NewEndpoint, NewIntuneApplication};
 use serde_json::json;
 
 use super::{Ctx, Reply};
@@ -29,6 +29,21 @@ pub async fn create(ctx: &Ctx, request: NewEndpoint) -> Result<Reply, ApiError> 
         })
         .await?;
     Reply::created(&view)
+}
+
+/// PUT /endpoints/{id}/intune: the secret is sealed and the answer does not carry it.
+pub async fn set_intune_application(
+    ctx: &Ctx,
+    id: EndpointId,
+    request: NewIntuneApplication,
+) -> Result<Reply, ApiError> {
+    let view = ctx
+        .run(move |ra, admin| {
+            let endpoint = ra.set_intune_application(admin, id, request)?;
+            Ok(EndpointView::from(&endpoint))
+        })
+        .await?;
+    Reply::ok(&view)
 }
 
 /// POST /endpoints/{id}/eab-keys.

@@ -199,6 +199,9 @@ pub(crate) async fn dispatch(ctx: Ctx, route: Route) -> Result<Reply, ApiError> 
         }
         R::SetScepWebhook(id) => endpoints::set_scep_webhook(&ctx, id, ctx.json()?).await,
         R::SetEstSettings(id) => endpoints::set_est_settings(&ctx, id, ctx.json()?).await,
+        R::SetIntuneApplication(id) => {
+            endpoints::set_intune_application(&ctx, id, ctx.json()?).await
+        }
         R::RemoveScepWebhook(id) => endpoints::remove_scep_webhook(&ctx, id).await,
         R::ListProfiles => profiles_cas::profiles(&ctx).await,
         R::ListCas => profiles_cas::cas(&ctx).await,

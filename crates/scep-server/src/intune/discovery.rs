@@ -64,9 +64,7 @@ impl ServiceMap {
         tokens: &TokenClient,
     ) -> Result<HashMap<String, String>, IntuneError> {
         const SERVICE: &str = "Microsoft Graph";
-        let token = tokens
-            .token_for(client, timeout, &format!("{}/", self.graph_base))
-            .await?;
+        let token = tokens.token_for(client, timeout, &self.graph_base).await?;
         let url = format!(
             "{}/v1.0/servicePrincipals/appId={}/endpoints",
             self.graph_base, INTUNE_APP_ID

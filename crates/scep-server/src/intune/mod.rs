@@ -13,13 +13,21 @@
 //!    the CSR before issuing; `ScepActions/successNotification` or
 //!    `ScepActions/failureNotification` after.
 //!
+//! 4. [`revocation`]: `CertificateAuthorityRequests/downloadRevocationRequests` for
+//!    the certificates of retired or wiped devices, and `uploadRevocationResults`
+//!    once they are revoked (or refused).
+//!
+//! [`client::IntuneClient`] holds one endpoint's tokens and service map.
 //! Every call carries an activity id (a random GUID) as `client-request-id`;
 //! callers put it in the audit log so that an Intune administrator can
 //! correlate it with Intune's own records.
 
 pub mod activity;
+pub mod client;
+pub mod clients;
 pub mod discovery;
 mod http;
+pub mod revocation;
 pub mod scep_service;
 pub mod token;
 

@@ -1,19 +1,11 @@
 //! The SCEP validation service (`ScepRequestValidationFEService`): validate a
 //! request before issuing, report the outcome after.
 
-use std::time::Duration;
-
-use bytes::Bytes;
-use http::{header, Method, Request};
-use http_body_util::Full;
 use serde_json::json;
 
 use super::activity::ActivityId;
-use super::discovery::ServiceMap;
-use super::http::call_json;
-use super::token::TokenClient;
-use super::{IntuneError, IntuneUrls};
-use crate::validation::webhook::HttpsClient;
+use super::client::{IntuneClient, PROVIDER_NAME_AND_VERSION};
+use super::IntuneError;
 
 /// The service's name in Graph's list.
 pub const VALIDATION_SERVICE: &str = "ScepRequestValidationFEService";
@@ -47,32 +39,10 @@ pub struct IssuedCertificate {
     pub issuer: String,
 }
 
-/// Talks to the SCEP validation service for one Intune endpoint.
-pub struct ScepServiceClient {
-    urls: IntuneUrls,
-    tokens: TokenClient,
-    services: ServiceMap,
-    /// `Certwright/<version>`: the CA's provider name and version.
-    caller_info: String,
-    timeout: Duration,
-}
-
-impl ScepServiceClient {
-    /// A client over `tokens`, looking the service up in the Graph at `urls.graph`.
-    pub fn new(urls: IntuneUrls, tokens: TokenClient, timeout: Duration) -> Self {
-        Self {
-            services: ServiceMap::new(&urls.graph),
-            urls,
-            tokens,
-            caller_info: concat!("Certwright/", env!("CARGO_PKG_VERSION")).to_owned(),
-            timeout,
-        }
-    }
-
+impl IntuneClient {
     /// `ScepActions/validateRequest`: is this CSR (base64 DER) one Intune handed out a challenge for?
     pub async fn validate_request(
         &self,
-        client: &HttpsClient,
         activity: ActivityId,
         transaction_id: &str,
         csr_base64: &str,
@@ -80,16 +50,15 @@ impl ScepServiceClient {
         let body = json!({"request": {
             "transactionId": transaction_id,
             "certificateRequest": csr_base64,
-            "callerInfo": self.caller_info,
+            "callerInfo": PROVIDER_NAME_AND_VERSION,
         }});
-        self.post(client, activity, "ScepActions/validateRequest", &body)
+        self.scep_action(activity, "ScepActions/validateRequest", &body)
             .await
     }
 
     /// `ScepActions/successNotification`, after issuing.
     pub async fn notify_success(
         &self,
-        client: &HttpsClient,
         activity: ActivityId,
         transaction_id: &str,
         csr_base64: &str,
@@ -102,9 +71,9 @@ impl ScepServiceClient {
             "certificateSerialNumber": certificate.serial,
             "certificateExpirationDateUtc": certificate.expires_utc,
             "issuingCertificateAuthority": certificate.issuer,
-            "callerInfo": self.caller_info,
+            "callerInfo": PROVIDER_NAME_AND_VERSION,
         }});
-        self.post(client, activity, "ScepActions/successNotification", &body)
+        self.scep_action(activity, "ScepActions/successNotification", &body)
             .await
     }
 
@@ -112,68 +81,36 @@ impl ScepServiceClient {
     /// 32-bit HRESULT, `description` at most 255 characters.
     pub async fn notify_failure(
         &self,
-        client: &HttpsClient,
         activity: ActivityId,
         transaction_id: &str,
         csr_base64: &str,
         hresult: u32,
         description: &str,
     ) -> Result<ServiceAnswer, IntuneError> {
-        let description: String = description.chars().take(255).collect();
+        let mut description: String = description.chars().take(255).collect();
+        if description.is_empty() {
+            description = "the request was refused".into();
+        }
         let body = json!({"notification": {
             "transactionId": transaction_id,
             "certificateRequest": csr_base64,
             "hResult": hresult,
             "errorDescription": description,
-            "callerInfo": self.caller_info,
+            "callerInfo": PROVIDER_NAME_AND_VERSION,
         }});
-        self.post(client, activity, "ScepActions/failureNotification", &body)
+        self.scep_action(activity, "ScepActions/failureNotification", &body)
             .await
     }
 
-    async fn post(
+    async fn scep_action(
         &self,
-        client: &HttpsClient,
         activity: ActivityId,
         action: &str,
         body: &serde_json::Value,
     ) -> Result<ServiceAnswer, IntuneError> {
-        const SERVICE: &str = "the Intune SCEP service";
-        let base = self
-            .services
-            .url_of(client, self.timeout, &self.tokens, VALIDATION_SERVICE)
+        let answer = self
+            .post(VALIDATION_SERVICE, action, API_VERSION, activity, body)
             .await?;
-        let token = self
-            .tokens
-            .token_for(client, self.timeout, &self.urls.intune_resource)
-            .await?;
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(format!("{base}/{action}?api-version={API_VERSION}"))
-            .header(header::AUTHORIZATION, format!("Bearer {}", token.as_str()))
-            .header(header::CONTENT_TYPE, "application/json")
-            .header("client-request-id", activity.to_string())
-            .header("api-version", API_VERSION)
-            .header("UserAgent", &self.caller_info)
-            .header(header::USER_AGENT, &self.caller_info)
-            .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(|e| IntuneError::Unreachable {
-                service: SERVICE,
-                reason: format!("the service URL is unusable: {e}"),
-            })?;
-        let answer = match call_json(client, self.timeout, SERVICE, request).await {
-            Ok(answer) => answer,
-            Err(e) => {
-                // The service may have moved: look it up afresh next time.
-                if e.invalidates_service_map() {
-                    self.services.invalidate().await;
-                }
-                if matches!(e, IntuneError::Status { status: 401, .. }) {
-                    self.tokens.forget().await;
-                }
-                return Err(e);
-            }
-        };
         let code = answer.get("code").and_then(|c| c.as_str()).unwrap_or("");
         if code.eq_ignore_ascii_case("Success") {
             return Ok(ServiceAnswer::Success);
@@ -196,15 +133,18 @@ impl ScepServiceClient {
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
+    use std::time::Duration;
 
-    use http::{Response, StatusCode};
+    use bytes::Bytes;
+    use http::{header, Request, Response, StatusCode};
     use http_body_util::BodyExt;
+    use http_body_util::Full;
     use hyper::body::Incoming;
     use hyper_util::rt::TokioIo;
     use zeroize::Zeroizing;
 
     use super::*;
-    use crate::intune::IntuneCredentials;
+    use crate::intune::{IntuneCredentials, IntuneUrls};
 
     /// A stand-in for Entra ID, Graph and the SCEP service on one port: it checks the
     /// bearer token and the api-version, and accepts transaction id `good` only.
@@ -305,23 +245,21 @@ mod tests {
             graph: base.clone(),
             intune_resource: "https://api.manage.microsoft.com/".into(),
         };
-        let tokens = TokenClient::new(
-            &urls.login,
+        let service = IntuneClient::new(
+            urls,
             IntuneCredentials {
                 tenant: "tenant-1".into(),
                 application_id: "app-1".into(),
                 client_secret: Zeroizing::new("s3cr+t".into()),
             },
+            Duration::from_secs(5),
         );
-        let timeout = Duration::from_secs(5);
-        let service = ScepServiceClient::new(urls, tokens, timeout);
-        let client = crate::validation::webhook::build_client(timeout);
         let good = service
-            .validate_request(&client, ActivityId::random(), "good", "Q1NS")
+            .validate_request(ActivityId::random(), "good", "Q1NS")
             .await;
         assert_eq!(good, Ok(ServiceAnswer::Success));
         let bad = service
-            .validate_request(&client, ActivityId::random(), "forged", "Q1NS")
+            .validate_request(ActivityId::random(), "forged", "Q1NS")
             .await;
         assert!(
             matches!(bad, Ok(ServiceAnswer::Refused { ref code, .. }) if code == "ChallengeVerificationFailed")

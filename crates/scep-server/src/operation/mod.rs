@@ -16,6 +16,8 @@ use policy::registry::{RaError, ScepValidationOutcome, Submission};
 use policy::request::{CertificateRequest, Channel, RequestState};
 use zeroize::Zeroizing;
 
+mod intune;
+
 use crate::ra_identity::RaIdentity;
 use crate::transactions::Transaction;
 use crate::validation::webhook::{Enrollment, Verdict};
@@ -188,7 +190,7 @@ impl Exchange<'_> {
         // certificate is checked: once its renewal is issued, that certificate is Replaced,
         // and the device, which still signs with it, comes to collect the new one.
         match shared.transactions.get(self.endpoint.id, txid) {
-            Ok(Some(existing)) => return self.answer_transaction(&existing, &signer_key),
+            Ok(Some(existing)) => return self.answer_transaction(txid, &existing, &signer_key),
             Ok(None) => {}
             Err(e) => return internal(e),
         }
@@ -231,17 +233,25 @@ impl Exchange<'_> {
                 Ok(request) => request,
                 Err(RaError::RefusedByProfile { request, error }) => {
                     self.record(txid, &request, &signer_key);
-                    return Answer::Failure(FailInfo::BadRequest, error.to_string());
+                    let answer = Answer::Failure(FailInfo::BadRequest, error.to_string());
+                    return self.report_to_intune(txid, &request, answer);
                 }
                 Err(e) => return refusal(&e),
             };
         self.record(txid, &request, &signer_key);
-        self.answer_request(&request)
+        let answer = self.answer_request(&request);
+        self.report_to_intune(txid, &request, answer)
     }
 
-    /// A new enrollment (not a renewal): the endpoint's webhook decides where it has
-    /// one, else the static or a one-time challenge.
+    /// A new enrollment (not a renewal): Intune decides for an Intune endpoint, the
+    /// endpoint's webhook where it has one, else the static or a one-time challenge.
     fn authorize_enrollment(&self, content: &[u8], csr: &VerifiedCsr) -> Result<(), Answer> {
+        if matches!(
+            self.endpoint.kind,
+            policy::model::EndpointKind::Intune { .. }
+        ) {
+            return self.ask_intune(content);
+        }
         let challenge = csr.challenge_password().map(|c| c.as_str());
         match self.shared.ra.scep_webhook_key(self.endpoint) {
             Ok(Some((url, key))) => self.ask_webhook(&url, &key, content, csr, challenge),
@@ -346,7 +356,12 @@ impl Exchange<'_> {
     }
 
     /// A repeated PKCSReq or a CertPoll: the answer of the transaction's request.
-    fn answer_transaction(&self, transaction: &Transaction, signer_key: &str) -> Answer {
+    fn answer_transaction(
+        &self,
+        transaction_key: &str,
+        transaction: &Transaction,
+        signer_key: &str,
+    ) -> Answer {
         if transaction.signer_key != signer_key {
             return Answer::Failure(
                 FailInfo::BadRequest,
@@ -354,7 +369,10 @@ impl Exchange<'_> {
             );
         }
         match self.shared.ra.request_internal(transaction.request) {
-            Ok(request) => self.answer_request(&request),
+            Ok(request) => {
+                let answer = self.answer_request(&request);
+                self.report_to_intune(transaction_key, &request, answer)
+            }
             Err(e) => refusal(&e),
         }
     }
@@ -400,14 +418,17 @@ impl Exchange<'_> {
             Ok(r) => r.map(|r| r.id),
             Err(answer) => return answer,
         };
+        let transaction_key = self.transaction_key(renewal_of);
         match self
             .shared
             .transactions
-            .get(self.endpoint.id, &self.transaction_key(renewal_of))
+            .get(self.endpoint.id, &transaction_key)
         {
-            Ok(Some(transaction)) => {
-                self.answer_transaction(&transaction, &self.request.signer_key_id())
-            }
+            Ok(Some(transaction)) => self.answer_transaction(
+                &transaction_key,
+                &transaction,
+                &self.request.signer_key_id(),
+            ),
             Ok(None) => Answer::Failure(
                 FailInfo::BadCertId,
                 format!("no transaction '{}'", self.request.transaction_id),
