@@ -164,9 +164,10 @@ pub enum EndpointCommand {
         /// The owning department.
         #[arg(long)]
         dept: Option<u64>,
-        /// The certificate profile.
+        /// The certificate profile (Intune endpoints: `device` unless given, which
+        /// carries the UPN and SID and writes the strong-mapping extension).
         #[arg(long)]
-        profile: String,
+        profile: Option<String>,
         /// Default term in days.
         #[arg(long)]
         term_days: Option<u32>,

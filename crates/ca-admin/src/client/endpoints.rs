@@ -38,6 +38,11 @@ pub fn endpoint(args: &EndpointArgs) -> Result<(), String> {
             eab_required,
             intune,
         } => {
+            let profile = match (profile, kind.as_str()) {
+                (Some(profile), _) => profile.clone(),
+                (None, "intune") => "device".to_string(),
+                (None, _) => return Err("--profile is required".into()),
+            };
             let mut body = json!({
                 "name": name, "kind": kind, "org": org, "dept": dept, "profile": profile,
                 "default_term_days": term_days, "approval": approval, "eab_required": eab_required,
