@@ -6,6 +6,7 @@ pub mod cli;
 pub mod client_run;
 pub mod est;
 pub mod gateway;
+pub mod intune;
 pub mod relay;
 
 pub use cli::Operator;
