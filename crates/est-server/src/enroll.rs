@@ -108,6 +108,7 @@ fn enroll(
         channel: Channel::Est,
         renewal_of,
         replaces: renewal_of.is_some(),
+        annotations: Default::default(),
     };
     let request = match shared
         .ra

@@ -28,6 +28,8 @@ pub enum Channel {
     Rest,
     /// The operator CLI.
     Cli,
+    /// The certificate manager's compatible REST API (`/api/ssl/v1/...`).
+    ScmApi,
 }
 
 /// Where a request is in its life.
@@ -245,6 +247,36 @@ pub struct CertificateRequest {
     pub history: Vec<Transition>,
     /// Unix time of creation.
     pub created_at: i64,
+    /// What the requester attached: comments, external requesters, custom fields.
+    #[serde(default)]
+    pub annotations: RequestAnnotations,
+    /// The opaque id that renews this request's certificate without an administrator's
+    /// certificate id (the certificate manager's `renewId`); empty on records from before it.
+    #[serde(default)]
+    pub renew_id: String,
+}
+
+/// A custom field's value on a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldValue {
+    /// The field's name, as defined for the request's certificate class.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// What a requester attaches to a request besides the CSR: free text and custom fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RequestAnnotations {
+    /// Free-text comments (at most 1024 characters).
+    #[serde(default)]
+    pub comments: String,
+    /// E-mail addresses of people outside the RA to notify, comma-separated (at most 512).
+    #[serde(default)]
+    pub external_requester: String,
+    /// Values of the custom fields defined for the certificate class.
+    #[serde(default)]
+    pub custom_fields: Vec<CustomFieldValue>,
 }
 
 impl Record for CertificateRequest {

@@ -225,6 +225,7 @@ pub(crate) fn finalize(
                 channel: Channel::Acme,
                 renewal_of: replaced,
                 replaces: replaced.is_some(),
+                annotations: Default::default(),
             },
             csr,
         )

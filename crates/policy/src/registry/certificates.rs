@@ -266,6 +266,10 @@ impl RegistrationAuthority {
                 channel: Channel::Rest,
                 renewal_of: Some(id),
                 replaces: replace,
+                annotations: original
+                    .as_ref()
+                    .map(|o| o.annotations.clone())
+                    .unwrap_or_default(),
             },
         )
     }

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::intune::NewIntuneApplication;
 use super::{check_slug, id_key, now, scope_label, RaError, RaResult, RegistrationAuthority};
-use super::{DOMAINS, ENDPOINTS, NAMES, ORGS};
+use super::{DOMAINS, ENDPOINTS, NAMES, ORGS, ORG_UNITS};
 use crate::audit::AuditEvent;
 use crate::authz::{in_scope, Action};
 use crate::credentials;
@@ -72,7 +72,7 @@ impl RegistrationAuthority {
             return Ok(None);
         }
         let org = Organization {
-            id: OrgId(self.next_id(ORGS.name())),
+            id: OrgId(self.next_id(ORG_UNITS)),
             name: "Demo".into(),
             address: Address::default(),
             created_at: now(),

@@ -34,6 +34,9 @@ pub enum RaError {
         #[source]
         error: IssuanceError,
     },
+    /// A custom field that the certificate class makes mandatory has no value.
+    #[error("invalid input: the mandatory custom field '{0}' has no value")]
+    MissingCustomField(String),
     /// A unique name is taken.
     #[error("{0} already exists")]
     Conflict(String),
@@ -57,6 +60,7 @@ impl RaError {
             RaError::NotFound(_) => "not_found",
             RaError::InvalidInput(_) => "invalid_input",
             RaError::RefusedByProfile { .. } => "invalid_input",
+            RaError::MissingCustomField(_) => "invalid_input",
             RaError::Conflict(_) => "conflict",
             RaError::IllegalTransition(_) => "illegal_transition",
             RaError::Ca(CaServiceError::UnknownCertificate(_)) => "not_found",

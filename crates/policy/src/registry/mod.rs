@@ -46,17 +46,21 @@ use crate::request::CertificateRequest;
 mod administrators;
 mod audit_trail;
 mod certificates;
+mod custom_fields;
 mod endpoints;
 mod error;
 mod est;
 mod intune;
+mod org_units;
 mod organizations;
+mod profile_numbers;
 mod requests;
 mod scep;
 mod scep_webhook;
 
 pub use administrators::ApiKeyRecord;
 pub use certificates::{CertificateFilter, CertificateOwner, OwnedCertificate};
+pub use custom_fields::{CustomField, MAX_CUSTOM_FIELDS_PER_CLASS, MAX_CUSTOM_FIELD_VALUE_CHARS};
 pub use endpoints::{EndpointSecret, NewEndpoint, DEMO_ACME_ENDPOINT};
 pub use error::RaError;
 use error::RaResult;
@@ -64,6 +68,7 @@ pub use est::{EstSettings, DEMO_EST_ENDPOINT, DEMO_EST_USERNAME, MAX_EST_TRUST_A
 pub use intune::{
     ClientSecret, IntuneAccess, IntuneRevocationRefusal, IntuneStep, NewIntuneApplication,
 };
+pub use org_units::{OrgUnit, OrganizationChange};
 pub use requests::{RequestFilter, Requester, Submission};
 pub use scep::{
     ChallengeBinding, ChallengeUse, OneTimeChallenge, DEFAULT_ONE_TIME_CHALLENGE_SECONDS,
@@ -89,7 +94,13 @@ const ENDPOINTS: Table<Endpoint> = Table::new("ra_endpoints");
 const REQUESTS: Table<CertificateRequest> = Table::new("ra_requests");
 const OWNERS: Table<CertificateOwner> = Table::new("ra_certificate_owners");
 const API_KEYS: Table<ApiKeyRecord> = Table::new("ra_api_keys");
-/// Unique names: "admin:<username>", "org:<name>", "endpoint:<name>", "eab:<key id>", "domain:<org>:<name>".
+const CUSTOM_FIELDS: Table<CustomField> = Table::new("ra_custom_fields");
+const PROFILE_NUMBERS: Table<profile_numbers::ProfileNumber> = Table::new("ra_profile_numbers");
+/// The one id sequence of organizations and departments: a department's id is never an
+/// organization's, so that one number names either (the certificate manager's `orgId`).
+const ORG_UNITS: &str = "ra_org_units";
+/// Unique names: "admin:<username>", "org:<name>", "endpoint:<name>", "eab:<key id>",
+/// "domain:<org>:<name>", "renew:<renew id>" (holding the request id), "custom-field:<class>:<name>".
 const NAMES: Table<NameClaim> = Table::new("ra_unique_names");
 
 /// The store key of a record id.
@@ -110,6 +121,8 @@ pub struct RegistrationAuthority {
     secrets: SecretBox,
     sessions: SessionTokens,
     next_ids: Mutex<BTreeMap<&'static str, u64>>,
+    /// Every loaded profile's stable number, by name.
+    profile_numbers: BTreeMap<String, u64>,
     /// Serializes state changes of requests (approvals racing each other issue once).
     request_lock: Mutex<()>,
     session_ttl: i64,
@@ -192,6 +205,7 @@ impl RegistrationAuthority {
             ADMINS.name(),
             ENDPOINTS.name(),
             REQUESTS.name(),
+            CUSTOM_FIELDS.name(),
         ] {
             let last = store
                 .last_key(table)?
@@ -199,6 +213,9 @@ impl RegistrationAuthority {
                 .unwrap_or(0);
             next_ids.insert(table, last + 1);
         }
+        let org_units = next_ids[ORGS.name()].max(next_ids[DEPTS.name()]);
+        next_ids.insert(ORG_UNITS, org_units);
+        let profile_numbers = profile_numbers::number_profiles(&store, &ca.profiles().names())?;
         Ok(Self {
             audit: AuditLog::open(store.clone())?,
             ca,
@@ -206,6 +223,7 @@ impl RegistrationAuthority {
             secrets,
             sessions: SessionTokens::default(),
             next_ids: Mutex::new(next_ids),
+            profile_numbers,
             request_lock: Mutex::new(()),
             session_ttl: LOGIN_TTL_SECONDS,
             swept_until: Mutex::new(i64::MIN),

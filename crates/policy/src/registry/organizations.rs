@@ -4,7 +4,7 @@
 use ca_core::store::{KeyRange, WriteBatch};
 
 use super::{check_text, id_key, now, scope_label, RaError, RaResult, RegistrationAuthority};
-use super::{DEPTS, DOMAINS, ORGS};
+use super::{DEPTS, DOMAINS, ORGS, ORG_UNITS};
 use crate::audit::AuditEvent;
 use crate::authz::{in_scope, Action};
 use crate::model::*;
@@ -39,7 +39,7 @@ impl RegistrationAuthority {
             }
         }
         let org = Organization {
-            id: OrgId(self.next_id(ORGS.name())),
+            id: OrgId(self.next_id(ORG_UNITS)),
             name: name.to_string(),
             address,
             created_at: now(),
@@ -109,7 +109,7 @@ impl RegistrationAuthority {
         )?;
         check_text("name", name, 128)?;
         let dept = Department {
-            id: DeptId(self.next_id(DEPTS.name())),
+            id: DeptId(self.next_id(ORG_UNITS)),
             org,
             name: name.to_string(),
             created_at: now(),

@@ -22,7 +22,8 @@ use crate::authz::{authorize, Action, Denied};
 use crate::model::*;
 use crate::names::check_names;
 use crate::request::{
-    CertificateRequest, Channel, IllegalTransition, RequestState, StateName, Transition,
+    CertificateRequest, Channel, IllegalTransition, RequestAnnotations, RequestState, StateName,
+    Transition,
 };
 
 /// Who is asking: an administrator, or a protocol client through an enrollment endpoint.
@@ -69,6 +70,9 @@ pub struct Submission {
     pub renewal_of: Option<u64>,
     /// Whether issuing marks `renewal_of` Replaced.
     pub replaces: bool,
+    /// Comments and custom fields (checked for an administrator's request; protocol
+    /// clients send none, and whatever is here for them is dropped).
+    pub annotations: RequestAnnotations,
 }
 
 /// Filters for listing requests.
@@ -166,7 +170,7 @@ impl RegistrationAuthority {
         let scope = self.scope_of(org, dept)?;
         let profile = self.profile(&profile_name)?;
         let class = CertificateClass::of(profile.certificate_type);
-        if let Requester::Admin(admin) = &requester {
+        let annotations = if let Requester::Admin(admin) = &requester {
             self.require(
                 admin,
                 Action::RequestCertificate(class),
@@ -174,7 +178,10 @@ impl RegistrationAuthority {
                 "request.submit",
                 &scope_label(scope),
             )?;
-        }
+            self.check_annotations(class, &submission.annotations)?
+        } else {
+            RequestAnnotations::default()
+        };
         if let Some(old) = submission.renewal_of {
             // Renewing or replacing reaches into another certificate: only one with the same owner.
             let owned = self
@@ -216,6 +223,8 @@ impl RegistrationAuthority {
                 reason: String::new(),
             }],
             created_at: at,
+            annotations,
+            renew_id: crate::credentials::random_token::<15>(),
         };
 
         // The profile decides what can be asked: a CSR it refuses (key type or size, names,
@@ -257,6 +266,7 @@ impl RegistrationAuthority {
         };
         if !auto {
             let mut batch = WriteBatch::new();
+            self.index_renew_id(&mut batch, &request)?;
             REQUESTS.put(&mut batch, &id_key(request.id.0), &request)?;
             self.commit(
                 batch,
@@ -286,6 +296,28 @@ impl RegistrationAuthority {
         self.issue_locked(request, &actor_name, Some(&csr))
     }
 
+    /// Adds the claim of a new request's renew id (so that it can be found by it) to a batch.
+    fn index_renew_id(&self, batch: &mut WriteBatch, request: &CertificateRequest) -> RaResult<()> {
+        self.claim_name(batch, &format!("renew:{}", request.renew_id), request.id.0)
+    }
+
+    /// The request with a renew id, if visible to the actor.
+    pub fn request_by_renew_id(
+        &self,
+        actor: &Administrator,
+        renew_id: &str,
+    ) -> RaResult<CertificateRequest> {
+        let not_found = || RaError::NotFound("renew id".into());
+        if renew_id.is_empty() || renew_id.len() > 64 {
+            return Err(not_found());
+        }
+        let claim = super::NAMES
+            .get(&self.store, format!("renew:{renew_id}").as_bytes())?
+            .ok_or_else(not_found)?;
+        self.request(actor, RequestId(claim.id))
+            .map_err(|_| not_found())
+    }
+
     /// Records a submitted request as Invalid (the profile or the name policy refuses it as
     /// asked), with its audit entry.
     fn record_invalid(
@@ -297,6 +329,7 @@ impl RegistrationAuthority {
     ) -> RaResult<CertificateRequest> {
         request.transition(RequestState::Invalid, "policy", at, reason)?;
         let mut batch = WriteBatch::new();
+        self.index_renew_id(&mut batch, &request)?;
         REQUESTS.put(&mut batch, &id_key(request.id.0), &request)?;
         self.commit(
             batch,
@@ -313,8 +346,9 @@ impl RegistrationAuthority {
 
     /// Issues an Approved request, committing certificate, request state, ownership and audit entry together.
     ///
-    /// `verified` is the CSR when the caller has just verified it (submission), so the
-    /// hot path does not parse and check its signature twice; approvals later parse the stored DER.
+    /// `verified` is the CSR when the caller has just verified it (submission: the request
+    /// is not in the store yet), so the hot path does not parse and check its signature
+    /// twice; approvals of stored requests pass `None` and parse the stored DER.
     fn issue_locked(
         &self,
         mut request: CertificateRequest,
@@ -362,6 +396,10 @@ impl RegistrationAuthority {
             let mut batch = prepared.batch;
             let certificate = prepared.record.id;
             let mut issued = request.clone();
+            if verified.is_some() {
+                // Issued on submission: the request is new to the store.
+                self.index_renew_id(&mut batch, &issued)?;
+            }
             issued.transition(RequestState::Issued { certificate }, actor, now(), "")?;
             REQUESTS.put(&mut batch, &id_key(issued.id.0), &issued)?;
             OWNERS.put(

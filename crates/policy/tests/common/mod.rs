@@ -189,6 +189,7 @@ pub fn submission(csr: Vec<u8>, profile: &str, org: OrgId, dept: Option<DeptId>)
         channel: Channel::Rest,
         renewal_of: None,
         replaces: false,
+        annotations: Default::default(),
     }
 }
 

@@ -57,6 +57,7 @@ pub async fn submit(ctx: &Ctx, request: SubmitRequest) -> Result<Reply, ApiError
                     channel: Channel::Rest,
                     renewal_of: None,
                     replaces: false,
+                    annotations: Default::default(),
                 },
             ))?)
         })

@@ -224,6 +224,7 @@ impl Exchange<'_> {
             channel: Channel::Scep,
             renewal_of,
             replaces: renewal_of.is_some(),
+            annotations: Default::default(),
         };
         let request =
             match shared
