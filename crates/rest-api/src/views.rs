@@ -360,6 +360,7 @@ fn channel(c: Channel) -> &'static str {
         Channel::Est => "est",
         Channel::Rest => "rest",
         Channel::Cli => "cli",
+        Channel::ScmApi => "scm-api",
     }
 }
 
