@@ -2,7 +2,8 @@
 # The project's test command: installs what the tests need when it is missing
 # (openssl, curl, the ACME clients certbot and lego and the SCEP clients
 # scepclient (package scep) and certmonger's scep-submit from Debian's packages,
-# pkilint from PyPI), then runs every test of the workspace, the integration
+# pkilint and the certificate manager API client cert-manager from PyPI), then
+# runs every test of the workspace, the integration
 # tests with real outside tools included.
 #
 #   scripts/test.sh            # everything
@@ -31,6 +32,12 @@ if ! command -v lint_pkix_cert >/dev/null 2>&1; then
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pkilint
   hash -r
 fi
+# The certificate manager API's third-party Python client (broadinstitute/python-cert_manager).
+if ! python3 -c "import cert_manager" >/dev/null 2>&1; then
+  echo "installing cert-manager (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check "cert-manager==4.0.0" \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "cert-manager==4.0.0"
+fi
 # pip may install scripts outside PATH (user installs).
 if ! command -v lint_pkix_cert >/dev/null 2>&1; then
   export PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
@@ -42,5 +49,6 @@ echo "pkilint: $(python3 -m pip show pkilint 2>/dev/null | awk '/^Version/ {prin
 echo "certbot: $(certbot --version 2>&1)"
 echo "lego: $(dpkg-query -W -f='${Version}' lego 2>/dev/null || lego --version)"
 echo "scepclient: $(scepclient -version 2>&1)"
+echo "cert-manager (PyPI): $(python3 -m pip show cert-manager 2>/dev/null | awk '/^Version/ {print $2}')"
 echo "certmonger: $(dpkg-query -W -f='${Version}' certmonger 2>/dev/null || echo present)"
 exec cargo test --workspace "$@"

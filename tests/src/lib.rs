@@ -8,6 +8,7 @@ pub mod est;
 pub mod gateway;
 pub mod intune;
 pub mod relay;
+pub mod revocation;
 
 pub use cli::Operator;
 pub use client_run::ClientRun;

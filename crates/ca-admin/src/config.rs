@@ -36,6 +36,39 @@ pub struct GatewayConfig {
     /// Intune endpoints: how often Intune is asked for revocations.
     #[serde(default)]
     pub intune: IntuneConfig,
+    /// The certificate manager's compatible REST API (`/api/ssl/v1/...`).
+    #[serde(default)]
+    pub scm_api: ScmApiConfig,
+}
+
+/// The certificate manager's compatible REST API.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScmApiConfig {
+    /// Whether it is served (under `/api/` and `/private/api/`, over HTTPS only).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The customer URI that connectors send in their `customerUri` header (the tenant
+    /// slug of the old manager's portal URL, `https://<host>/customer/<uri>`).
+    #[serde(default = "default_customer_uri")]
+    pub customer_uri: String,
+}
+
+impl Default for ScmApiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            customer_uri: default_customer_uri(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_customer_uri() -> String {
+    "demo".to_string()
 }
 
 /// What Intune endpoints share (each endpoint holds its own application and cloud).
@@ -201,6 +234,7 @@ impl GatewayConfig {
             https: HttpsConfig::default(),
             acme: Default::default(),
             intune: IntuneConfig::default(),
+            scm_api: ScmApiConfig::default(),
         }
     }
 

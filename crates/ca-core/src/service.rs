@@ -673,12 +673,18 @@ impl CaService {
         record: &CertificateRecord,
         format: ExportFormat,
     ) -> Result<Vec<u8>, CaServiceError> {
+        let chain = self.issuer_chain(record)?;
+        Ok(encoding::export(format, &record.der, &chain)?)
+    }
+
+    /// The DER certificates of a certificate's issuers: its issuing CA first, the root last.
+    pub fn issuer_chain(&self, record: &CertificateRecord) -> Result<Vec<Vec<u8>>, CaServiceError> {
         let ca = self.cas.get(&record.issuer_id).ok_or_else(|| {
             CaServiceError::NoIssuer(format!("CA '{}' is not loaded", record.issuer_id))
         })?;
         let mut chain = vec![ca.certificate_der().to_vec()];
         chain.extend(ca.chain_der().iter().cloned());
-        Ok(encoding::export(format, &record.der, &chain)?)
+        Ok(chain)
     }
 }
 

@@ -640,6 +640,12 @@ fn print_banner(
             if est_default {
                 println!("  EST             {url}{}", est_server::PATH_PREFIX);
             }
+            if config.scm_api.enabled {
+                println!(
+                    "  SCM API         {url}/api/   (customerUri '{}', an administrator's login and password)",
+                    config.scm_api.customer_uri
+                );
+            }
             println!(
                 "  https cert      serial {} from '{}' for {}, valid until {}, renewed in place",
                 served.serial_hex,

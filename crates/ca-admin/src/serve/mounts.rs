@@ -14,9 +14,9 @@ pub fn mounts(
     ra: &Arc<RegistrationAuthority>,
     https_base: &str,
 ) -> Vec<Mount> {
-    vec![
+    let mut mounts = vec![
         Mount {
-            prefix: "/api/",
+            prefix: "/api/v1/",
             plain_http: false,
             name: "the REST API",
             https_path: "/api/v1/",
@@ -49,5 +49,26 @@ pub fn mounts(
             https_path: est_server::PATH_PREFIX,
             service: Arc::new(est_server::EstServer::new(ra.clone())),
         },
-    ]
+    ];
+    if config.scm_api.enabled {
+        // Beside our own /api/v1/ (the longest prefix wins): every other /api/ path is the
+        // certificate manager's, and /private/api/ its client-certificate variant.
+        let scm = Arc::new(scm_api::ScmApi::new(
+            ra.clone(),
+            &config.scm_api.customer_uri,
+        ));
+        for (prefix, https_path) in [
+            (scm_api::PATH_PREFIX, "/api/ssl/v1/"),
+            (scm_api::PRIVATE_PATH_PREFIX, "/private/api/ssl/v1/"),
+        ] {
+            mounts.push(Mount {
+                prefix,
+                plain_http: false,
+                name: "the certificate manager API",
+                https_path,
+                service: scm.clone(),
+            });
+        }
+    }
+    mounts
 }

@@ -92,6 +92,21 @@ impl RegistrationAuthority {
         Ok(OwnedCertificate { record, owner })
     }
 
+    /// The certificate with a serial number, if visible to the actor.
+    pub fn certificate_by_serial(
+        &self,
+        actor: &Administrator,
+        serial: &ca_core::serial::Serial,
+    ) -> RaResult<OwnedCertificate> {
+        let record = self
+            .ca
+            .certificates()
+            .by_serial(serial)?
+            .ok_or_else(|| RaError::NotFound(format!("serial {}", serial.to_hex())))?;
+        self.certificate(actor, record.id)
+            .map_err(|_| RaError::NotFound(format!("serial {}", serial.to_hex())))
+    }
+
     /// Certificates visible to the actor, after `after` (id), at most `limit`, filtered.
     pub fn certificates(
         &self,

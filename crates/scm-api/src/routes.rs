@@ -1,0 +1,230 @@
+//! Method and path into a [`Route`]. Paths are the same under `/api/` and
+//! `/private/api/`, `v1` and `v2` are aliases for the SSL area, and a trailing
+//! slash is accepted everywhere.
+
+use http::Method;
+
+use crate::error::{code, ScmError};
+
+/// The certificate lifecycle operations of a certificate area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SslRoute {
+    /// GET (or HEAD, the count) the list.
+    List,
+    /// GET the profiles.
+    Types,
+    /// GET the custom fields.
+    CustomFields,
+    /// POST a request.
+    Enroll,
+    /// GET a certificate; the format from the path, or from `?format=`.
+    Collect(u64, Option<String>),
+    /// GET the details.
+    Details(u64),
+    /// POST renew by the request's id.
+    RenewById(u64),
+    /// POST renew by the renew id.
+    RenewByRenewId(String),
+    /// POST replace.
+    Replace(u64),
+    /// POST revoke by the request's id.
+    Revoke(u64),
+    /// POST revoke by serial number.
+    RevokeBySerial(String),
+    /// POST approve.
+    Approve(u64),
+    /// POST decline.
+    Decline(u64),
+}
+
+/// Every operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// GET the organizations with their departments.
+    Organizations,
+    /// POST an organization or (with `parentOrgName`) a department.
+    CreateOrganization,
+    /// GET one organization or department.
+    Organization(u64),
+    /// PUT changes.
+    UpdateOrganization(u64),
+    /// DELETE one.
+    DeleteOrganization(u64),
+    /// GET the units an administrator role manages.
+    ManagedBy(String),
+    /// GET (or HEAD) the domains.
+    Domains,
+    /// GET the deprecated count.
+    DomainCount,
+    /// POST a domain with its delegations.
+    CreateDomain,
+    /// GET one domain with its delegations.
+    Domain(u64),
+    /// DELETE a domain (every delegation of it).
+    DeleteDomain(u64),
+    /// POST a delegation of a domain.
+    Delegate(u64),
+    /// DELETE a delegation of a domain.
+    Undelegate(u64),
+    /// The SSL area.
+    Ssl(SslRoute),
+}
+
+/// Whether the method is GET or HEAD (HEAD is the count of a list).
+fn is_read(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
+}
+
+fn id(text: &str, code: i32, what: &str) -> Result<u64, ScmError> {
+    text.parse::<u64>()
+        .map_err(|_| ScmError::bad(code, format!("'{}' is not a valid {what}", short(text))))
+}
+
+fn short(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+fn unknown(path: &str) -> ScmError {
+    ScmError::not_found(code::INTERNAL, format!("No operation at {}", short(path)))
+}
+
+/// The path below `/api/` (or `/private/api/`), and whether it came under `/private`.
+pub fn strip_prefix(path: &str) -> Option<(&str, bool)> {
+    if let Some(rest) = path.strip_prefix("/private/api/") {
+        Some((rest, true))
+    } else {
+        path.strip_prefix("/api/").map(|rest| (rest, false))
+    }
+}
+
+/// Parses method and path (below `/api/`).
+pub fn route(method: &Method, below_api: &str) -> Result<Route, ScmError> {
+    let trimmed = below_api.trim_end_matches('/');
+    let segments: Vec<&str> = trimmed.split('/').collect();
+    let (area, version, rest) = match segments.as_slice() {
+        [area, version, rest @ ..] => (*area, *version, rest),
+        _ => return Err(unknown(below_api)),
+    };
+    let m = method;
+    match (area, version) {
+        ("organization", "v1") => organization(m, rest),
+        ("domain", "v1") => domain(m, rest),
+        ("ssl", "v1" | "v2") => ssl(m, rest).map(|r| r.map(Route::Ssl)),
+        _ => None,
+    }
+    .ok_or_else(|| unknown(below_api))?
+}
+
+fn organization(m: &Method, rest: &[&str]) -> Option<Result<Route, ScmError>> {
+    let bad = |t: &str| id(t, code::BAD_ORG, "organization id");
+    Some(match rest {
+        [] if is_read(m) => Ok(Route::Organizations),
+        [] if m == Method::POST => Ok(Route::CreateOrganization),
+        ["managedBy" | "managed-by", role] if is_read(m) => Ok(Route::ManagedBy(role.to_string())),
+        [i] if is_read(m) => bad(i).map(Route::Organization),
+        [i] if m == Method::PUT => bad(i).map(Route::UpdateOrganization),
+        [i] if m == Method::DELETE => bad(i).map(Route::DeleteOrganization),
+        _ => return None,
+    })
+}
+
+fn domain(m: &Method, rest: &[&str]) -> Option<Result<Route, ScmError>> {
+    let bad = |t: &str| id(t, code::NO_DOMAIN, "domain id");
+    Some(match rest {
+        [] if is_read(m) => Ok(Route::Domains),
+        [] if m == Method::POST => Ok(Route::CreateDomain),
+        ["count"] if is_read(m) => Ok(Route::DomainCount),
+        [i] if is_read(m) => bad(i).map(Route::Domain),
+        [i] if m == Method::DELETE => bad(i).map(Route::DeleteDomain),
+        [i, "delegation"] if m == Method::POST => bad(i).map(Route::Delegate),
+        [i, "delegation"] if m == Method::DELETE => bad(i).map(Route::Undelegate),
+        _ => return None,
+    })
+}
+
+fn ssl(m: &Method, rest: &[&str]) -> Option<Result<SslRoute, ScmError>> {
+    let cert = |t: &str| id(t, code::BAD_CERT_ID, "certificate id");
+    let post = m == Method::POST;
+    Some(match rest {
+        [] if is_read(m) => Ok(SslRoute::List),
+        ["types"] if is_read(m) => Ok(SslRoute::Types),
+        ["customFields"] if is_read(m) => Ok(SslRoute::CustomFields),
+        ["enroll"] if post => Ok(SslRoute::Enroll),
+        ["collect", i] if is_read(m) => cert(i).map(|i| SslRoute::Collect(i, None)),
+        ["collect", i, format] if is_read(m) => {
+            cert(i).map(|i| SslRoute::Collect(i, Some(format.to_string())))
+        }
+        ["renewById", i] if post => cert(i).map(SslRoute::RenewById),
+        ["renew", renew_id] if post => Ok(SslRoute::RenewByRenewId(renew_id.to_string())),
+        ["replace", i] if post => cert(i).map(SslRoute::Replace),
+        ["revoke", "serial", serial] if post => Ok(SslRoute::RevokeBySerial(serial.to_string())),
+        ["revoke", i] if post => cert(i).map(SslRoute::Revoke),
+        ["approve", i] if post => cert(i).map(SslRoute::Approve),
+        ["decline", i] if post => cert(i).map(SslRoute::Decline),
+        [i] if is_read(m) => cert(i).map(SslRoute::Details),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(method: Method, path: &str) -> Result<Route, ScmError> {
+        let (below, _) = strip_prefix(path).expect("under /api/");
+        route(&method, below)
+    }
+
+    #[test]
+    fn both_prefixes_both_versions_and_a_trailing_slash() {
+        for path in [
+            "/api/ssl/v1/enroll",
+            "/api/ssl/v1/enroll/",
+            "/api/ssl/v2/enroll",
+            "/private/api/ssl/v1/enroll",
+        ] {
+            assert_eq!(
+                r(Method::POST, path).unwrap(),
+                Route::Ssl(SslRoute::Enroll),
+                "{path}"
+            );
+        }
+        assert!(strip_prefix("/private/api/x").unwrap().1);
+        assert!(strip_prefix("/apix").is_none());
+    }
+
+    #[test]
+    fn collect_in_both_forms() {
+        assert_eq!(
+            r(Method::GET, "/api/ssl/v1/collect/12/x509CO").unwrap(),
+            Route::Ssl(SslRoute::Collect(12, Some("x509CO".into())))
+        );
+        assert_eq!(
+            r(Method::GET, "/api/ssl/v1/collect/12").unwrap(),
+            Route::Ssl(SslRoute::Collect(12, None))
+        );
+        let bad = r(Method::GET, "/api/ssl/v1/collect/abc").unwrap_err();
+        assert_eq!(bad.code, code::BAD_CERT_ID);
+    }
+
+    #[test]
+    fn heads_are_counts_and_unknown_paths_are_404() {
+        assert_eq!(
+            r(Method::HEAD, "/api/ssl/v1").unwrap(),
+            Route::Ssl(SslRoute::List)
+        );
+        assert_eq!(r(Method::HEAD, "/api/domain/v1/").unwrap(), Route::Domains);
+        assert_eq!(
+            r(Method::POST, "/api/ssl/v1/revoke/serial/0A:1B").unwrap(),
+            Route::Ssl(SslRoute::RevokeBySerial("0A:1B".into()))
+        );
+        assert_eq!(
+            r(Method::GET, "/api/nothing/v1").unwrap_err().status,
+            http::StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            r(Method::DELETE, "/api/ssl/v1/types").unwrap_err().status,
+            http::StatusCode::NOT_FOUND
+        );
+    }
+}
