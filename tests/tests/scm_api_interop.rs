@@ -1090,3 +1090,179 @@ fn connectors_tolerances_and_the_reference_error_codes() {
         200
     );
 }
+
+#[test]
+fn device_and_client_certificates_enroll_collect_renew_and_revoke() {
+    let s = Setup::start();
+    let type_of = |area: &str, name: &str| {
+        let types = s
+            .curl("GET", &format!("/api/{area}/v1/types"), Some("admin"), None)
+            .json();
+        types
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .and_then(|t| t["id"].as_u64())
+            .unwrap_or_else(|| panic!("no {name} in {types}"))
+    };
+    let device_type = type_of("device", "device");
+    let smime_type = type_of("smime", "smime");
+    assert_ne!(device_type, smime_type);
+    // A device profile is not an SSL type.
+    let ssl_types = s
+        .curl("GET", "/api/ssl/v1/types", Some("admin"), None)
+        .json();
+    assert!(!ssl_types.to_string().contains("\"device\""), "{ssl_types}");
+
+    // Device: optionalFields give its names; the answer carries every id of the order.
+    let device_csr = s.csr("dev", "sensor-1.test", None);
+    let body = json!({
+        "orgId": s.org, "csr": device_csr, "certType": device_type, "term": 365,
+        "optionalFields": [{"name": "dnsName", "value": "sensor-1.test"}],
+    });
+    let enrolled = s.curl(
+        "POST",
+        "/api/device/v1/enroll",
+        Some("admin"),
+        Some(&body.to_string()),
+    );
+    assert_eq!(enrolled.status, 200, "{}", enrolled.text());
+    let enrolled = enrolled.json();
+    let device_id = enrolled["deviceCertId"].as_u64().unwrap();
+    assert_eq!(enrolled["status"], "ISSUED", "{enrolled}");
+    assert_eq!(enrolled["backendCertId"], device_id.to_string());
+    let p7 = s.curl(
+        "GET",
+        &format!("/api/device/v1/collect/{device_id}"),
+        Some("admin"),
+        None,
+    );
+    assert!(p7.text().contains("BEGIN PKCS7"), "{}", p7.text());
+    let leaf = s.curl(
+        "GET",
+        &format!("/api/device/v1/collect/{device_id}?format=x509CO"),
+        Some("admin"),
+        None,
+    );
+    let leaf_file = s.verify("device", &leaf.text());
+    let list = s.curl("GET", "/api/device/v1", Some("admin"), None);
+    assert_eq!(list.header("x-total-count").as_deref(), Some("1"));
+    assert_eq!(list.json()[0]["id"], device_id);
+    assert!(list.json()[0]["certificateDetails"]["subject"].is_string());
+    let details = s
+        .curl(
+            "GET",
+            &format!("/api/device/v1/{device_id}"),
+            Some("admin"),
+            None,
+        )
+        .json();
+    assert_eq!(details["status"], "Issued", "{details}");
+    let serial = details["serialNumber"].as_str().unwrap().to_string();
+    let renewed = s.curl(
+        "POST",
+        &format!("/api/device/v1/renew/serial/{serial}"),
+        Some("admin"),
+        None,
+    );
+    assert_eq!(renewed.status, 200, "{}", renewed.text());
+    let renewed_id = renewed.json()["deviceCertId"].as_u64().unwrap();
+    assert_ne!(renewed_id, device_id);
+    // The device area does not answer for TLS server orders, nor SSL for device ones.
+    s.curl(
+        "GET",
+        &format!("/api/ssl/v1/{device_id}"),
+        Some("admin"),
+        None,
+    )
+    .refused(404, -124);
+    let revoked = s.curl(
+        "POST",
+        &format!("/api/device/v1/revoke/order/{device_id}"),
+        Some("admin"),
+        Some(r#"{"reasonCode":5,"reason":"retired"}"#),
+    );
+    assert_eq!(revoked.status, 204, "{}", revoked.text());
+    let ocsp = ocsp_text(
+        &s.dir,
+        s.gateway.http_url(),
+        ISSUING_PEM,
+        ROOT_PEM,
+        &leaf_file,
+    );
+    assert!(ocsp.contains(": revoked"), "{ocsp}");
+
+    // S/MIME: the e-mail address becomes the certificate's; lower-case states.
+    let smime_csr = s.csr("mail", "Alice Example", None);
+    let body = json!({
+        "orgId": s.org, "csr": smime_csr, "certType": smime_type, "term": 365,
+        "email": "alice@mail.test", "firstName": "Alice", "lastName": "Example",
+    });
+    let enrolled = s.curl(
+        "POST",
+        "/api/smime/v1/enroll",
+        Some("admin"),
+        Some(&body.to_string()),
+    );
+    assert_eq!(enrolled.status, 200, "{}", enrolled.text());
+    let order = enrolled.json()["orderNumber"].as_u64().unwrap();
+    assert_eq!(enrolled.json()["backendCertId"], order.to_string());
+    let mail = s.curl(
+        "GET",
+        &format!("/api/smime/v1/collect/{order}/x509CO"),
+        Some("admin"),
+        None,
+    );
+    let mail_file = s.verify("mail", &mail.text());
+    let sans = must(
+        &s.dir,
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            mail_file.to_str().unwrap(),
+            "-noout",
+            "-ext",
+            "subjectAltName",
+        ],
+    )
+    .stdout;
+    assert!(sans.contains("alice@mail.test"), "{sans}");
+    let list = s.curl("GET", "/api/smime/v2", Some("admin"), None);
+    assert_eq!(list.json()[0]["state"], "issued", "{}", list.text());
+    let missing = json!({"orgId": s.org, "csr": smime_csr, "certType": smime_type});
+    s.curl(
+        "POST",
+        "/api/smime/v1/enroll",
+        Some("admin"),
+        Some(&missing.to_string()),
+    )
+    .refused(400, -7);
+    let renewed = s.curl(
+        "POST",
+        &format!("/api/smime/v2/renew/order/{order}"),
+        Some("admin"),
+        None,
+    );
+    assert_eq!(renewed.status, 200, "{}", renewed.text());
+    assert!(renewed.json()["orderNumber"]
+        .as_u64()
+        .is_some_and(|n| n != order));
+    let revoked = s.curl(
+        "POST",
+        &format!("/api/smime/v1/revoke/order/{order}"),
+        Some("admin"),
+        Some(r#"{"reasonCode":"3","reason":"left"}"#),
+    );
+    assert_eq!(revoked.status, 204, "{}", revoked.text());
+    let details = s
+        .curl(
+            "GET",
+            &format!("/api/smime/v1/{order}"),
+            Some("admin"),
+            None,
+        )
+        .json();
+    assert_eq!(details["status"], "revoked", "{details}");
+}

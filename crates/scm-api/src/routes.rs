@@ -6,9 +6,20 @@ use http::Method;
 
 use crate::error::{code, ScmError};
 
-/// The certificate lifecycle operations of a certificate area.
+/// The certificate areas of the API, each over one class of certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    /// `/ssl/v1` and `/ssl/v2`: TLS server certificates.
+    Ssl,
+    /// `/device/v1`: device certificates.
+    Device,
+    /// `/smime/v1` and `/smime/v2`: client (S/MIME) certificates.
+    Smime,
+}
+
+/// The certificate lifecycle operations of an area.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SslRoute {
+pub enum CertRoute {
     /// GET (or HEAD, the count) the list.
     List,
     /// GET the profiles.
@@ -21,8 +32,10 @@ pub enum SslRoute {
     Collect(u64, Option<String>),
     /// GET the details.
     Details(u64),
-    /// POST renew by the request's id.
+    /// POST renew by the request's id (SSL `renewById`, device and S/MIME `renew/order`).
     RenewById(u64),
+    /// POST renew by serial number.
+    RenewBySerial(String),
     /// POST renew by the renew id.
     RenewByRenewId(String),
     /// POST replace.
@@ -66,8 +79,8 @@ pub enum Route {
     Delegate(u64),
     /// DELETE a delegation of a domain.
     Undelegate(u64),
-    /// The SSL area.
-    Ssl(SslRoute),
+    /// A certificate area.
+    Certificates(Area, CertRoute),
 }
 
 /// Whether the method is GET or HEAD (HEAD is the count of a list).
@@ -109,7 +122,9 @@ pub fn route(method: &Method, below_api: &str) -> Result<Route, ScmError> {
     match (area, version) {
         ("organization", "v1") => organization(m, rest),
         ("domain", "v1") => domain(m, rest),
-        ("ssl", "v1" | "v2") => ssl(m, rest).map(|r| r.map(Route::Ssl)),
+        ("ssl", "v1" | "v2") => certificates(Area::Ssl, m, rest),
+        ("device", "v1") => certificates(Area::Device, m, rest),
+        ("smime", "v1" | "v2") => certificates(Area::Smime, m, rest),
         _ => None,
     }
     .ok_or_else(|| unknown(below_api))?
@@ -142,28 +157,34 @@ fn domain(m: &Method, rest: &[&str]) -> Option<Result<Route, ScmError>> {
     })
 }
 
-fn ssl(m: &Method, rest: &[&str]) -> Option<Result<SslRoute, ScmError>> {
+fn certificates(area: Area, m: &Method, rest: &[&str]) -> Option<Result<Route, ScmError>> {
     let cert = |t: &str| id(t, code::BAD_CERT_ID, "certificate id");
     let post = m == Method::POST;
-    Some(match rest {
-        [] if is_read(m) => Ok(SslRoute::List),
-        ["types"] if is_read(m) => Ok(SslRoute::Types),
-        ["customFields"] if is_read(m) => Ok(SslRoute::CustomFields),
-        ["enroll"] if post => Ok(SslRoute::Enroll),
-        ["collect", i] if is_read(m) => cert(i).map(|i| SslRoute::Collect(i, None)),
+    let ssl = area == Area::Ssl;
+    let route = match rest {
+        [] if is_read(m) => Ok(CertRoute::List),
+        ["types"] if is_read(m) => Ok(CertRoute::Types),
+        ["customFields"] if is_read(m) => Ok(CertRoute::CustomFields),
+        ["enroll"] if post => Ok(CertRoute::Enroll),
+        ["collect", i] if is_read(m) => cert(i).map(|i| CertRoute::Collect(i, None)),
         ["collect", i, format] if is_read(m) => {
-            cert(i).map(|i| SslRoute::Collect(i, Some(format.to_string())))
+            cert(i).map(|i| CertRoute::Collect(i, Some(format.to_string())))
         }
-        ["renewById", i] if post => cert(i).map(SslRoute::RenewById),
-        ["renew", renew_id] if post => Ok(SslRoute::RenewByRenewId(renew_id.to_string())),
-        ["replace", i] if post => cert(i).map(SslRoute::Replace),
-        ["revoke", "serial", serial] if post => Ok(SslRoute::RevokeBySerial(serial.to_string())),
-        ["revoke", i] if post => cert(i).map(SslRoute::Revoke),
-        ["approve", i] if post => cert(i).map(SslRoute::Approve),
-        ["decline", i] if post => cert(i).map(SslRoute::Decline),
-        [i] if is_read(m) => cert(i).map(SslRoute::Details),
+        ["renewById", i] if post && ssl => cert(i).map(CertRoute::RenewById),
+        ["renew", renew_id] if post && ssl => Ok(CertRoute::RenewByRenewId(renew_id.to_string())),
+        ["renew", "order", i] if post => cert(i).map(CertRoute::RenewById),
+        ["renew", "serial", serial] if post => Ok(CertRoute::RenewBySerial(serial.to_string())),
+        ["replace", i] if post && ssl => cert(i).map(CertRoute::Replace),
+        ["replace", "order", i] if post => cert(i).map(CertRoute::Replace),
+        ["revoke", "serial", serial] if post => Ok(CertRoute::RevokeBySerial(serial.to_string())),
+        ["revoke", "order", i] if post => cert(i).map(CertRoute::Revoke),
+        ["revoke", i] if post && ssl => cert(i).map(CertRoute::Revoke),
+        ["approve", i] if post => cert(i).map(CertRoute::Approve),
+        ["decline", i] if post => cert(i).map(CertRoute::Decline),
+        [i] if is_read(m) => cert(i).map(CertRoute::Details),
         _ => return None,
-    })
+    };
+    Some(route.map(|r| Route::Certificates(area, r)))
 }
 
 #[cfg(test)]
@@ -185,7 +206,7 @@ mod tests {
         ] {
             assert_eq!(
                 r(Method::POST, path).unwrap(),
-                Route::Ssl(SslRoute::Enroll),
+                Route::Certificates(Area::Ssl, CertRoute::Enroll),
                 "{path}"
             );
         }
@@ -197,26 +218,49 @@ mod tests {
     fn collect_in_both_forms() {
         assert_eq!(
             r(Method::GET, "/api/ssl/v1/collect/12/x509CO").unwrap(),
-            Route::Ssl(SslRoute::Collect(12, Some("x509CO".into())))
+            Route::Certificates(Area::Ssl, CertRoute::Collect(12, Some("x509CO".into())))
         );
         assert_eq!(
             r(Method::GET, "/api/ssl/v1/collect/12").unwrap(),
-            Route::Ssl(SslRoute::Collect(12, None))
+            Route::Certificates(Area::Ssl, CertRoute::Collect(12, None))
         );
         let bad = r(Method::GET, "/api/ssl/v1/collect/abc").unwrap_err();
         assert_eq!(bad.code, code::BAD_CERT_ID);
     }
 
     #[test]
+    fn device_and_smime_paths() {
+        assert_eq!(
+            r(Method::POST, "/api/device/v1/revoke/order/5").unwrap(),
+            Route::Certificates(Area::Device, CertRoute::Revoke(5))
+        );
+        assert_eq!(
+            r(Method::POST, "/api/smime/v2/renew/order/5").unwrap(),
+            Route::Certificates(Area::Smime, CertRoute::RenewById(5))
+        );
+        assert_eq!(
+            r(Method::POST, "/api/device/v1/renew/serial/0A").unwrap(),
+            Route::Certificates(Area::Device, CertRoute::RenewBySerial("0A".into()))
+        );
+        assert_eq!(
+            r(Method::GET, "/api/smime/v2").unwrap(),
+            Route::Certificates(Area::Smime, CertRoute::List)
+        );
+        // SSL's own spellings are SSL's only.
+        assert!(r(Method::POST, "/api/device/v1/renewById/5").is_err());
+        assert!(r(Method::POST, "/api/device/v1/revoke/5").is_err());
+    }
+
+    #[test]
     fn heads_are_counts_and_unknown_paths_are_404() {
         assert_eq!(
             r(Method::HEAD, "/api/ssl/v1").unwrap(),
-            Route::Ssl(SslRoute::List)
+            Route::Certificates(Area::Ssl, CertRoute::List)
         );
         assert_eq!(r(Method::HEAD, "/api/domain/v1/").unwrap(), Route::Domains);
         assert_eq!(
             r(Method::POST, "/api/ssl/v1/revoke/serial/0A:1B").unwrap(),
-            Route::Ssl(SslRoute::RevokeBySerial("0A:1B".into()))
+            Route::Certificates(Area::Ssl, CertRoute::RevokeBySerial("0A:1B".into()))
         );
         assert_eq!(
             r(Method::GET, "/api/nothing/v1").unwrap_err().status,

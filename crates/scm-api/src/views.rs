@@ -9,6 +9,7 @@ use policy::request::{CertificateRequest, StateName};
 use serde_json::{json, Map, Value};
 
 use crate::dates::DateStyle;
+use crate::routes::Area;
 
 /// An organization with its departments, as the list shows it.
 pub fn organization_row(org: &Organization, departments: &[Department]) -> Value {
@@ -206,15 +207,46 @@ pub fn common_name(
         .unwrap_or_default()
 }
 
-/// A row of the list: summary only (clients read the details of each).
-pub fn list_row(request: &CertificateRequest, certificate: Option<&CertificateRecord>) -> Value {
-    let mut row = json!({
-        "sslId": request.id.0,
-        "commonName": common_name(request, certificate),
-        "subjectAlternativeNames": request.names.iter().map(|n| n.value()).collect::<Vec<_>>(),
-    });
+/// A row of an area's list: summary only (clients read the details of each).
+pub fn list_row(
+    area: Area,
+    request: &CertificateRequest,
+    certificate: Option<&CertificateRecord>,
+) -> Value {
+    let id = request.id.0;
+    let mut row = match area {
+        Area::Ssl => json!({
+            "sslId": id,
+            "commonName": common_name(request, certificate),
+            "subjectAlternativeNames": request.names.iter().map(|n| n.value()).collect::<Vec<_>>(),
+        }),
+        Area::Device => json!({
+            "id": id,
+            "status": status(request.state.name()),
+            "backendCertId": id.to_string(),
+        }),
+        Area::Smime => json!({
+            "id": id,
+            "state": status(request.state.name()).to_ascii_lowercase(),
+            "orderNumber": id,
+            "backendCertId": id.to_string(),
+        }),
+    };
     if let Some(c) = certificate {
         row["serialNumber"] = json!(serial_text(c));
+        if area != Area::Ssl {
+            row["certificateDetails"] = json!({"subject": facts(&c.der).subject});
+        }
+        if area == Area::Smime {
+            row["expires"] = json!(DateStyle {
+                format: crate::dates::DateFormat::Iso,
+                with_time: false
+            }
+            .format(c.not_after));
+        }
+    }
+    if area == Area::Smime && !request.annotations.comments.is_empty() {
+        row["comments"] = json!(request.annotations.comments);
     }
     row
 }
@@ -241,6 +273,8 @@ pub struct DetailsInput<'a> {
     pub profile: Option<(u64, &'a CertificateProfile)>,
     /// The date style asked for.
     pub dates: DateStyle,
+    /// The area it is shown in (S/MIME writes its status in lower case).
+    pub area: Area,
 }
 
 /// The details object (fields with no value are left out).
@@ -251,6 +285,7 @@ pub fn details(input: DetailsInput<'_>) -> Value {
         org_unit,
         profile,
         dates,
+        area,
     } = input;
     let mut m = Map::new();
     let mut put = |k: &str, v: Value| {
@@ -260,7 +295,15 @@ pub fn details(input: DetailsInput<'_>) -> Value {
     put("sslId", json!(request.id.0));
     put("id", json!(request.id.0));
     put("orgId", json!(org_unit));
-    put("status", json!(status(request.state.name())));
+    let shown = status(request.state.name());
+    put(
+        "status",
+        json!(if area == Area::Smime {
+            shown.to_ascii_lowercase()
+        } else {
+            shown.to_string()
+        }),
+    );
     put("orderNumber", json!(request.id.0));
     put("backendCertId", json!(request.id.0.to_string()));
     put("vendor", json!("Certwright"));

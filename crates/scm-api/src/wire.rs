@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ScmError;
+use crate::routes::Area;
 
 /// The longest CSR text accepted (the reference's limit).
 pub const MAX_CSR_CHARS: usize = 32767;
@@ -170,9 +171,25 @@ pub struct EnrollRequest {
 }
 
 impl EnrollRequest {
-    /// Parses an enroll body.
-    pub fn parse(body: &[u8]) -> Result<Self, ScmError> {
+    /// Parses an enroll body of an area.
+    pub fn parse(body: &[u8], area: Area) -> Result<Self, ScmError> {
         let map = object(body)?;
+        let mut names = name_list(map.get("subjAltNames"), "subjAltNames")?;
+        match area {
+            Area::Ssl => {}
+            Area::Smime => {
+                let email = text(map.get("email"), "email", 256)?;
+                if email.trim().is_empty() {
+                    return Err(ScmError::field("email is required"));
+                }
+                names.push(format!("email:{}", email.trim()));
+                let upn = text(map.get("upn"), "upn", 256)?;
+                if !upn.trim().is_empty() {
+                    names.push(format!("upn:{}", upn.trim()));
+                }
+            }
+            Area::Device => names.extend(optional_fields(map.get("optionalFields"))?),
+        }
         let org_id = optional_integer(map.get("orgId"), "orgId")?
             .ok_or_else(|| ScmError::field("orgId is required"))?;
         let cert_type = optional_integer(map.get("certType"), "certType")?
@@ -182,12 +199,33 @@ impl EnrollRequest {
             csr: csr(map.get("csr"))?,
             cert_type,
             term: optional_integer(map.get("term"), "term")?,
-            subject_alt_names: name_list(map.get("subjAltNames"), "subjAltNames")?,
+            subject_alt_names: names,
             comments: text(map.get("comments"), "comments", 1024)?,
             external_requester: text(map.get("externalRequester"), "externalRequester", 512)?,
             custom_fields: custom_fields(map.get("customFields"))?,
         })
     }
+}
+
+/// A device's `optionalFields` `[{name, value}]` as tagged names; `commonName` is the
+/// CSR's business and other names are ignored.
+fn optional_fields(value: Option<&Value>) -> Result<Vec<String>, ScmError> {
+    let fields = custom_fields(value)
+        .map_err(|_| ScmError::field("optionalFields must be an array of {name, value}"))?;
+    Ok(fields
+        .into_iter()
+        .filter(|f| !f.value.trim().is_empty())
+        .filter_map(|f| {
+            let tag = match f.name.to_ascii_lowercase().as_str() {
+                "dnsname" => "dns",
+                "userprincipalname" | "upn" => "upn",
+                "email" | "rfc822name" | "emailaddress" => "email",
+                "ipaddress" => "ip",
+                _ => return None,
+            };
+            Some(format!("{tag}:{}", f.value.trim()))
+        })
+        .collect())
 }
 
 /// POST .../renewById/{id} and .../renew/{renewId}: an optional new CSR.
@@ -207,6 +245,8 @@ pub struct ReplaceRequest {
     pub csr: Vec<u8>,
     /// Why.
     pub reason: String,
+    /// Whether the replaced certificate is also revoked (device `replace/order`).
+    pub revoke: bool,
 }
 
 impl ReplaceRequest {
@@ -216,6 +256,8 @@ impl ReplaceRequest {
         Ok(Self {
             csr: csr(map.get("csr"))?,
             reason: text(map.get("reason"), "reason", MAX_REASON_CHARS)?,
+            revoke: matches!(map.get("revoke"), Some(Value::Bool(true)))
+                || matches!(map.get("revoke"), Some(Value::String(s)) if s.eq_ignore_ascii_case("true")),
         })
     }
 }
@@ -337,19 +379,46 @@ mod tests {
     const CSR_B64: &str =
         "MIIBAjCBqQIBADAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQ";
 
+    impl EnrollRequest {
+        fn parse_ssl(body: &[u8]) -> Result<Self, ScmError> {
+            Self::parse(body, Area::Ssl)
+        }
+    }
+
+    #[test]
+    fn smime_needs_an_email_and_devices_take_optional_fields() {
+        let smime = EnrollRequest::parse(
+            br#"{"orgId":1,"certType":2,"csr":"QUJD","email":"a@b.test","firstName":"A","lastName":"B"}"#,
+            Area::Smime,
+        )
+        .unwrap();
+        assert_eq!(smime.subject_alt_names, vec!["email:a@b.test"]);
+        assert!(
+            EnrollRequest::parse(br#"{"orgId":1,"certType":2,"csr":"QUJD"}"#, Area::Smime).is_err()
+        );
+        let device = EnrollRequest::parse(
+            br#"{"orgId":1,"certType":2,"csr":"QUJD","optionalFields":[{"name":"dnsName","value":"d.test"},{"name":"commonName","value":"x"}]}"#,
+            Area::Device,
+        )
+        .unwrap();
+        assert_eq!(device.subject_alt_names, vec!["dns:d.test"]);
+    }
+
     #[test]
     fn numbers_come_as_numbers_or_numeric_strings() {
         for body in [
             r#"{"orgId":7,"certType":"3","term":"90","csr":"QUJD"}"#,
             r#"{"orgId":"7","certType":3,"term":90,"csr":"QUJD","serverType":-1,"numberServers":1,"dcvMode":"CNAME","evDetails":{}}"#,
         ] {
-            let e = EnrollRequest::parse(body.as_bytes()).expect(body);
+            let e = EnrollRequest::parse(body.as_bytes(), Area::Ssl).expect(body);
             assert_eq!((e.org_id, e.cert_type, e.term), (7, 3, Some(90)), "{body}");
             assert_eq!(e.csr, b"ABC");
         }
-        assert!(EnrollRequest::parse(br#"{"orgId":"seven","certType":3,"csr":"QUJD"}"#).is_err());
-        assert!(EnrollRequest::parse(br#"{"orgId":-7,"certType":3,"csr":"QUJD"}"#).is_err());
-        assert!(EnrollRequest::parse(br#"{"certType":3,"csr":"QUJD"}"#).is_err());
+        assert!(
+            EnrollRequest::parse_ssl(br#"{"orgId":"seven","certType":3,"csr":"QUJD"}"#).is_err()
+        );
+        assert!(EnrollRequest::parse_ssl(br#"{"orgId":-7,"certType":3,"csr":"QUJD"}"#).is_err());
+        assert!(EnrollRequest::parse_ssl(br#"{"certType":3,"csr":"QUJD"}"#).is_err());
     }
 
     #[test]

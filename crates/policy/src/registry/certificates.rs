@@ -257,6 +257,12 @@ impl RegistrationAuthority {
             Some(r) => Some(self.request_internal(r)?),
             None => None,
         };
+        // With the stored CSR, the renewal asks for what the original asked for (names given
+        // beside the CSR, such as an S/MIME address, included); a new CSR asks for its own.
+        let names = match (&csr, &original) {
+            (None, Some(original)) => Some(original.names.clone()),
+            _ => None,
+        };
         let csr = match (csr, &original) {
             (Some(csr), _) => csr,
             (None, Some(original)) => original.csr_der.clone(),
@@ -277,7 +283,7 @@ impl RegistrationAuthority {
                 org: owned.owner.org,
                 dept: owned.owner.dept,
                 term_days: original.as_ref().and_then(|o| o.term_days),
-                names: None,
+                names,
                 channel: Channel::Rest,
                 renewal_of: Some(id),
                 replaces: replace,

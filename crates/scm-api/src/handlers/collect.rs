@@ -7,6 +7,7 @@ use ca_core::encoding::{pem, pkcs7_certs_only};
 use policy::request::StateName;
 
 use crate::error::{code, ScmError};
+use crate::routes::Area;
 use crate::{Ctx, Reply};
 
 /// The download formats of the reference.
@@ -104,7 +105,12 @@ impl CollectFormat {
 }
 
 /// The handler.
-pub async fn collect(ctx: &Ctx, id: u64, path_format: Option<String>) -> Result<Reply, ScmError> {
+pub async fn collect(
+    ctx: &Ctx,
+    area: Area,
+    id: u64,
+    path_format: Option<String>,
+) -> Result<Reply, ScmError> {
     let name = path_format
         .or_else(|| ctx.param("format").map(str::to_string))
         .unwrap_or_else(|| "base64".to_string());
@@ -119,7 +125,7 @@ pub async fn collect(ctx: &Ctx, id: u64, path_format: Option<String>) -> Result<
     })?;
     let body = ctx
         .run(move |ra, admin| {
-            let request = super::ssl::ssl_request(ra, admin, id)?;
+            let request = super::lifecycle::area_request(ra, admin, area, id)?;
             let certificate = match (request.state.name(), request.state.certificate()) {
                 (StateName::Requested | StateName::Approved, _) => return Err(ScmError::pending()),
                 (StateName::Declined, _) => {

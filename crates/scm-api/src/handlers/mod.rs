@@ -2,11 +2,11 @@
 
 mod collect;
 mod domains;
+mod lifecycle;
 mod organizations;
 mod paging;
-mod ssl;
 
-use crate::routes::{Route, SslRoute};
+use crate::routes::{CertRoute, Route};
 use crate::{Ctx, Reply, ScmError};
 
 /// Runs the handler of a route.
@@ -25,20 +25,25 @@ pub(crate) async fn dispatch(ctx: &Ctx, route: Route) -> Result<Reply, ScmError>
         Route::DeleteDomain(id) => domains::delete(ctx, id).await,
         Route::Delegate(id) => domains::delegate(ctx, id).await,
         Route::Undelegate(id) => domains::undelegate(ctx, id).await,
-        Route::Ssl(route) => match route {
-            SslRoute::List => ssl::list(ctx).await,
-            SslRoute::Types => ssl::types(ctx).await,
-            SslRoute::CustomFields => ssl::custom_fields(ctx).await,
-            SslRoute::Enroll => ssl::enroll(ctx).await,
-            SslRoute::Collect(id, format) => collect::collect(ctx, id, format).await,
-            SslRoute::Details(id) => ssl::details(ctx, id).await,
-            SslRoute::RenewById(id) => ssl::renew_by_id(ctx, id).await,
-            SslRoute::RenewByRenewId(renew_id) => ssl::renew_by_renew_id(ctx, renew_id).await,
-            SslRoute::Replace(id) => ssl::replace(ctx, id).await,
-            SslRoute::Revoke(id) => ssl::revoke(ctx, id).await,
-            SslRoute::RevokeBySerial(serial) => ssl::revoke_by_serial(ctx, serial).await,
-            SslRoute::Approve(id) => ssl::decide(ctx, id, true).await,
-            SslRoute::Decline(id) => ssl::decide(ctx, id, false).await,
+        Route::Certificates(area, route) => match route {
+            CertRoute::List => lifecycle::list(ctx, area).await,
+            CertRoute::Types => lifecycle::types(ctx, area).await,
+            CertRoute::CustomFields => lifecycle::custom_fields(ctx, area).await,
+            CertRoute::Enroll => lifecycle::enroll(ctx, area).await,
+            CertRoute::Collect(id, format) => collect::collect(ctx, area, id, format).await,
+            CertRoute::Details(id) => lifecycle::details(ctx, area, id).await,
+            CertRoute::RenewById(id) => lifecycle::renew_by_id(ctx, area, id).await,
+            CertRoute::RenewBySerial(serial) => lifecycle::renew_by_serial(ctx, area, serial).await,
+            CertRoute::RenewByRenewId(renew_id) => {
+                lifecycle::renew_by_renew_id(ctx, area, renew_id).await
+            }
+            CertRoute::Replace(id) => lifecycle::replace(ctx, area, id).await,
+            CertRoute::Revoke(id) => lifecycle::revoke(ctx, area, id).await,
+            CertRoute::RevokeBySerial(serial) => {
+                lifecycle::revoke_by_serial(ctx, area, serial).await
+            }
+            CertRoute::Approve(id) => lifecycle::decide(ctx, area, id, true).await,
+            CertRoute::Decline(id) => lifecycle::decide(ctx, area, id, false).await,
         },
     }
 }

@@ -1,8 +1,11 @@
-//! `/ssl/v1` (and `v2`): TLS server certificates: profiles, custom fields,
-//! enroll, list, details, renew, replace, revoke, approve and decline.
+//! The certificate areas (`/ssl/v1` and `v2`, `/device/v1`, `/smime/v1` and
+//! `v2`): profiles, custom fields, enroll, list, details, renew, replace,
+//! revoke, approve and decline, each area over one class of certificates.
 //!
-//! The reference's "SSL certificate" (`sslId`) is one of our requests: it has
-//! a state from Requested to Issued and beyond, and once issued, a certificate.
+//! The reference's certificate (`sslId`, `deviceCertId`, an S/MIME
+//! `backendCertId` / `orderNumber`) is one of our requests: it has a state from
+//! Requested to Issued and beyond, and once issued, a certificate. All of the
+//! reference's ids of one certificate are that request's id.
 
 use ca_core::csr::VerifiedCsr;
 use ca_core::names::SubjectAltName;
@@ -14,33 +17,40 @@ use serde_json::{json, Value};
 
 use crate::dates::DateStyle;
 use crate::error::{code, ScmError};
+use crate::routes::Area;
 use crate::views;
 use crate::wire::{self, EnrollRequest, ReplaceRequest, RevokeRequest};
 use crate::{Ctx, Reply};
 
-/// The class of certificates this area covers.
-const CLASS: CertificateClass = CertificateClass::TlsServer;
+/// The class of certificates an area covers.
+fn class(area: Area) -> CertificateClass {
+    match area {
+        Area::Ssl => CertificateClass::TlsServer,
+        Area::Device => CertificateClass::Device,
+        Area::Smime => CertificateClass::ClientSmime,
+    }
+}
 
 fn ok(value: Value) -> Result<Reply, ScmError> {
     Ok(Reply::Json(http::StatusCode::OK, value, vec![]))
 }
 
-fn in_class(ra: &RegistrationAuthority, profile: &str) -> bool {
+fn in_class(ra: &RegistrationAuthority, area: Area, profile: &str) -> bool {
     ra.ca()
         .profile(profile)
-        .is_ok_and(|p| CertificateClass::of(p.certificate_type) == CLASS)
+        .is_ok_and(|p| CertificateClass::of(p.certificate_type) == class(area))
 }
 
 /// A request of this area visible to the caller; anything else is an unknown id.
-pub(super) fn ssl_request(
+pub(super) fn area_request(
     ra: &RegistrationAuthority,
     admin: &Administrator,
+    area: Area,
     id: u64,
 ) -> Result<CertificateRequest, ScmError> {
-    let unknown =
-        || ScmError::not_found(code::BAD_CERT_ID, format!("Wrong SSL certificate ID {id}"));
+    let unknown = || ScmError::not_found(code::BAD_CERT_ID, format!("Wrong certificate ID {id}"));
     let request = ra.request(admin, RequestId(id)).map_err(|_| unknown())?;
-    if !in_class(ra, &request.profile) {
+    if !in_class(ra, area, &request.profile) {
         return Err(unknown());
     }
     Ok(request)
@@ -75,7 +85,7 @@ fn refused(request: &CertificateRequest) -> Option<ScmError> {
 }
 
 /// GET `/types`: the TLS server profiles with their numbers, terms and key types.
-pub async fn types(ctx: &Ctx) -> Result<Reply, ScmError> {
+pub async fn types(ctx: &Ctx, area: Area) -> Result<Reply, ScmError> {
     let organization = match ctx.param("organizationId") {
         Some(v) if !v.trim().is_empty() => Some(wire::integer(&json!(v), "organizationId")?),
         _ => None,
@@ -90,7 +100,7 @@ pub async fn types(ctx: &Ctx) -> Result<Reply, ScmError> {
                 .ca()
                 .profiles()
                 .iter()
-                .filter(|p| CertificateClass::of(p.certificate_type) == CLASS)
+                .filter(|p| CertificateClass::of(p.certificate_type) == class(area))
                 .filter_map(|p| {
                     ra.profile_number(&p.name)
                         .map(|n| (n, views::profile_type(n, p)))
@@ -103,12 +113,12 @@ pub async fn types(ctx: &Ctx) -> Result<Reply, ScmError> {
     ok(Value::Array(rows))
 }
 
-/// GET `/customFields`: `[{id, name, mandatory}]` of the TLS server class.
-pub async fn custom_fields(ctx: &Ctx) -> Result<Reply, ScmError> {
+/// GET `/customFields`: `[{id, name, mandatory}]` of the area's class.
+pub async fn custom_fields(ctx: &Ctx, area: Area) -> Result<Reply, ScmError> {
     let rows = ctx
-        .run(|ra, _| {
+        .run(move |ra, _| {
             Ok(ra
-                .custom_fields(Some(CLASS))?
+                .custom_fields(Some(class(area)))?
                 .into_iter()
                 .map(|f| json!({"id": f.id, "name": f.name, "mandatory": f.mandatory}))
                 .collect::<Vec<_>>())
@@ -117,10 +127,29 @@ pub async fn custom_fields(ctx: &Ctx) -> Result<Reply, ScmError> {
     ok(Value::Array(rows))
 }
 
-/// POST `/enroll`: `{sslId, renewId}`; the request is issued at once when the caller may
-/// approve it, else it waits in the approval queue (collect answers pending meanwhile).
-pub async fn enroll(ctx: &Ctx) -> Result<Reply, ScmError> {
-    let request = EnrollRequest::parse(&ctx.body)?;
+/// What enroll and renew answer in each area.
+fn order_answer(area: Area, request: &CertificateRequest, enroll: bool) -> Value {
+    let id = request.id.0;
+    match area {
+        Area::Ssl if enroll => json!({"sslId": id, "renewId": request.renew_id}),
+        Area::Ssl => json!({"sslId": id}),
+        Area::Device => json!({
+            "deviceCertId": id,
+            "status": views::status(request.state.name()).to_ascii_uppercase(),
+            "backendCertId": id.to_string(),
+            "orderNumber": id,
+        }),
+        Area::Smime => json!({"orderNumber": id, "backendCertId": id.to_string()}),
+    }
+}
+
+/// POST `/enroll`: SSL `{sslId, renewId}`, device `{deviceCertId, status, backendCertId,
+/// orderNumber}`, S/MIME `{orderNumber, backendCertId}`. The request is issued at once when
+/// the caller may approve it, else it waits in the approval queue (collect answers pending
+/// meanwhile). S/MIME needs `email` (it becomes the certificate's rfc822Name); a device's
+/// `optionalFields` (dnsName, userPrincipalName, email, ipAddress) become its names.
+pub async fn enroll(ctx: &Ctx, area: Area) -> Result<Reply, ScmError> {
+    let request = EnrollRequest::parse(&ctx.body, area)?;
     let answer = ctx
         .run(move |ra, admin| {
             let scope = ra
@@ -134,7 +163,7 @@ pub async fn enroll(ctx: &Ctx) -> Result<Reply, ScmError> {
                 .scope();
             let profile = ra
                 .profile_by_number(request.cert_type)
-                .filter(|p| CertificateClass::of(p.certificate_type) == CLASS)
+                .filter(|p| CertificateClass::of(p.certificate_type) == class(area))
                 .ok_or_else(|| {
                     ScmError::bad(
                         code::BAD_PROFILE,
@@ -185,7 +214,7 @@ pub async fn enroll(ctx: &Ctx) -> Result<Reply, ScmError> {
             if let Some(error) = refused(&submitted) {
                 return Err(error);
             }
-            Ok(json!({"sslId": submitted.id.0, "renewId": submitted.renew_id}))
+            Ok(order_answer(area, &submitted, true))
         })
         .await?;
     ok(answer)
@@ -251,7 +280,7 @@ fn list_filter(ctx: &Ctx, ra: &RegistrationAuthority) -> Result<ListFilter, ScmE
 /// The filters Certwright keeps are answered (commonName, subjectAlternativeName,
 /// status, sslTypeId, orgId, serialNumber, requester); the others of the reference
 /// (key and hash filters, install and renewal status) are accepted and ignored.
-pub async fn list(ctx: &Ctx) -> Result<Reply, ScmError> {
+pub async fn list(ctx: &Ctx, area: Area) -> Result<Reply, ScmError> {
     let filter = list_filter(ctx, &ctx.ra)?;
     let rows = ctx
         .run(move |ra, admin| {
@@ -268,7 +297,7 @@ pub async fn list(ctx: &Ctx) -> Result<Reply, ScmError> {
             )?;
             let mut rows = Vec::new();
             for r in requests {
-                if !in_class(ra, &r.profile) {
+                if !in_class(ra, area, &r.profile) {
                     continue;
                 }
                 let unit = r.dept.map(|d| d.0).unwrap_or(r.org.0);
@@ -287,7 +316,7 @@ pub async fn list(ctx: &Ctx) -> Result<Reply, ScmError> {
                         continue;
                     }
                 }
-                rows.push(views::list_row(&r, certificate.as_ref()));
+                rows.push(views::list_row(area, &r, certificate.as_ref()));
             }
             Ok(rows)
         })
@@ -296,11 +325,11 @@ pub async fn list(ctx: &Ctx) -> Result<Reply, ScmError> {
 }
 
 /// GET `{id}`: the details object, US dates unless `dateFormat` says otherwise.
-pub async fn details(ctx: &Ctx, id: u64) -> Result<Reply, ScmError> {
+pub async fn details(ctx: &Ctx, area: Area, id: u64) -> Result<Reply, ScmError> {
     let dates = DateStyle::parse(ctx.param("dateFormat"))?;
     let view = ctx
         .run(move |ra, admin| {
-            let request = ssl_request(ra, admin, id)?;
+            let request = area_request(ra, admin, area, id)?;
             let certificate = match request.state.certificate() {
                 Some(c) => Some(ra.certificate(admin, c)?.record),
                 None => None,
@@ -316,6 +345,7 @@ pub async fn details(ctx: &Ctx, id: u64) -> Result<Reply, ScmError> {
                 org_unit: request.dept.map(|d| d.0).unwrap_or(request.org.0),
                 profile,
                 dates,
+                area,
             }))
         })
         .await?;
@@ -344,26 +374,26 @@ fn renew(
 }
 
 /// POST `renewById/{id}` (an empty body, `""`, `{}` or `{csr}`): `{sslId}` of the renewal.
-pub async fn renew_by_id(ctx: &Ctx, id: u64) -> Result<Reply, ScmError> {
+pub async fn renew_by_id(ctx: &Ctx, area: Area, id: u64) -> Result<Reply, ScmError> {
     let csr = wire::renew_csr(&ctx.body)?;
     let answer = ctx
         .run(move |ra, admin| {
-            let request = ssl_request(ra, admin, id)?;
+            let request = area_request(ra, admin, area, id)?;
             let renewed = renew(ra, admin, &request, csr, false)?;
-            Ok(json!({"sslId": renewed.id.0}))
+            Ok(order_answer(area, &renewed, false))
         })
         .await?;
     ok(answer)
 }
 
 /// POST `renew/{renewId}`: 204.
-pub async fn renew_by_renew_id(ctx: &Ctx, renew_id: String) -> Result<Reply, ScmError> {
+pub async fn renew_by_renew_id(ctx: &Ctx, area: Area, renew_id: String) -> Result<Reply, ScmError> {
     let csr = wire::renew_csr(&ctx.body)?;
     ctx.run(move |ra, admin| {
         let request = ra
             .request_by_renew_id(admin, &renew_id)
             .map_err(|_| ScmError::not_found(code::NOT_FOUND, "Unknown renew id"))?;
-        if !in_class(ra, &request.profile) {
+        if !in_class(ra, area, &request.profile) {
             return Err(ScmError::not_found(code::NOT_FOUND, "Unknown renew id"));
         }
         renew(ra, admin, &request, csr, false).map(|_| ())
@@ -375,14 +405,62 @@ pub async fn renew_by_renew_id(ctx: &Ctx, renew_id: String) -> Result<Reply, Scm
 /// POST `replace/{id}` `{csr, reason, ...}`: a new certificate that replaces the old one
 /// when issued; 204. The names come from the new CSR (`commonName` and
 /// `subjectAlternativeNames` of the body are accepted and not used).
-pub async fn replace(ctx: &Ctx, id: u64) -> Result<Reply, ScmError> {
+///
+/// With `"revoke": true` (device `replace/order`), the replaced certificate is also revoked
+/// (superseded) once its replacement is issued.
+pub async fn replace(ctx: &Ctx, area: Area, id: u64) -> Result<Reply, ScmError> {
     let body = ReplaceRequest::parse(&ctx.body)?;
     ctx.run(move |ra, admin| {
-        let request = ssl_request(ra, admin, id)?;
-        renew(ra, admin, &request, Some(body.csr), true).map(|_| ())
+        let request = area_request(ra, admin, area, id)?;
+        let old = issued_certificate(&request, code::NOT_ISSUED)?;
+        let replacement = renew(ra, admin, &request, Some(body.csr), true)?;
+        if body.revoke && replacement.state.name() == StateName::Issued {
+            let reason = if body.reason.is_empty() {
+                "replaced"
+            } else {
+                &body.reason
+            };
+            ra.revoke(
+                admin,
+                old,
+                ca_core::revocation::RevocationReason::Superseded,
+                reason,
+            )?;
+        }
+        Ok(())
     })
     .await?;
     Ok(Reply::NoContent)
+}
+
+/// The request behind a serial number, in an area.
+fn request_by_serial(
+    ra: &RegistrationAuthority,
+    admin: &Administrator,
+    area: Area,
+    serial: &str,
+) -> Result<CertificateRequest, ScmError> {
+    let serial = Serial::from_hex(serial.trim())
+        .ok_or_else(|| ScmError::field("the serial number must be hex, with or without colons"))?;
+    let unknown = || ScmError::not_found(code::NOT_FOUND, "Certificate not found");
+    let owned = ra
+        .certificate_by_serial(admin, &serial)
+        .map_err(|_| unknown())?;
+    let request_id = owned.owner.request.ok_or_else(unknown)?;
+    area_request(ra, admin, area, request_id.0).map_err(|_| unknown())
+}
+
+/// POST `renew/serial/{serial}` (device and S/MIME): as `renew/order/{id}`.
+pub async fn renew_by_serial(ctx: &Ctx, area: Area, serial: String) -> Result<Reply, ScmError> {
+    let csr = wire::renew_csr(&ctx.body)?;
+    let answer = ctx
+        .run(move |ra, admin| {
+            let request = request_by_serial(ra, admin, area, &serial)?;
+            let renewed = renew(ra, admin, &request, csr, false)?;
+            Ok(order_answer(area, &renewed, false))
+        })
+        .await?;
+    ok(answer)
 }
 
 fn revoke_certificate(
@@ -409,10 +487,10 @@ fn revoke_certificate(
 }
 
 /// POST `revoke/{id}` `{reasonCode?, reason?}`: 204.
-pub async fn revoke(ctx: &Ctx, id: u64) -> Result<Reply, ScmError> {
+pub async fn revoke(ctx: &Ctx, area: Area, id: u64) -> Result<Reply, ScmError> {
     let body = RevokeRequest::parse(&ctx.body)?;
     ctx.run(move |ra, admin| {
-        let request = ssl_request(ra, admin, id)?;
+        let request = area_request(ra, admin, area, id)?;
         revoke_certificate(ra, admin, &request, body)
     })
     .await?;
@@ -420,17 +498,10 @@ pub async fn revoke(ctx: &Ctx, id: u64) -> Result<Reply, ScmError> {
 }
 
 /// POST `revoke/serial/{serial}` (hex, with or without colons, any case): 204.
-pub async fn revoke_by_serial(ctx: &Ctx, serial: String) -> Result<Reply, ScmError> {
+pub async fn revoke_by_serial(ctx: &Ctx, area: Area, serial: String) -> Result<Reply, ScmError> {
     let body = RevokeRequest::parse(&ctx.body)?;
-    let serial = Serial::from_hex(serial.trim())
-        .ok_or_else(|| ScmError::field("the serial number must be hex, with or without colons"))?;
     ctx.run(move |ra, admin| {
-        let unknown = || ScmError::not_found(code::NOT_FOUND, "Certificate not found");
-        let owned = ra
-            .certificate_by_serial(admin, &serial)
-            .map_err(|_| unknown())?;
-        let request_id = owned.owner.request.ok_or_else(unknown)?;
-        let request = ssl_request(ra, admin, request_id.0).map_err(|_| unknown())?;
+        let request = request_by_serial(ra, admin, area, &serial)?;
         revoke_certificate(ra, admin, &request, body)
     })
     .await?;
@@ -438,10 +509,10 @@ pub async fn revoke_by_serial(ctx: &Ctx, serial: String) -> Result<Reply, ScmErr
 }
 
 /// POST `approve/{id}` or `decline/{id}` `{message}`: 204.
-pub async fn decide(ctx: &Ctx, id: u64, approve: bool) -> Result<Reply, ScmError> {
+pub async fn decide(ctx: &Ctx, area: Area, id: u64, approve: bool) -> Result<Reply, ScmError> {
     let message = wire::decision_message(&ctx.body)?;
     ctx.run(move |ra, admin| {
-        ssl_request(ra, admin, id)?;
+        area_request(ra, admin, area, id)?;
         let result = if approve {
             ra.approve(admin, RequestId(id), &message)
         } else {
