@@ -3,7 +3,8 @@
 //! DRAO submits a CSR outside its department (Invalid) and inside it
 //! (Requested); an RAO of another organization cannot approve it; the
 //! organization's RAO approves; the certificate downloads and `openssl
-//! verify` accepts it; the revocation shows in the CRL and in OCSP. Then the
+//! verify` accepts it; the revocation shows in the CRL and in OCSP. A custom
+//! field the MRAO makes mandatory is asked of the next submission. Then the
 //! audit log verifies, and `audit verify` catches an entry changed on disk.
 //!
 //! And a newcomer's first reset: `login` after the demo data directory was
@@ -294,12 +295,77 @@ fn operators_run_the_approval_flow_through_the_cli() {
 
     let request_show = rao.ok(&["request", "show", &request]);
     assert!(request_show.contains("revoked"), "{request_show}");
+
+    // Custom fields: the MRAO makes one mandatory for TLS server certificates; a
+    // submission without it is refused naming it, one with `--custom-field` carries it.
+    let field = mrao.json(&[
+        "custom-field",
+        "create",
+        "--class",
+        "tls-server",
+        "--name",
+        "Cost centre",
+        "--mandatory",
+    ]);
+    assert_eq!(field["mandatory"], true, "{field}");
+    let fields = drao.ok(&["custom-field", "list", "--class", "tls-server"]);
+    assert!(fields.contains("Cost centre"), "{fields}");
+    let run = rao.run(&[
+        "custom-field",
+        "create",
+        "--class",
+        "device",
+        "--name",
+        "Asset tag",
+    ]);
+    assert!(
+        !run.ok && run.stderr.contains("forbidden"),
+        "{}",
+        run.stderr
+    );
+    let submit = [
+        "request",
+        "submit",
+        "--csr",
+        inside.to_str().unwrap(),
+        "--profile",
+        "tls-server",
+        "--org",
+        &org,
+        "--dept",
+        &dept,
+    ];
+    let run = drao.run(&submit);
+    assert!(
+        !run.ok && run.stderr.contains("'Cost centre'"),
+        "{}",
+        run.stderr
+    );
+    let mut annotated = submit.to_vec();
+    annotated.extend([
+        "--custom-field",
+        "Cost centre=CC-42",
+        "--comments",
+        "for the CI runners",
+    ]);
+    let annotated = drao.json(&annotated);
+    assert_eq!(
+        annotated["custom_fields"],
+        serde_json::json!([{ "name": "Cost centre", "value": "CC-42" }]),
+        "{annotated}"
+    );
+    assert_eq!(annotated["comments"], "for the CI runners", "{annotated}");
+    let shown = drao.ok(&["request", "show", &id(&annotated)]);
+    assert!(shown.contains("CC-42"), "{shown}");
+    let deleted = mrao.ok(&["custom-field", "delete", &id(&field)]);
+    assert!(deleted.contains("deleted"), "{deleted}");
     let audit = mrao.ok(&["audit", "list"]);
     for action in [
         "org.create",
         "dept.create",
         "domain.delegate",
         "admin.create",
+        "custom_field.create",
         "request.submit",
         "certificate.issue",
         "certificate.revoke",

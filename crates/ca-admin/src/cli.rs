@@ -46,6 +46,8 @@ pub enum Command {
     Profile(crate::client::args::Profile),
     /// Certificate requests and the approval queue.
     Request(crate::client::args::RequestArgs),
+    /// Custom fields that requests of a certificate class carry.
+    CustomField(crate::client::args::CustomField),
     /// Certificates.
     Cert(crate::client::args::Cert),
     /// The audit log.

@@ -40,6 +40,7 @@ pub fn run() -> ExitCode {
         cli::Command::Endpoint(args) => client::endpoint(args),
         cli::Command::Profile(args) => client::profile(args),
         cli::Command::Request(args) => client::request(args),
+        cli::Command::CustomField(args) => client::custom_field(args),
         cli::Command::Cert(args) => client::cert(args),
         cli::Command::Audit(args) => client::audit(args),
     };

@@ -4,7 +4,10 @@
 //! tests check that every reference resolves and (in tests/api.rs) that the
 //! request schemas are accepted by the handlers' decoders.
 
-use policy::registry::{DEFAULT_ONE_TIME_CHALLENGE_SECONDS, MAX_ONE_TIME_CHALLENGE_SECONDS};
+use policy::registry::{
+    DEFAULT_ONE_TIME_CHALLENGE_SECONDS, MAX_CUSTOM_FIELDS_PER_CLASS, MAX_CUSTOM_FIELD_VALUE_CHARS,
+    MAX_ONE_TIME_CHALLENGE_SECONDS,
+};
 use serde_json::{json, Map, Value};
 
 use crate::body::{MAX_CSR_CHARS, MAX_STRING_CHARS};
@@ -585,9 +588,48 @@ fn schemas() -> Value {
                     "profile": text(s),
                     "org": id(),
                     "dept": optional_id(),
-                    "term_days": { "type": ["integer", "null"], "minimum": 1 }
+                    "term_days": { "type": ["integer", "null"], "minimum": 1 },
+                    "comments": text(1024),
+                    "external_requester": { "type": "string", "maxLength": 512, "description": "E-mail addresses outside the RA to notify, comma-separated." },
+                    "custom_fields": {
+                        "type": "array",
+                        "items": reference("CustomFieldValue"),
+                        "maxItems": MAX_CUSTOM_FIELDS_PER_CLASS,
+                        "description": "Values of the custom fields of the profile's certificate class (GET /custom-fields); every mandatory one must be given."
+                    }
                 }),
             ),
+        ),
+        (
+            "CustomFieldValue",
+            closed(
+                &["name", "value"],
+                json!({
+                    "name": { "type": "string", "maxLength": 64, "description": "As defined for the class (compared without regard to case)." },
+                    "value": { "type": "string", "maxLength": MAX_CUSTOM_FIELD_VALUE_CHARS }
+                }),
+            ),
+        ),
+        (
+            "CustomFieldRequest",
+            closed(
+                &["class", "name"],
+                json!({
+                    "class": { "type": "string", "enum": CLASSES },
+                    "name": { "type": "string", "maxLength": 64, "example": "Cost centre" },
+                    "mandatory": { "type": "boolean", "default": false, "description": "Every administrator's request of the class must give it." }
+                }),
+            ),
+        ),
+        (
+            "CustomField",
+            open(json!({
+                "id": id(),
+                "class": { "type": "string", "enum": CLASSES },
+                "name": { "type": "string" },
+                "mandatory": { "type": "boolean" },
+                "created_at": time()
+            })),
         ),
         (
             "EditRequest",
@@ -635,7 +677,13 @@ fn schemas() -> Value {
                     "at": time(),
                     "reason": { "type": "string" }
                 })) },
-                "created_at": time()
+                "created_at": time(),
+                "comments": { "type": "string" },
+                "external_requester": { "type": "string" },
+                "custom_fields": { "type": "array", "items": open(json!({
+                    "name": { "type": "string" },
+                    "value": { "type": "string" }
+                })) }
             })),
         ),
         (

@@ -66,6 +66,12 @@ route_ids! {
     ListProfiles,
     /// GET /cas.
     ListCas,
+    /// GET /custom-fields.
+    ListCustomFields,
+    /// POST /custom-fields.
+    CreateCustomField,
+    /// DELETE /custom-fields/{id}.
+    DeleteCustomField,
     /// GET /requests.
     ListRequests,
     /// POST /requests.
@@ -256,6 +262,12 @@ const EXPIRES_BEFORE: QueryParam = QueryParam {
     name: "expires_before",
     description: "Only certificates expiring before this time (RFC 3339 or unix seconds).",
     kind: ParamType::Time,
+};
+
+const CERTIFICATE_CLASS: QueryParam = QueryParam {
+    name: "class",
+    description: "Only the custom fields of this class of certificates.",
+    kind: ParamType::Enum(&["tls-server", "client-smime", "device", "code-signing"]),
 };
 
 const PAGE: &[QueryParam] = &[LIMIT, AFTER];
@@ -531,6 +543,39 @@ pub const ROUTES: &[RouteSpec] = &[
         response: R::Page("Ca"),
     },
     RouteSpec {
+        id: I::ListCustomFields,
+        method: "GET",
+        path: "/api/v1/custom-fields",
+        tag: "custom-fields",
+        summary: "List the custom fields that requests of a certificate class carry.",
+        auth: true,
+        query: &[CERTIFICATE_CLASS],
+        body: B::None,
+        response: R::Page("CustomField"),
+    },
+    RouteSpec {
+        id: I::CreateCustomField,
+        method: "POST",
+        path: "/api/v1/custom-fields",
+        tag: "custom-fields",
+        summary: "Define a custom field for a certificate class; a mandatory one must be given on every administrator's request of the class (MRAO).",
+        auth: true,
+        query: &[],
+        body: B::Json("CustomFieldRequest"),
+        response: R::Json(201, "CustomField"),
+    },
+    RouteSpec {
+        id: I::DeleteCustomField,
+        method: "DELETE",
+        path: "/api/v1/custom-fields/{id}",
+        tag: "custom-fields",
+        summary: "Delete a custom field definition; the values already on requests stay (MRAO).",
+        auth: true,
+        query: &[],
+        body: B::None,
+        response: R::NoContent,
+    },
+    RouteSpec {
         id: I::ListRequests,
         method: "GET",
         path: "/api/v1/requests",
@@ -791,6 +836,9 @@ pub enum Route {
     SetIntuneApplication(EndpointId),
     ListProfiles,
     ListCas,
+    ListCustomFields,
+    CreateCustomField,
+    DeleteCustomField(u64),
     ListRequests,
     SubmitRequest,
     GetRequest(RequestId),
@@ -840,6 +888,9 @@ impl Route {
             I::SetIntuneApplication => Route::SetIntuneApplication(EndpointId(param?)),
             I::ListProfiles => Route::ListProfiles,
             I::ListCas => Route::ListCas,
+            I::ListCustomFields => Route::ListCustomFields,
+            I::CreateCustomField => Route::CreateCustomField,
+            I::DeleteCustomField => Route::DeleteCustomField(param?),
             I::ListRequests => Route::ListRequests,
             I::SubmitRequest => Route::SubmitRequest,
             I::GetRequest => Route::GetRequest(RequestId(param?)),
@@ -888,6 +939,9 @@ impl Route {
             Route::SetIntuneApplication(_) => I::SetIntuneApplication,
             Route::ListProfiles => I::ListProfiles,
             Route::ListCas => I::ListCas,
+            Route::ListCustomFields => I::ListCustomFields,
+            Route::CreateCustomField => I::CreateCustomField,
+            Route::DeleteCustomField(_) => I::DeleteCustomField,
             Route::ListRequests => I::ListRequests,
             Route::SubmitRequest => I::SubmitRequest,
             Route::GetRequest(_) => I::GetRequest,

@@ -15,8 +15,8 @@ use policy::model::{
     Administrator, ApprovalMode, CertificateClass, Department, DomainDelegation, Endpoint,
     EndpointId, EndpointKind, Organization, Privilege, Privileges, Role,
 };
-use policy::registry::{CertificateOwner, EndpointSecret, OwnedCertificate};
-use policy::request::{CertificateRequest, Channel, RequestState, StateName};
+use policy::registry::{CertificateOwner, CustomField, EndpointSecret, OwnedCertificate};
+use policy::request::{CertificateRequest, Channel, CustomFieldValue, RequestState, StateName};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -351,6 +351,26 @@ pub struct RequestView {
     reason: String,
     history: Vec<TransitionView>,
     created_at: String,
+    comments: String,
+    external_requester: String,
+    /// The custom fields' values, named as defined when the request was made.
+    custom_fields: Vec<CustomFieldValueView>,
+}
+
+/// One custom field's value on a request.
+#[derive(Debug, Serialize)]
+struct CustomFieldValueView {
+    name: String,
+    value: String,
+}
+
+impl From<&CustomFieldValue> for CustomFieldValueView {
+    fn from(v: &CustomFieldValue) -> Self {
+        Self {
+            name: v.name.clone(),
+            value: v.value.clone(),
+        }
+    }
 }
 
 fn channel(c: Channel) -> &'static str {
@@ -401,6 +421,36 @@ impl From<&CertificateRequest> for RequestView {
                 })
                 .collect(),
             created_at: rfc3339(r.created_at),
+            comments: r.annotations.comments.clone(),
+            external_requester: r.annotations.external_requester.clone(),
+            custom_fields: r
+                .annotations
+                .custom_fields
+                .iter()
+                .map(CustomFieldValueView::from)
+                .collect(),
+        }
+    }
+}
+
+/// A custom field defined for a class of certificates.
+#[derive(Debug, Serialize)]
+pub struct CustomFieldView {
+    id: u64,
+    class: String,
+    name: String,
+    mandatory: bool,
+    created_at: String,
+}
+
+impl From<&CustomField> for CustomFieldView {
+    fn from(f: &CustomField) -> Self {
+        Self {
+            id: f.id,
+            class: word(&f.class),
+            name: f.name.clone(),
+            mandatory: f.mandatory,
+            created_at: rfc3339(f.created_at),
         }
     }
 }

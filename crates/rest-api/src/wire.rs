@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use policy::model::{Address, CertificateClass, DeptId, OrgId, Privilege, Privileges, Role};
+use policy::request::CustomFieldValue;
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -148,11 +149,7 @@ impl AdminRequest {
         }
         let mut out: BTreeMap<CertificateClass, BTreeSet<Privilege>> = BTreeMap::new();
         for (class, privileges) in &self.privileges {
-            let class: CertificateClass = word(class).map_err(|_| {
-                ApiError::invalid_input(format!(
-                    "unknown certificate class '{class}' (tls-server, client-smime, device, code-signing)"
-                ))
-            })?;
+            let class = certificate_class(class)?;
             let set = out.entry(class).or_default();
             for privilege in privileges {
                 set.insert(word(privilege).map_err(|_| {
@@ -170,6 +167,17 @@ impl AdminRequest {
 /// store cannot disagree on spelling.
 fn word<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
     serde_json::from_value(serde_json::Value::String(text.to_string()))
+}
+
+/// A certificate class by its wire name (`tls-server`, ...), as privileges and the
+/// custom-field filter spell it.
+pub fn certificate_class(text: &str) -> Result<CertificateClass, ApiError> {
+    word(text).map_err(|_| {
+        ApiError::invalid_input(format!(
+            "unknown certificate class '{}' (tls-server, client-smime, device, code-signing)",
+            text.chars().take(64).collect::<String>()
+        ))
+    })
 }
 
 /// PUT /endpoints/{id}/scep-webhook.
@@ -199,6 +207,48 @@ pub struct SubmitRequest {
     pub dept: Option<DeptId>,
     /// Term in days (default: the profile's).
     pub term_days: Option<u32>,
+    /// Free-text comments, kept on the request.
+    #[serde(default)]
+    pub comments: String,
+    /// E-mail addresses outside the RA to notify, comma-separated.
+    #[serde(default)]
+    pub external_requester: String,
+    /// Values of the custom fields defined for the profile's certificate class; the RA
+    /// refuses a request without one that the class makes mandatory.
+    #[serde(default)]
+    pub custom_fields: Vec<CustomFieldValueRequest>,
+}
+
+/// One custom field's value in a submission.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFieldValueRequest {
+    /// The field's name, as defined for the class (compared without regard to case).
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+impl From<CustomFieldValueRequest> for CustomFieldValue {
+    fn from(f: CustomFieldValueRequest) -> Self {
+        CustomFieldValue {
+            name: f.name,
+            value: f.value,
+        }
+    }
+}
+
+/// POST /custom-fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFieldRequest {
+    /// The class of certificates whose requests carry it.
+    pub class: CertificateClass,
+    /// Its name, unique within the class.
+    pub name: String,
+    /// Whether every administrator's request of the class must give it.
+    #[serde(default)]
+    pub mandatory: bool,
 }
 
 /// PATCH /requests/{id}.

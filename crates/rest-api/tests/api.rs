@@ -1238,6 +1238,7 @@ fn overlong_body(path: &str, method: &str) -> Value {
         ("POST", "/api/v1/organizations") => json!({ "name": long }),
         ("POST", "/api/v1/departments") => json!({ "org": 1, "name": long }),
         ("POST", "/api/v1/domains") => json!({ "name": long, "org": 1 }),
+        ("POST", "/api/v1/custom-fields") => json!({ "class": "tls-server", "name": long }),
         ("POST", "/api/v1/admins") => {
             json!({ "username": long, "password": STRONG_PASSWORD, "role": "mrao" })
         }
@@ -1262,6 +1263,183 @@ fn overlong_body(path: &str, method: &str) -> Value {
         ("POST", p) if p.ends_with("/scep-challenges") => json!({ "subject": long }),
         other => panic!("no overlong body for {other:?}"),
     }
+}
+
+/// Custom fields: an MRAO defines a mandatory field for TLS server certificates; a
+/// submission without it is refused with a 400 naming it and stores nothing, one with it
+/// is recorded with the value (under the name as defined) and shows it with its comments.
+/// An RAO lists the fields but can neither define nor delete them; once deleted, the
+/// field is no longer asked for and the values already given stay on their requests.
+#[tokio::test]
+async fn custom_fields_are_defined_by_an_mrao_and_required_on_submissions() {
+    let h = setup();
+    let mrao = h.mrao().await;
+    let (acme, web) = org_with_department(&h, &mrao, "Acme", "acme.test").await;
+    create_admin(
+        &h,
+        &mrao,
+        json!({ "username": "rao", "role": "rao", "orgs": [acme],
+                "privileges": { "tls-server": ["request"] } }),
+    )
+    .await;
+    let rao = h.login("rao", STRONG_PASSWORD).await;
+
+    // Only an MRAO defines them.
+    h.post(
+        "/api/v1/custom-fields",
+        &rao,
+        json!({ "class": "tls-server", "name": "Cost centre", "mandatory": true }),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    let field = h
+        .post(
+            "/api/v1/custom-fields",
+            &mrao,
+            json!({ "class": "tls-server", "name": "Cost centre", "mandatory": true }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (&field["class"], &field["name"], &field["mandatory"]),
+        (&json!("tls-server"), &json!("Cost centre"), &json!(true)),
+        "{field}"
+    );
+    assert!(field["created_at"].is_string(), "{field}");
+    let field_id = id_of(&field);
+    // Not mandatory unless asked; another class's field is not asked of TLS requests.
+    let asset = h
+        .post(
+            "/api/v1/custom-fields",
+            &mrao,
+            json!({ "class": "device", "name": "Asset tag" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(asset["mandatory"], false, "{asset}");
+    // A name is unique within its class, whatever its case.
+    h.post(
+        "/api/v1/custom-fields",
+        &mrao,
+        json!({ "class": "tls-server", "name": "cost CENTRE" }),
+    )
+    .await
+    .expect_error(409, "conflict");
+    h.post(
+        "/api/v1/custom-fields",
+        &mrao,
+        json!({ "class": "tls-sever", "name": "Typo" }),
+    )
+    .await
+    .expect_error(400, "invalid_input");
+
+    // Any administrator lists them, by class or all.
+    let listed = h
+        .get("/api/v1/custom-fields?class=tls-server", &rao)
+        .await
+        .expect(200);
+    let ids: Vec<u64> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(ids, vec![field_id], "{listed}");
+    let all = h.get("/api/v1/custom-fields", &rao).await.expect(200);
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "{all}");
+    h.get("/api/v1/custom-fields?class=server", &rao)
+        .await
+        .expect_error(400, "invalid_input");
+
+    // Without the mandatory field: refused, naming it, and nothing recorded.
+    let baseline = h.counts();
+    let submission = json!({ "csr": csr(&["www.acme.test"]), "profile": "tls-server",
+                             "org": acme, "dept": web });
+    let refused = h.post("/api/v1/requests", &rao, submission.clone()).await;
+    refused.expect_error(400, "invalid_input");
+    assert!(
+        refused.message().contains("'Cost centre'") && refused.message().contains("mandatory"),
+        "{}",
+        refused.text()
+    );
+    let mut blank = submission.clone();
+    blank["custom_fields"] = json!([{ "name": "Cost centre", "value": "  " }]);
+    h.post("/api/v1/requests", &rao, blank)
+        .await
+        .expect_error(400, "invalid_input");
+    let mut undefined = submission.clone();
+    undefined["custom_fields"] = json!([
+        { "name": "Cost centre", "value": "CC-42" },
+        { "name": "Asset tag", "value": "A-1" }
+    ]);
+    let answer = h.post("/api/v1/requests", &rao, undefined).await;
+    answer.expect_error(400, "invalid_input");
+    assert!(answer.message().contains("Asset tag"), "{}", answer.text());
+    let mut unknown_key = submission.clone();
+    unknown_key["custom_fields"] = json!([{ "name": "Cost centre", "value": "CC-42", "x": 1 }]);
+    h.post("/api/v1/requests", &rao, unknown_key)
+        .await
+        .expect_error(400, "unknown_field");
+    assert_eq!(
+        h.counts(),
+        baseline,
+        "a refused submission stored something"
+    );
+
+    // With it (in another case): recorded under the name as defined, with the comments.
+    let mut complete = submission.clone();
+    complete["custom_fields"] = json!([{ "name": "cost centre", "value": "CC-42" }]);
+    complete["comments"] = json!("for the web shop");
+    complete["external_requester"] = json!("ops@acme.test");
+    let created = h.post("/api/v1/requests", &rao, complete).await.expect(201);
+    assert_eq!(created["status"], "requested", "{created}");
+    let request = id_of(&created);
+    let shown = h
+        .get(&format!("/api/v1/requests/{request}"), &mrao)
+        .await
+        .expect(200);
+    assert_eq!(
+        shown["custom_fields"],
+        json!([{ "name": "Cost centre", "value": "CC-42" }]),
+        "{shown}"
+    );
+    assert_eq!(shown["comments"], "for the web shop", "{shown}");
+    assert_eq!(shown["external_requester"], "ops@acme.test", "{shown}");
+    let listed = h.get("/api/v1/requests", &rao).await.expect(200);
+    let item = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| id_of(r) == request)
+        .cloned()
+        .unwrap_or_else(|| panic!("request {request} not listed: {listed}"));
+    assert_eq!(item["custom_fields"], shown["custom_fields"], "{item}");
+
+    // Deleting: MRAO only; then the field is no longer asked for, and the value stays.
+    let path = format!("/api/v1/custom-fields/{field_id}");
+    h.raw("DELETE", &path, Some(&rao), None, Bytes::new())
+        .await
+        .expect_error(403, "forbidden");
+    h.raw("DELETE", &path, Some(&mrao), None, Bytes::new())
+        .await
+        .expect(204);
+    h.raw("DELETE", &path, Some(&mrao), None, Bytes::new())
+        .await
+        .expect_error(404, "not_found");
+    let listed = h
+        .get("/api/v1/custom-fields?class=tls-server", &rao)
+        .await
+        .expect(200);
+    assert_eq!(listed["items"], json!([]), "{listed}");
+    let mut fresh = submission.clone();
+    fresh["csr"] = json!(csr(&["shop.acme.test"]));
+    let later = h.post("/api/v1/requests", &rao, fresh).await.expect(201);
+    assert_eq!(later["custom_fields"], json!([]), "{later}");
+    let kept = h
+        .get(&format!("/api/v1/requests/{request}"), &rao)
+        .await
+        .expect(200);
+    assert_eq!(kept["custom_fields"], shown["custom_fields"], "{kept}");
 }
 
 /// A CSR the profile refuses (code-signing takes no names) is recorded as Invalid, like one

@@ -285,6 +285,13 @@ pub enum RequestCommand {
         /// Term in days.
         #[arg(long)]
         term_days: Option<u32>,
+        /// A custom field's value, as NAME=VALUE (`custom-field list` shows the fields of
+        /// each certificate class); repeatable.
+        #[arg(long = "custom-field", value_name = "NAME=VALUE")]
+        custom_fields: Vec<String>,
+        /// Comments kept on the request.
+        #[arg(long, default_value = "")]
+        comments: String,
     },
     /// Approve a request (it is issued at once).
     Approve {
@@ -303,6 +310,37 @@ pub enum RequestCommand {
         message: String,
     },
 }
+
+/// `ca-admin custom-field ...`.
+#[derive(Debug, Subcommand)]
+pub enum CustomFieldCommand {
+    /// List the custom fields that requests carry, of one certificate class or of all.
+    List {
+        /// Only of this class.
+        #[arg(long, value_parser = CERTIFICATE_CLASSES)]
+        class: Option<String>,
+    },
+    /// Define a custom field for a certificate class (MRAO).
+    Create {
+        /// The class of certificates whose requests carry it.
+        #[arg(long, value_parser = CERTIFICATE_CLASSES)]
+        class: String,
+        /// Its name, unique within the class.
+        #[arg(long)]
+        name: String,
+        /// Every request of the class must give it.
+        #[arg(long)]
+        mandatory: bool,
+    },
+    /// Delete a custom field definition (MRAO); the values already on requests stay.
+    Delete {
+        /// Its id.
+        id: u64,
+    },
+}
+
+/// The certificate classes, as the REST API names them.
+const CERTIFICATE_CLASSES: [&str; 4] = ["tls-server", "client-smime", "device", "code-signing"];
 
 /// `ca-admin cert ...`.
 #[derive(Debug, Subcommand)]
@@ -452,6 +490,10 @@ with_connection!(
 with_connection!(
     /// `ca-admin request`.
     RequestArgs, RequestCommand
+);
+with_connection!(
+    /// `ca-admin custom-field`.
+    CustomField, CustomFieldCommand
 );
 with_connection!(
     /// `ca-admin cert`.

@@ -67,8 +67,14 @@ pub fn request(args: &RequestArgs) -> Result<(), String> {
             org,
             dept,
             term_days,
+            custom_fields,
+            comments,
         } => {
-            let body = json!({"csr": read_text(csr)?, "profile": profile, "org": org, "dept": dept, "term_days": term_days});
+            let body = json!({
+                "csr": read_text(csr)?, "profile": profile, "org": org, "dept": dept,
+                "term_days": term_days, "comments": comments,
+                "custom_fields": parse_custom_fields(custom_fields)?,
+            });
             let created = client.send_json(Method::POST, "requests", &body)?;
             emit(json_out, &created, print_request_outcome);
         }
@@ -90,6 +96,23 @@ pub fn request(args: &RequestArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `--custom-field NAME=VALUE` flags as the API's `[{name, value}]`. The value is
+/// everything after the first `=`, kept as given (it may hold `=` or spaces).
+pub(super) fn parse_custom_fields(specs: &[String]) -> Result<Value, String> {
+    specs
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                Ok(json!({"name": name.trim(), "value": value}))
+            }
+            _ => Err(format!(
+                "'{spec}': use --custom-field NAME=VALUE (e.g. 'Cost centre=CC-42')"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Value::Array)
 }
 
 fn print_request_outcome(v: &Value) {

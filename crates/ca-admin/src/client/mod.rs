@@ -8,11 +8,13 @@ mod session;
 
 mod audit;
 mod certificates;
+mod custom_fields;
 mod endpoints;
 mod organizations;
 
 pub use audit::audit;
 pub use certificates::{cert, request};
+pub use custom_fields::custom_field;
 pub use endpoints::endpoint;
 pub use organizations::{admin, dept, domain, org};
 
@@ -245,6 +247,104 @@ mod tests {
         // one beginning with `-` for an option.
         for line in &lines[2..] {
             assert!(!line.contains(" -Zx"), "{line}");
+        }
+    }
+
+    #[test]
+    fn custom_field_flags_split_at_the_first_equals_sign() {
+        let fields = super::certificates::parse_custom_fields(&[
+            " Cost centre =CC-42".to_string(),
+            "Ticket=a=b ".to_string(),
+            "Empty=".to_string(),
+        ])
+        .unwrap();
+        assert_eq!(
+            fields,
+            json!([
+                {"name": "Cost centre", "value": "CC-42"},
+                {"name": "Ticket", "value": "a=b "},
+                {"name": "Empty", "value": ""}
+            ])
+        );
+        for bad in ["no-equals", "=value", " =value"] {
+            let error = super::certificates::parse_custom_fields(&[bad.to_string()]).unwrap_err();
+            assert!(error.contains("NAME=VALUE"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_custom_field_commands_parse() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "ca-admin",
+            "custom-field",
+            "create",
+            "--class",
+            "tls-server",
+            "--name",
+            "Cost centre",
+            "--mandatory",
+            "--json",
+        ])
+        .unwrap();
+        match cli.command {
+            crate::cli::Command::CustomField(CustomField {
+                command:
+                    CustomFieldCommand::Create {
+                        class,
+                        name,
+                        mandatory,
+                    },
+                connection,
+            }) => {
+                assert_eq!(
+                    (class.as_str(), name.as_str()),
+                    ("tls-server", "Cost centre")
+                );
+                assert!(mandatory && connection.json);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(crate::cli::Cli::try_parse_from([
+            "ca-admin",
+            "custom-field",
+            "list",
+            "--class",
+            "tls-sever"
+        ])
+        .is_err());
+        let cli = crate::cli::Cli::try_parse_from([
+            "ca-admin",
+            "request",
+            "submit",
+            "--csr",
+            "x.csr",
+            "--profile",
+            "tls-server",
+            "--org",
+            "1",
+            "--custom-field",
+            "Cost centre=CC-42",
+            "--custom-field",
+            "Ticket=T-1",
+            "--comments",
+            "for the shop",
+        ])
+        .unwrap();
+        match cli.command {
+            crate::cli::Command::Request(RequestArgs {
+                command:
+                    RequestCommand::Submit {
+                        custom_fields,
+                        comments,
+                        ..
+                    },
+                ..
+            }) => {
+                assert_eq!(custom_fields, ["Cost centre=CC-42", "Ticket=T-1"]);
+                assert_eq!(comments, "for the shop");
+            }
+            other => panic!("{other:?}"),
         }
     }
 

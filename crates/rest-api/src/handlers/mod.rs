@@ -6,6 +6,7 @@ mod admins;
 mod audit;
 mod auth;
 mod certificates;
+mod custom_fields;
 mod departments;
 mod domains;
 mod endpoints;
@@ -205,6 +206,9 @@ pub(crate) async fn dispatch(ctx: Ctx, route: Route) -> Result<Reply, ApiError> 
         R::RemoveScepWebhook(id) => endpoints::remove_scep_webhook(&ctx, id).await,
         R::ListProfiles => profiles_cas::profiles(&ctx).await,
         R::ListCas => profiles_cas::cas(&ctx).await,
+        R::ListCustomFields => custom_fields::list(&ctx).await,
+        R::CreateCustomField => custom_fields::create(&ctx, ctx.json()?).await,
+        R::DeleteCustomField(id) => custom_fields::delete(&ctx, id).await,
         R::ListRequests => requests::list(&ctx).await,
         R::SubmitRequest => requests::submit(&ctx, ctx.json()?).await,
         R::GetRequest(id) => requests::get(&ctx, id).await,

@@ -2,7 +2,7 @@
 
 use policy::model::{OrgId, RequestId};
 use policy::registry::{RaError, RequestFilter, Requester, Submission};
-use policy::request::{CertificateRequest, Channel, StateName};
+use policy::request::{CertificateRequest, Channel, RequestAnnotations, StateName};
 
 use super::{Ctx, Reply};
 use crate::error::ApiError;
@@ -57,7 +57,13 @@ pub async fn submit(ctx: &Ctx, request: SubmitRequest) -> Result<Reply, ApiError
                     channel: Channel::Rest,
                     renewal_of: None,
                     replaces: false,
-                    annotations: Default::default(),
+                    // The RA checks them against the class's custom fields (a mandatory
+                    // one missing is refused before anything is recorded).
+                    annotations: RequestAnnotations {
+                        comments: request.comments,
+                        external_requester: request.external_requester,
+                        custom_fields: request.custom_fields.into_iter().map(Into::into).collect(),
+                    },
                 },
             ))?)
         })
