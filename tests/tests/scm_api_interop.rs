@@ -1266,3 +1266,191 @@ fn device_and_client_certificates_enroll_collect_renew_and_revoke() {
         .json();
     assert_eq!(details["status"], "revoked", "{details}");
 }
+
+/// A new ACME account with an EAB key (instant-acme, a third-party ACME client library).
+fn acme_account_with(
+    directory: &str,
+    root: &Path,
+    kid: &str,
+    hmac_b64url: &str,
+) -> Result<(), String> {
+    use base64::Engine;
+    use instant_acme::{Account, ExternalAccountKey, NewAccount};
+    let hmac = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(hmac_b64url)
+        .map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let builder = Account::builder_with_root(root).map_err(|e| e.to_string())?;
+        builder
+            .create(
+                &NewAccount {
+                    contact: &[],
+                    terms_of_service_agreed: true,
+                    only_return_existing: false,
+                },
+                directory.to_string(),
+                Some(&ExternalAccountKey::new(kid.to_string(), &hmac)),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+}
+
+#[test]
+fn acme_accounts_are_eab_keys_that_acme_clients_bind() {
+    let s = Setup::start();
+    s.admin.ok(&[
+        "endpoint",
+        "create",
+        "--name",
+        "scm-eab",
+        "--kind",
+        "acme",
+        "--org",
+        &s.org.to_string(),
+        "--profile",
+        "tls-server",
+        "--approval",
+        "auto",
+        "--eab-required",
+    ]);
+    let directory = format!("{}/acme/scm-eab/directory", s.gateway.https_url());
+    let create = |name: &str| {
+        let body = json!({"name": name, "acmeServer": directory, "organizationId": s.org, "profileName": "tls-server", "evDetails": {}});
+        let answer = s.curl(
+            "POST",
+            "/api/acme/v1/pca/account",
+            Some("admin"),
+            Some(&body.to_string()),
+        );
+        assert_eq!(answer.status, 201, "{}", answer.text());
+        let id: u64 = answer
+            .header("location")
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = answer.json();
+        assert_eq!(body["id"], id);
+        (
+            id,
+            body["macId"].as_str().unwrap().to_string(),
+            body["macKey"].as_str().unwrap().to_string(),
+        )
+    };
+    let (first, kid, hmac) = create("web farm");
+    assert!(kid.starts_with("kid-") && hmac.len() >= 40, "{kid} {hmac}");
+
+    let listed = s.curl(
+        "GET",
+        &format!("/api/acme/v1/pca/account?organizationId={}", s.org),
+        Some("admin"),
+        None,
+    );
+    assert_eq!(listed.header("x-total-count").as_deref(), Some("1"));
+    assert_eq!(listed.json()[0]["macId"], kid.as_str());
+    assert_eq!(listed.json()[0]["macKey"], "", "no HMAC key in lists");
+    assert_eq!(listed.json()[0]["acmeServer"], directory.as_str());
+    let details = s
+        .curl(
+            "GET",
+            &format!("/api/acme/v1/pca/account/{first}"),
+            Some("admin"),
+            None,
+        )
+        .json();
+    assert_eq!(
+        details["macKey"],
+        hmac.as_str(),
+        "unused: the key is still shown"
+    );
+    assert_eq!(details["accountId"], "");
+
+    // An ACME client binds it; from then on the HMAC key is not shown.
+    let root = s.dir.join(ROOT_PEM);
+    acme_account_with(&directory, &root, &kid, &hmac).expect("new account with the EAB key");
+    let details = s
+        .curl(
+            "GET",
+            &format!("/api/acme/v1/pca/account/{first}"),
+            Some("admin"),
+            None,
+        )
+        .json();
+    assert_eq!(details["macKey"], "", "{details}");
+    assert!(
+        details["accountId"]
+            .as_str()
+            .is_some_and(|a| a.contains("/acme/")),
+        "{details}"
+    );
+
+    // Renamed; a deleted account's key binds nothing.
+    let renamed = s.curl(
+        "PUT",
+        &format!("/api/acme/v1/pca/account/{first}"),
+        Some("admin"),
+        Some(r#"{"name":"web farm 2"}"#),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.text());
+    let (second, kid2, hmac2) = create("temporary");
+    assert_eq!(
+        s.curl(
+            "DELETE",
+            &format!("/api/acme/v1/pca/account/{second}"),
+            Some("admin"),
+            None
+        )
+        .status,
+        204
+    );
+    assert!(acme_account_with(&directory, &root, &kid2, &hmac2).is_err());
+    s.curl(
+        "GET",
+        &format!("/api/acme/v1/pca/account/{second}"),
+        Some("admin"),
+        None,
+    )
+    .refused(404, -5101);
+    let all = s
+        .curl("GET", "/api/acme/v1/pca/account", Some("admin"), None)
+        .json();
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(all[0]["name"], "web farm 2");
+    // The requester (no manage privilege) cannot create accounts.
+    let body = json!({"name": "mine", "acmeServer": "scm-eab", "organizationId": s.org});
+    s.curl(
+        "POST",
+        "/api/acme/v1/pca/account",
+        Some(REQUESTER),
+        Some(&body.to_string()),
+    )
+    .refused(403, -3);
+    // No such endpoint.
+    let body = json!({"name": "x", "acmeServer": "nowhere", "organizationId": s.org});
+    s.curl(
+        "POST",
+        "/api/acme/v1/pca/account",
+        Some("admin"),
+        Some(&body.to_string()),
+    )
+    .refused(400, -7);
+    // The OpenAPI document covers the compatible API too.
+    let doc = s.curl("GET", "/api/v1/openapi.json", None, None).json();
+    for path in [
+        "/api/ssl/v1/enroll",
+        "/api/ssl/v1/collect/{sslId}/{format}",
+        "/api/acme/v1/pca/account",
+        "/api/device/v1/enroll",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} is not in the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["securitySchemes"]["scmLogin"].is_object());
+}

@@ -283,6 +283,13 @@ pub struct EabKey {
     pub bound_account: Option<String>,
     /// Unix time of creation.
     pub created_at: i64,
+    /// Its number, unique across endpoints (the certificate manager's ACME account id);
+    /// 0 on keys from before numbers.
+    #[serde(default)]
+    pub number: u64,
+    /// A name for people (the certificate manager's account name); may be empty.
+    #[serde(default)]
+    pub name: String,
 }
 
 /// A SCEP endpoint's webhook validator: the endpoint POSTs each new enrollment's

@@ -65,7 +65,16 @@ impl RestApi {
     /// The API over a registration authority; `base_url` is where it is served
     /// (e.g. `https://127.0.0.1:8443`), named in the OpenAPI document.
     pub fn new(ra: Arc<RegistrationAuthority>, base_url: String) -> Self {
-        let document = openapi::document(&base_url);
+        Self::with_document(ra, base_url, &openapi::DocumentExtension::default())
+    }
+
+    /// [`RestApi::new`], with other edges' operations in the OpenAPI document it serves.
+    pub fn with_document(
+        ra: Arc<RegistrationAuthority>,
+        base_url: String,
+        extension: &openapi::DocumentExtension,
+    ) -> Self {
+        let document = openapi::document_with(&base_url, extension);
         let openapi = Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default());
         Self {
             ra,

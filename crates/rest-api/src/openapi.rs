@@ -14,6 +14,36 @@ use crate::body::{MAX_CSR_CHARS, MAX_STRING_CHARS};
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::routes::{BodyKind, ParamType, ResponseKind, RouteSpec, ROUTES};
 
+/// Operations that other edges of the same gateway add to its one document (the
+/// certificate manager's compatible API): `ca-admin serve` composes them, so that this
+/// crate knows nothing of the other edge.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentExtension {
+    /// More `paths` entries.
+    pub paths: Map<String, Value>,
+    /// More component schemas.
+    pub schemas: Map<String, Value>,
+    /// More security schemes.
+    pub security_schemes: Map<String, Value>,
+}
+
+/// The whole document with another edge's operations added.
+pub fn document_with(base_url: &str, extension: &DocumentExtension) -> Value {
+    let mut document = document(base_url);
+    for (section, entries) in [
+        ("/paths", &extension.paths),
+        ("/components/schemas", &extension.schemas),
+        ("/components/securitySchemes", &extension.security_schemes),
+    ] {
+        if let Some(Value::Object(target)) = document.pointer_mut(section) {
+            for (k, v) in entries {
+                target.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    document
+}
+
 /// The whole document; `base_url` is the server's (e.g. `https://127.0.0.1:8443`).
 pub fn document(base_url: &str) -> Value {
     let mut paths = Map::new();

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod dates;
 pub mod error;
 mod handlers;
+pub mod openapi;
 pub mod routes;
 pub mod views;
 pub mod wire;
@@ -51,6 +52,7 @@ pub const PRIVATE_PATH_PREFIX: &str = "/private/api/";
 pub struct ScmApi {
     ra: Arc<RegistrationAuthority>,
     customer_uri: Arc<str>,
+    https_base: Arc<str>,
     credentials: CredentialCache,
 }
 
@@ -68,6 +70,8 @@ pub(crate) struct Ctx {
     pub admin: Administrator,
     pub query: Vec<(String, String)>,
     pub body: Bytes,
+    /// The gateway's HTTPS base URL (for the ACME directory URLs it names).
+    pub https_base: Arc<str>,
 }
 
 impl Ctx {
@@ -108,6 +112,8 @@ pub(crate) enum Reply {
     File { filename: String, body: Bytes },
     /// 201 with a Location.
     Created(String),
+    /// 201 with a Location and a JSON body.
+    CreatedWith(String, serde_json::Value),
     /// 204.
     NoContent,
 }
@@ -136,6 +142,12 @@ impl Reply {
                 None,
                 vec![("location", location)],
             ),
+            Reply::CreatedWith(location, value) => (
+                StatusCode::CREATED,
+                Bytes::from(value.to_string()),
+                Some("application/json;charset=UTF-8"),
+                vec![("location", location)],
+            ),
             Reply::NoContent => (StatusCode::NO_CONTENT, Bytes::new(), None, Vec::new()),
         };
         let mut response = Response::new(Full::new(if head { Bytes::new() } else { body }));
@@ -154,11 +166,13 @@ impl Reply {
 }
 
 impl ScmApi {
-    /// The API over a registration authority, for one configured customer URI.
-    pub fn new(ra: Arc<RegistrationAuthority>, customer_uri: &str) -> Self {
+    /// The API over a registration authority, for one configured customer URI;
+    /// `https_base` is the gateway's HTTPS URL (e.g. `https://127.0.0.1:8443`).
+    pub fn new(ra: Arc<RegistrationAuthority>, customer_uri: &str, https_base: &str) -> Self {
         Self {
             ra,
             customer_uri: customer_uri.into(),
+            https_base: https_base.trim_end_matches('/').into(),
             credentials: CredentialCache::default(),
         }
     }
@@ -238,6 +252,7 @@ impl ScmApi {
             admin,
             query,
             body,
+            https_base: self.https_base.clone(),
         };
         handlers::dispatch(&ctx, route).await
     }

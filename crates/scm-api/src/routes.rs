@@ -81,6 +81,16 @@ pub enum Route {
     Undelegate(u64),
     /// A certificate area.
     Certificates(Area, CertRoute),
+    /// GET (or HEAD) the ACME accounts.
+    AcmeAccounts,
+    /// POST an ACME account.
+    CreateAcmeAccount,
+    /// GET one.
+    AcmeAccount(u64),
+    /// PUT its name.
+    RenameAcmeAccount(u64),
+    /// DELETE it.
+    DeleteAcmeAccount(u64),
 }
 
 /// Whether the method is GET or HEAD (HEAD is the count of a list).
@@ -125,6 +135,7 @@ pub fn route(method: &Method, below_api: &str) -> Result<Route, ScmError> {
         ("ssl", "v1" | "v2") => certificates(Area::Ssl, m, rest),
         ("device", "v1") => certificates(Area::Device, m, rest),
         ("smime", "v1" | "v2") => certificates(Area::Smime, m, rest),
+        ("acme", "v1") => acme(m, rest),
         _ => None,
     }
     .ok_or_else(|| unknown(below_api))?
@@ -153,6 +164,18 @@ fn domain(m: &Method, rest: &[&str]) -> Option<Result<Route, ScmError>> {
         [i] if m == Method::DELETE => bad(i).map(Route::DeleteDomain),
         [i, "delegation"] if m == Method::POST => bad(i).map(Route::Delegate),
         [i, "delegation"] if m == Method::DELETE => bad(i).map(Route::Undelegate),
+        _ => return None,
+    })
+}
+
+fn acme(m: &Method, rest: &[&str]) -> Option<Result<Route, ScmError>> {
+    let bad = |t: &str| id(t, code::NOT_FOUND, "ACME account id");
+    Some(match rest {
+        ["pca", "account"] if is_read(m) => Ok(Route::AcmeAccounts),
+        ["pca", "account"] if m == Method::POST => Ok(Route::CreateAcmeAccount),
+        ["pca", "account", i] if is_read(m) => bad(i).map(Route::AcmeAccount),
+        ["pca", "account", i] if m == Method::PUT => bad(i).map(Route::RenameAcmeAccount),
+        ["pca", "account", i] if m == Method::DELETE => bad(i).map(Route::DeleteAcmeAccount),
         _ => return None,
     })
 }

@@ -20,7 +20,11 @@ pub fn mounts(
             plain_http: false,
             name: "the REST API",
             https_path: "/api/v1/",
-            service: Arc::new(rest_api::RestApi::new(ra.clone(), https_base.to_string())),
+            service: Arc::new(rest_api::RestApi::with_document(
+                ra.clone(),
+                https_base.to_string(),
+                &scm_document(config),
+            )),
         },
         Mount {
             prefix: acme_server::PATH_PREFIX,
@@ -56,6 +60,7 @@ pub fn mounts(
         let scm = Arc::new(scm_api::ScmApi::new(
             ra.clone(),
             &config.scm_api.customer_uri,
+            https_base,
         ));
         for (prefix, https_path) in [
             (scm_api::PATH_PREFIX, "/api/ssl/v1/"),
@@ -71,4 +76,17 @@ pub fn mounts(
         }
     }
     mounts
+}
+
+/// The certificate manager API's operations for the one OpenAPI document, when it is served.
+fn scm_document(config: &GatewayConfig) -> rest_api::openapi::DocumentExtension {
+    if !config.scm_api.enabled {
+        return Default::default();
+    }
+    let (schemas, security_schemes) = scm_api::openapi::components();
+    rest_api::openapi::DocumentExtension {
+        paths: scm_api::openapi::paths(),
+        schemas,
+        security_schemes,
+    }
 }

@@ -401,39 +401,8 @@ impl RegistrationAuthority {
         actor: &Administrator,
         endpoint_id: EndpointId,
     ) -> RaResult<(String, Zeroizing<String>)> {
-        let mut endpoint = self.endpoint_to_manage(actor, endpoint_id, "endpoint.eab.create")?;
-        let EndpointKind::Acme { eab_keys, .. } = &mut endpoint.kind else {
-            return Err(RaError::InvalidInput(format!(
-                "endpoint '{}' is not an ACME endpoint",
-                endpoint.name
-            )));
-        };
-        let key_id = format!("kid-{}", hex::encode(credentials::random_bytes::<8>()));
-        let hmac = Zeroizing::new(credentials::random_bytes::<32>().to_vec());
-        eab_keys.push(EabKey {
-            key_id: key_id.clone(),
-            sealed_hmac_key: self.secrets.seal(&hmac),
-            bound_account: None,
-            created_at: now(),
-        });
-        let mut batch = WriteBatch::new();
-        self.claim_name(&mut batch, &format!("eab:{key_id}"), endpoint.id.0)?;
-        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
-        self.commit(
-            batch,
-            AuditEvent::success(
-                &actor.username,
-                "endpoint.eab.create",
-                &endpoint_id.label(),
-                key_id.clone(),
-            ),
-            "EAB key",
-        )?;
-        use base64::Engine;
-        Ok((
-            key_id,
-            Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&hmac[..])),
-        ))
+        let key = self.add_named_eab_key(actor, endpoint_id, "")?;
+        Ok((key.key_id, key.hmac))
     }
 
     /// Adds to `batch` the binding of an ACME endpoint's EAB key to an account (the

@@ -47,6 +47,7 @@ mod administrators;
 mod audit_trail;
 mod certificates;
 mod custom_fields;
+mod eab_accounts;
 mod endpoints;
 mod error;
 mod est;
@@ -61,6 +62,7 @@ mod scep_webhook;
 pub use administrators::ApiKeyRecord;
 pub use certificates::{CertificateFilter, CertificateOwner, OwnedCertificate};
 pub use custom_fields::{CustomField, MAX_CUSTOM_FIELDS_PER_CLASS, MAX_CUSTOM_FIELD_VALUE_CHARS};
+pub use eab_accounts::{EabAccount, NewEabKey};
 pub use endpoints::{EndpointSecret, NewEndpoint, DEMO_ACME_ENDPOINT};
 pub use error::RaError;
 use error::RaResult;
@@ -99,6 +101,8 @@ const PROFILE_NUMBERS: Table<profile_numbers::ProfileNumber> = Table::new("ra_pr
 /// The one id sequence of organizations and departments: a department's id is never an
 /// organization's, so that one number names either (the certificate manager's `orgId`).
 const ORG_UNITS: &str = "ra_org_units";
+/// The sequence of EAB key numbers (they live inside their endpoints' records).
+const EAB_NUMBERS: &str = "ra_eab_numbers";
 /// Unique names: "admin:<username>", "org:<name>", "endpoint:<name>", "eab:<key id>",
 /// "domain:<org>:<name>", "renew:<renew id>" (holding the request id), "custom-field:<class>:<name>".
 const NAMES: Table<NameClaim> = Table::new("ra_unique_names");
@@ -215,6 +219,7 @@ impl RegistrationAuthority {
         }
         let org_units = next_ids[ORGS.name()].max(next_ids[DEPTS.name()]);
         next_ids.insert(ORG_UNITS, org_units);
+        next_ids.insert(EAB_NUMBERS, eab_accounts::last_number(&store)? + 1);
         let profile_numbers = profile_numbers::number_profiles(&store, &ca.profiles().names())?;
         Ok(Self {
             audit: AuditLog::open(store.clone())?,

@@ -1,5 +1,6 @@
 //! The handlers, one module per area; [`dispatch`] sends a route to its handler.
 
+mod acme_accounts;
 mod collect;
 mod domains;
 mod lifecycle;
@@ -25,6 +26,11 @@ pub(crate) async fn dispatch(ctx: &Ctx, route: Route) -> Result<Reply, ScmError>
         Route::DeleteDomain(id) => domains::delete(ctx, id).await,
         Route::Delegate(id) => domains::delegate(ctx, id).await,
         Route::Undelegate(id) => domains::undelegate(ctx, id).await,
+        Route::AcmeAccounts => acme_accounts::list(ctx).await,
+        Route::CreateAcmeAccount => acme_accounts::create(ctx).await,
+        Route::AcmeAccount(id) => acme_accounts::details(ctx, id).await,
+        Route::RenameAcmeAccount(id) => acme_accounts::rename(ctx, id).await,
+        Route::DeleteAcmeAccount(id) => acme_accounts::delete(ctx, id).await,
         Route::Certificates(area, route) => match route {
             CertRoute::List => lifecycle::list(ctx, area).await,
             CertRoute::Types => lifecycle::types(ctx, area).await,
