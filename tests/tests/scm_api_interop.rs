@@ -1265,6 +1265,58 @@ fn device_and_client_certificates_enroll_collect_renew_and_revoke() {
         )
         .json();
     assert_eq!(details["status"], "revoked", "{details}");
+
+    // Reports over the same records.
+    let report = |name: &str, body: Value| {
+        let answer = s.curl(
+            "POST",
+            &format!("/api/report/v1/{name}"),
+            Some("admin"),
+            Some(&body.to_string()),
+        );
+        assert_eq!(answer.status, 200, "{name}: {}", answer.text());
+        let value = answer.json();
+        assert_eq!(value["statusCode"], 0, "{value}");
+        value["reports"].as_array().unwrap().clone()
+    };
+    let devices = report("device-certificates", json!({"organizationIds": [s.org]}));
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    let revoked = report("device-certificates", json!({"certificateStatus": 3}));
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0]["id"], device_id);
+    assert!(revoked[0]["serialNumber"].is_string() && revoked[0]["revoked"].is_string());
+    let clients = report("client-certificates", json!({"certificateStatus": 2}));
+    assert_eq!(
+        clients.len(),
+        1,
+        "the renewal is issued, the first revoked: {clients:?}"
+    );
+    assert_eq!(clients[0]["email"], "alice@mail.test");
+    let day = |args: &[&str]| must(&s.dir, "date", args).stdout.trim().to_string();
+    let yesterday = day(&["-u", "-d", "yesterday", "+%F"]);
+    let tomorrow = day(&["-u", "-d", "tomorrow", "+%F"]);
+    let expiring = report(
+        "device-certificates",
+        json!({"certificateDateAttribute": 3, "from": tomorrow, "to": tomorrow}),
+    );
+    assert!(
+        expiring.is_empty(),
+        "nothing expires tomorrow: {expiring:?}"
+    );
+    assert!(report("ssl-certificates", json!({})).is_empty());
+    let domains = report("domains", json!({}));
+    assert!(domains.iter().any(|d| d["name"] == "test"), "{domains:?}");
+    let activity = report("activity", json!({"from": yesterday, "to": tomorrow}));
+    assert!(activity
+        .iter()
+        .any(|a| a["action"]["actionName"] == "certificate.revoke"));
+    s.curl(
+        "POST",
+        "/api/report/v1/activity",
+        Some("admin"),
+        Some(r#"{"from":"yesterday"}"#),
+    )
+    .refused(400, -7);
 }
 
 /// A new ACME account with an EAB key (instant-acme, a third-party ACME client library).

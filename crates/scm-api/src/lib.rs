@@ -38,6 +38,7 @@ use policy::registry::RegistrationAuthority;
 
 use auth::{CredentialCache, Credentials};
 pub use error::ScmError;
+pub use handlers::Report;
 
 /// The largest body read (a CSR is at most 32767 characters).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -205,6 +206,10 @@ impl ScmApi {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Display,
     {
+        // The certificate the TLS handshake proved the client holds, if it sent one.
+        let client_certificate = gateway_http::PeerIdentity::of(&request)
+            .and_then(|peer| peer.client_certificate())
+            .map(|c| c.as_ref().to_vec());
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().to_string();
         let (below, private) = routes::strip_prefix(&path)
@@ -215,19 +220,19 @@ impl ScmApi {
         if !auth::customer_uri_matches(&credentials.customer_uri, &self.customer_uri) {
             return Err(ScmError::unknown_user());
         }
+        let ra = self.ra.clone();
+        let login = credentials.login;
         let admin = if private {
-            // Client-certificate authentication needs certificates linked to administrators,
-            // which Certwright does not keep yet: refuse rather than trust the login header.
-            return Err(ScmError::new(
-                StatusCode::UNAUTHORIZED,
-                error::code::UNKNOWN_USER,
-                "Unknown user: client-certificate authentication is not enabled on this gateway; use /api/ with a password",
-            ));
+            // /private/api/: a certificate linked to the administrator stands for the
+            // password (and a password is not accepted instead).
+            let der = client_certificate.ok_or_else(ScmError::unknown_user)?;
+            tokio::task::spawn_blocking(move || ra.authenticate_client_certificate(&login, &der))
+                .await
+                .map_err(|_| ScmError::unknown_user())?
+                .map_err(|_| ScmError::unknown_user())?
         } else {
             let password = credentials.password.ok_or_else(ScmError::unknown_user)?;
-            let ra = self.ra.clone();
             let cache = self.credentials.clone();
-            let login = credentials.login;
             tokio::task::spawn_blocking(move || cache.authenticate(&ra, &login, &password))
                 .await
                 .map_err(|_| ScmError::unknown_user())??

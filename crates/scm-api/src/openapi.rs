@@ -452,6 +452,41 @@ pub const OPERATIONS: &[Operation] = &[
         false,
         204,
     ),
+    op(
+        "POST",
+        "/api/report/v1/ssl-certificates",
+        "Report of TLS server certificates: {statusCode, reports}",
+        true,
+        200,
+    ),
+    op(
+        "POST",
+        "/api/report/v1/device-certificates",
+        "Report of device certificates",
+        true,
+        200,
+    ),
+    op(
+        "POST",
+        "/api/report/v1/client-certificates",
+        "Report of client certificates",
+        true,
+        200,
+    ),
+    op(
+        "POST",
+        "/api/report/v1/domains",
+        "Report of domains",
+        true,
+        200,
+    ),
+    op(
+        "POST",
+        "/api/report/v1/activity",
+        "The activity (audit) log between from and to (MRAO)",
+        true,
+        200,
+    ),
 ];
 
 fn parameters(path: &str) -> Vec<Value> {

@@ -91,6 +91,8 @@ pub enum Route {
     RenameAcmeAccount(u64),
     /// DELETE it.
     DeleteAcmeAccount(u64),
+    /// POST a report request.
+    Report(crate::Report),
 }
 
 /// Whether the method is GET or HEAD (HEAD is the count of a list).
@@ -136,6 +138,10 @@ pub fn route(method: &Method, below_api: &str) -> Result<Route, ScmError> {
         ("device", "v1") => certificates(Area::Device, m, rest),
         ("smime", "v1" | "v2") => certificates(Area::Smime, m, rest),
         ("acme", "v1") => acme(m, rest),
+        ("report", "v1") => match rest {
+            [name] if m == Method::POST => crate::Report::parse(name).map(|r| Ok(Route::Report(r))),
+            _ => None,
+        },
         _ => None,
     }
     .ok_or_else(|| unknown(below_api))?

@@ -140,17 +140,25 @@ pub fn serial_text(record: &CertificateRecord) -> String {
 
 /// Facts read off a certificate's DER.
 #[derive(Debug, Default)]
-struct CertificateFacts {
-    common_name: Option<String>,
-    issuer: String,
-    subject: String,
-    key_algorithm: &'static str,
-    key_size: Option<String>,
-    signature_alg: String,
-    sha1: String,
+pub struct CertificateFacts {
+    /// The subject's CN.
+    pub common_name: Option<String>,
+    /// The issuer, RFC 4514 text.
+    pub issuer: String,
+    /// The subject, RFC 4514 text.
+    pub subject: String,
+    /// "RSA" or "EC".
+    pub key_algorithm: &'static str,
+    /// "2048", "P-256".
+    pub key_size: Option<String>,
+    /// Java-style signature algorithm name.
+    pub signature_alg: String,
+    /// SHA-1 of the DER, upper-case hex (the reference's `sha1Hash`).
+    pub sha1: String,
 }
 
-fn facts(der: &[u8]) -> CertificateFacts {
+/// Reads the facts off a certificate's DER (empty facts for DER that does not parse).
+pub fn facts(der: &[u8]) -> CertificateFacts {
     use x509_parser::prelude::*;
     let Ok((_, cert)) = X509Certificate::from_der(der) else {
         return CertificateFacts::default();

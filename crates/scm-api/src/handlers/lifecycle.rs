@@ -220,6 +220,32 @@ pub async fn enroll(ctx: &Ctx, area: Area) -> Result<Reply, ScmError> {
     ok(answer)
 }
 
+/// Every request of an area visible to the caller, with its certificate once issued.
+pub(super) fn area_requests(
+    ra: &RegistrationAuthority,
+    admin: &Administrator,
+    area: Area,
+) -> Result<
+    Vec<(
+        CertificateRequest,
+        Option<ca_core::certificates::CertificateRecord>,
+    )>,
+    ScmError,
+> {
+    let mut out = Vec::new();
+    for r in ra.requests(admin, &RequestFilter::default(), 0, usize::MAX)? {
+        if !in_class(ra, area, &r.profile) {
+            continue;
+        }
+        let certificate = match r.state.certificate() {
+            Some(id) => ra.certificate(admin, id).ok().map(|c| c.record),
+            None => None,
+        };
+        out.push((r, certificate));
+    }
+    Ok(out)
+}
+
 /// The filters of the list that Certwright can answer.
 struct ListFilter {
     name: Option<String>,

@@ -6,6 +6,9 @@ mod domains;
 mod lifecycle;
 mod organizations;
 mod paging;
+mod reports;
+
+pub use reports::Report;
 
 use crate::routes::{CertRoute, Route};
 use crate::{Ctx, Reply, ScmError};
@@ -26,6 +29,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, route: Route) -> Result<Reply, ScmError>
         Route::DeleteDomain(id) => domains::delete(ctx, id).await,
         Route::Delegate(id) => domains::delegate(ctx, id).await,
         Route::Undelegate(id) => domains::undelegate(ctx, id).await,
+        Route::Report(report) => reports::report(ctx, report).await,
         Route::AcmeAccounts => acme_accounts::list(ctx).await,
         Route::CreateAcmeAccount => acme_accounts::create(ctx).await,
         Route::AcmeAccount(id) => acme_accounts::details(ctx, id).await,
