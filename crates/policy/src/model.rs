@@ -255,6 +255,21 @@ pub struct Administrator {
     pub active: bool,
     /// Unix time of creation.
     pub created_at: i64,
+    /// TLS client certificates that stand for the password on the certificate
+    /// manager's `/private/api/` (pinned by their SHA-256).
+    #[serde(default)]
+    pub client_certificates: Vec<LinkedCertificate>,
+}
+
+/// A TLS client certificate linked to an administrator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedCertificate {
+    /// SHA-256 of the certificate's DER, lower-case hex.
+    pub sha256: String,
+    /// Its subject, for people.
+    pub subject: String,
+    /// Its end of validity (unix time); after it, it authenticates no one.
+    pub not_after: i64,
 }
 
 impl Record for Administrator {

@@ -1773,6 +1773,7 @@ fn pure_admin(role: Role, privileges: Privileges, active: bool) -> Administrator
         privileges,
         active,
         created_at: 0,
+        client_certificates: Vec::new(),
     }
 }
 

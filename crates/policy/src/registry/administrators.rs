@@ -47,6 +47,7 @@ impl RegistrationAuthority {
             privileges: Privileges::all(),
             active: true,
             created_at: now(),
+            client_certificates: Vec::new(),
         };
         let mut batch = WriteBatch::new();
         self.claim_name(&mut batch, &format!("admin:{}", admin.username), admin.id.0)?;
@@ -213,7 +214,7 @@ impl RegistrationAuthority {
         Ok((record, key.key))
     }
 
-    fn admin_by_username(&self, username: &str) -> RaResult<Option<Administrator>> {
+    pub(super) fn admin_by_username(&self, username: &str) -> RaResult<Option<Administrator>> {
         match NAMES.get(&self.store, format!("admin:{username}").as_bytes())? {
             Some(claim) => Ok(ADMINS.get(&self.store, &id_key(claim.id))?),
             None => Ok(None),
@@ -276,6 +277,7 @@ impl RegistrationAuthority {
             privileges,
             active: true,
             created_at: now(),
+            client_certificates: Vec::new(),
         };
         let mut batch = WriteBatch::new();
         self.claim_name(&mut batch, &format!("admin:{username}"), admin.id.0)?;

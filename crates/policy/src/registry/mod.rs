@@ -46,6 +46,7 @@ use crate::request::CertificateRequest;
 mod administrators;
 mod audit_trail;
 mod certificates;
+mod client_certificates;
 mod custom_fields;
 mod eab_accounts;
 mod endpoints;
@@ -61,6 +62,7 @@ mod scep_webhook;
 
 pub use administrators::ApiKeyRecord;
 pub use certificates::{CertificateFilter, CertificateOwner, OwnedCertificate};
+pub use client_certificates::MAX_LINKED_CERTIFICATES;
 pub use custom_fields::{CustomField, MAX_CUSTOM_FIELDS_PER_CLASS, MAX_CUSTOM_FIELD_VALUE_CHARS};
 pub use eab_accounts::{EabAccount, NewEabKey};
 pub use endpoints::{EndpointSecret, NewEndpoint, DEMO_ACME_ENDPOINT};
