@@ -4,14 +4,15 @@
 //! (Requested); an RAO of another organization cannot approve it; the
 //! organization's RAO approves; the certificate downloads and `openssl
 //! verify` accepts it; the revocation shows in the CRL and in OCSP. A custom
-//! field the MRAO makes mandatory is asked of the next submission. Then the
+//! field the MRAO makes mandatory is asked of the next submission. The DRAO
+//! links a TLS client certificate to itself and unlinks it. Then the
 //! audit log verifies, and `audit verify` catches an entry changed on disk.
 //!
 //! And a newcomer's first reset: `login` after the demo data directory was
 //! made anew trusts the new root of `./ca-data`, not the one a saved session
 //! names, and a root that does not verify the server is named in the error.
 
-use certwright_tests::cli::id;
+use certwright_tests::cli::{id, items};
 use certwright_tests::{must, openssl_csr, Gateway, Operator};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
@@ -359,6 +360,102 @@ fn operators_run_the_approval_flow_through_the_cli() {
     assert!(shown.contains("CC-42"), "{shown}");
     let deleted = mrao.ok(&["custom-field", "delete", &id(&field)]);
     assert!(deleted.contains("deleted"), "{deleted}");
+
+    // A client certificate: the DRAO links one to itself from a file that also holds
+    // its key (only the certificate is sent), not to anyone else; `admin list` counts
+    // it; unlinked with the fingerprint as openssl prints it.
+    must(
+        dir,
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.crt",
+            "-subj",
+            "/CN=drao client",
+            "-days",
+            "30",
+        ],
+    );
+    let combined = [
+        std::fs::read_to_string(dir.join("client.key")).unwrap(),
+        std::fs::read_to_string(dir.join("client.crt")).unwrap(),
+    ]
+    .concat();
+    std::fs::write(dir.join("client.pem"), combined).unwrap();
+    let fingerprint = must(
+        dir,
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            "client.crt",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+        ],
+    )
+    .stdout;
+    let fingerprint = fingerprint
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap_or_else(|| panic!("a fingerprint: {fingerprint}"))
+        .to_string();
+    // An administrator other than an MRAO lists only itself.
+    let me = id(&items(&drao.json(&["admin", "list"]))[0]);
+    let linked = drao.json(&[
+        "admin",
+        "link-certificate",
+        &me,
+        "--certificate",
+        "client.pem",
+    ]);
+    assert_eq!(
+        linked["sha256"],
+        fingerprint.replace(':', "").to_ascii_lowercase(),
+        "{linked}"
+    );
+    assert_eq!(linked["subject"], "CN=drao client", "{linked}");
+    let run = drao.run(&[
+        "admin",
+        "link-certificate",
+        "1",
+        "--certificate",
+        "client.pem",
+    ]);
+    assert!(
+        !run.ok && run.stderr.contains("forbidden"),
+        "{}",
+        run.stderr
+    );
+    let listed = drao.ok(&["admin", "list"]);
+    assert!(listed.contains("CLIENT CERTS"), "{listed}");
+    let row = listed
+        .lines()
+        .find(|l| l.contains("drao"))
+        .unwrap_or_else(|| panic!("no drao row: {listed}"));
+    assert!(row.trim_end().ends_with('1'), "{listed}");
+    let unlinked = drao.ok(&["admin", "unlink-certificate", &me, "--sha256", &fingerprint]);
+    assert!(unlinked.contains("unlinked"), "{unlinked}");
+    let run = drao.run(&["admin", "unlink-certificate", &me, "--sha256", &fingerprint]);
+    assert!(
+        !run.ok && run.stderr.contains("not_found"),
+        "{}",
+        run.stderr
+    );
+    let audit = mrao.ok(&["audit", "list", "--limit", "500"]);
+    for action in ["admin.certificate.link", "admin.certificate.unlink"] {
+        assert!(audit.contains(action), "audit has no {action}:\n{audit}");
+    }
     let audit = mrao.ok(&["audit", "list"]);
     for action in [
         "org.create",

@@ -20,10 +20,12 @@ pub const IMPORT_LIMIT: usize = 16 << 20;
 /// The RA enforces tighter limits per field; this one stops huge strings before they
 /// reach it, and before they reach a log line or an error message.
 pub const MAX_STRING_CHARS: usize = 4096;
-/// The exception: a PEM CSR with many names or an RSA-4096 key is legitimately longer.
+/// The exception: a PEM CSR with many names or an RSA-4096 key is legitimately longer,
+/// and so is a PEM certificate (an RSA-4096 client certificate with LDAP distribution
+/// points and policies comes close to [`MAX_STRING_CHARS`]).
 pub const MAX_CSR_CHARS: usize = 65536;
-/// The only field that gets [`MAX_CSR_CHARS`].
-const CSR_FIELD: &str = "csr";
+/// The only fields that get [`MAX_CSR_CHARS`]: a CSR, and a certificate to link.
+const LONG_FIELDS: &[&str] = &["csr", "certificate"];
 
 /// Reads a whole body, refusing more than `limit` bytes (the gateway's one body reader,
 /// with its refusals as API errors).
@@ -108,7 +110,7 @@ fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
 fn check_strings(value: &Value, field: Option<&str>) -> Result<(), ApiError> {
     match value {
         Value::String(s) => {
-            let max = if field == Some(CSR_FIELD) {
+            let max = if field.is_some_and(|f| LONG_FIELDS.contains(&f)) {
                 MAX_CSR_CHARS
             } else {
                 MAX_STRING_CHARS
@@ -149,6 +151,12 @@ mod tests {
         csr: Option<String>,
     }
 
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Certificate {
+        certificate: Option<String>,
+    }
+
     #[test]
     fn classifies_json_failures() {
         assert_eq!(json::<Sample>(b"{").unwrap_err().code(), "malformed_json");
@@ -166,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_overlong_strings_except_a_csr() {
+    fn refuses_overlong_strings_except_a_csr_or_certificate() {
         let long = "a".repeat(MAX_STRING_CHARS + 1);
         let body = serde_json::to_vec(&serde_json::json!({ "name": long })).unwrap();
         assert_eq!(json::<Sample>(&body).unwrap_err().code(), "invalid_input");
@@ -175,6 +183,13 @@ mod tests {
         let longer = "a".repeat(MAX_CSR_CHARS + 1);
         let body = serde_json::to_vec(&serde_json::json!({ "csr": longer })).unwrap();
         assert_eq!(json::<Sample>(&body).unwrap_err().code(), "invalid_input");
+        let body = serde_json::to_vec(&serde_json::json!({ "certificate": long })).unwrap();
+        assert!(json::<Certificate>(&body).unwrap().certificate.is_some());
+        let body = serde_json::to_vec(&serde_json::json!({ "certificate": longer })).unwrap();
+        assert_eq!(
+            json::<Certificate>(&body).unwrap_err().code(),
+            "invalid_input"
+        );
     }
 
     #[tokio::test]

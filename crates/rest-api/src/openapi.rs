@@ -6,7 +6,7 @@
 
 use policy::registry::{
     DEFAULT_ONE_TIME_CHALLENGE_SECONDS, MAX_CUSTOM_FIELDS_PER_CLASS, MAX_CUSTOM_FIELD_VALUE_CHARS,
-    MAX_ONE_TIME_CHALLENGE_SECONDS,
+    MAX_LINKED_CERTIFICATES, MAX_ONE_TIME_CHALLENGE_SECONDS,
 };
 use serde_json::{json, Map, Value};
 
@@ -419,7 +419,49 @@ fn schemas() -> Value {
                 "depts": { "type": "array", "items": id() },
                 "privileges": { "type": "object", "additionalProperties": strings() },
                 "active": { "type": "boolean" },
-                "created_at": time()
+                "created_at": time(),
+                "client_certificates": {
+                    "type": "array",
+                    "items": reference("LinkedCertificate"),
+                    "maxItems": MAX_LINKED_CERTIFICATES,
+                    "description": "TLS client certificates that log them in on the certificate manager's /private/api/ (with the login header)."
+                }
+            })),
+        ),
+        (
+            "ClientCertificateRequest",
+            closed(
+                &["certificate"],
+                json!({
+                    "certificate": {
+                        "type": "string",
+                        "maxLength": MAX_CSR_CHARS,
+                        "description": "One PEM CERTIFICATE block; it must not have expired. Only its SHA-256 is trusted, not its issuer.",
+                        "example": "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n"
+                    }
+                }),
+            ),
+        ),
+        (
+            "UnlinkClientCertificateRequest",
+            closed(
+                &["sha256"],
+                json!({
+                    "sha256": {
+                        "type": "string",
+                        "maxLength": 95,
+                        "description": "The linked certificate's SHA-256: 64 hex digits, colons allowed.",
+                        "example": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                    }
+                }),
+            ),
+        ),
+        (
+            "LinkedCertificate",
+            open(json!({
+                "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
+                "subject": { "type": "string" },
+                "not_after": time()
             })),
         ),
         (

@@ -46,6 +46,10 @@ route_ids! {
     DeactivateAdmin,
     /// POST /admins/{id}/activate.
     ActivateAdmin,
+    /// POST /admins/{id}/client-certificates.
+    LinkClientCertificate,
+    /// POST /admins/{id}/client-certificates/unlink.
+    UnlinkClientCertificate,
     /// GET /endpoints.
     ListEndpoints,
     /// POST /endpoints.
@@ -431,6 +435,30 @@ pub const ROUTES: &[RouteSpec] = &[
         query: &[],
         body: B::Empty,
         response: R::Json(200, "Admin"),
+    },
+    RouteSpec {
+        id: I::LinkClientCertificate,
+        method: "POST",
+        path: "/api/v1/admins/{id}/client-certificates",
+        tag: "admins",
+        summary: "Link a TLS client certificate (PEM) to an administrator, pinned by its SHA-256, for client-certificate login on the certificate manager's /private/api/ (yourself, or anyone as an MRAO).",
+        auth: true,
+        query: &[],
+        body: B::Json("ClientCertificateRequest"),
+        response: R::Json(201, "LinkedCertificate"),
+    },
+    // A POST action rather than DELETE .../{sha256}: path parameters are decimal ids only
+    // (see match_path), and a second kind of parameter is not worth it for one operation.
+    RouteSpec {
+        id: I::UnlinkClientCertificate,
+        method: "POST",
+        path: "/api/v1/admins/{id}/client-certificates/unlink",
+        tag: "admins",
+        summary: "Unlink a client certificate from an administrator by its SHA-256 (yourself, or anyone as an MRAO).",
+        auth: true,
+        query: &[],
+        body: B::Json("UnlinkClientCertificateRequest"),
+        response: R::NoContent,
     },
     RouteSpec {
         id: I::ListEndpoints,
@@ -826,6 +854,8 @@ pub enum Route {
     CreateAdmin,
     DeactivateAdmin(AdminId),
     ActivateAdmin(AdminId),
+    LinkClientCertificate(AdminId),
+    UnlinkClientCertificate(AdminId),
     ListEndpoints,
     CreateEndpoint,
     CreateEabKey(EndpointId),
@@ -878,6 +908,8 @@ impl Route {
             I::CreateAdmin => Route::CreateAdmin,
             I::DeactivateAdmin => Route::DeactivateAdmin(AdminId(param?)),
             I::ActivateAdmin => Route::ActivateAdmin(AdminId(param?)),
+            I::LinkClientCertificate => Route::LinkClientCertificate(AdminId(param?)),
+            I::UnlinkClientCertificate => Route::UnlinkClientCertificate(AdminId(param?)),
             I::ListEndpoints => Route::ListEndpoints,
             I::CreateEndpoint => Route::CreateEndpoint,
             I::CreateEabKey => Route::CreateEabKey(EndpointId(param?)),
@@ -929,6 +961,8 @@ impl Route {
             Route::CreateAdmin => I::CreateAdmin,
             Route::DeactivateAdmin(_) => I::DeactivateAdmin,
             Route::ActivateAdmin(_) => I::ActivateAdmin,
+            Route::LinkClientCertificate(_) => I::LinkClientCertificate,
+            Route::UnlinkClientCertificate(_) => I::UnlinkClientCertificate,
             Route::ListEndpoints => I::ListEndpoints,
             Route::CreateEndpoint => I::CreateEndpoint,
             Route::CreateEabKey(_) => I::CreateEabKey,
@@ -1085,6 +1119,22 @@ mod tests {
         assert_eq!(
             match_route("GET", "/api/v1/organizations/"),
             Matched::NotFound
+        );
+        // A fingerprint is no path id: unlinking is a POST with it in the body.
+        assert!(matches!(
+            match_route("POST", "/api/v1/admins/3/client-certificates/unlink"),
+            Matched::Found(_, Route::UnlinkClientCertificate(AdminId(3)))
+        ));
+        assert_eq!(
+            match_route(
+                "DELETE",
+                &format!("/api/v1/admins/3/client-certificates/{}", "ab".repeat(32))
+            ),
+            Matched::NotFound
+        );
+        assert_eq!(
+            match_route("GET", "/api/v1/admins/3/client-certificates"),
+            Matched::MethodNotAllowed(vec!["POST"])
         );
         match match_route("PUT", "/api/v1/certificates/5") {
             Matched::MethodNotAllowed(methods) => assert_eq!(methods, vec!["GET", "DELETE"]),

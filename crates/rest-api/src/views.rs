@@ -13,7 +13,7 @@ use ca_core::service::CaService;
 use policy::audit::AuditEntry;
 use policy::model::{
     Administrator, ApprovalMode, CertificateClass, Department, DomainDelegation, Endpoint,
-    EndpointId, EndpointKind, Organization, Privilege, Privileges, Role,
+    EndpointId, EndpointKind, LinkedCertificate, Organization, Privilege, Privileges, Role,
 };
 use policy::registry::{CertificateOwner, CustomField, EndpointSecret, OwnedCertificate};
 use policy::request::{CertificateRequest, Channel, CustomFieldValue, RequestState, StateName};
@@ -126,6 +126,27 @@ pub struct AdminView {
     privileges: BTreeMap<String, Vec<String>>,
     active: bool,
     created_at: String,
+    /// The TLS client certificates linked to them; safe to show, as a certificate and its
+    /// fingerprint are public (the key that makes it a credential stays with its holder).
+    client_certificates: Vec<LinkedCertificateView>,
+}
+
+/// A TLS client certificate linked to an administrator.
+#[derive(Debug, Serialize)]
+pub struct LinkedCertificateView {
+    sha256: String,
+    subject: String,
+    not_after: String,
+}
+
+impl From<&LinkedCertificate> for LinkedCertificateView {
+    fn from(c: &LinkedCertificate) -> Self {
+        Self {
+            sha256: c.sha256.clone(),
+            subject: c.subject.clone(),
+            not_after: rfc3339(c.not_after),
+        }
+    }
 }
 
 fn privileges_view(p: &Privileges) -> BTreeMap<String, Vec<String>> {
@@ -161,6 +182,11 @@ impl From<&Administrator> for AdminView {
             privileges,
             active: a.active,
             created_at: rfc3339(a.created_at),
+            client_certificates: a
+                .client_certificates
+                .iter()
+                .map(LinkedCertificateView::from)
+                .collect(),
         }
     }
 }

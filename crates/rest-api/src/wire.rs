@@ -180,6 +180,63 @@ pub fn certificate_class(text: &str) -> Result<CertificateClass, ApiError> {
     })
 }
 
+/// POST /admins/{id}/client-certificates.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCertificateRequest {
+    /// The certificate, one PEM `CERTIFICATE` block (text around it is ignored).
+    pub certificate: String,
+}
+
+impl ClientCertificateRequest {
+    /// The certificate's DER. Exactly one block: a link pins one certificate, and taking
+    /// the first of a chain could pin another than the one meant.
+    pub fn der(&self) -> Result<Vec<u8>, ApiError> {
+        let mut blocks = ca_core::authority::pem_certificates(&self.certificate)
+            .map_err(|e| ApiError::invalid_input(format!("certificate: {e}")))?;
+        match blocks.len() {
+            1 => Ok(blocks.remove(0)),
+            0 => Err(ApiError::invalid_input(
+                "certificate: no PEM CERTIFICATE block found",
+            )),
+            n => Err(ApiError::invalid_input(format!(
+                "certificate: {n} CERTIFICATE blocks; link one certificate at a time"
+            ))),
+        }
+    }
+}
+
+/// POST /admins/{id}/client-certificates/unlink.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnlinkClientCertificateRequest {
+    /// The linked certificate's SHA-256 fingerprint, hex (upper or lower case; the
+    /// `AB:CD:...` form that `openssl x509 -fingerprint -sha256` prints is accepted).
+    pub sha256: String,
+}
+
+impl UnlinkClientCertificateRequest {
+    /// The fingerprint as the RA stores it (64 lower-case hex digits). Checked here so
+    /// that a typo is a 400 naming the expected form, not a 404 that looks like a
+    /// missing link.
+    pub fn sha256(&self) -> Result<String, ApiError> {
+        let hex: String = self
+            .sha256
+            .trim()
+            .chars()
+            .filter(|c| *c != ':')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(hex)
+        } else {
+            Err(ApiError::invalid_input(
+                "sha256: a SHA-256 fingerprint is 64 hex digits (colons allowed)",
+            ))
+        }
+    }
+}
+
 /// PUT /endpoints/{id}/scep-webhook.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -328,5 +385,53 @@ mod tests {
             "privileges": {"tls-server": ["approv"]}
         }));
         assert!(bad.privileges().is_err());
+    }
+
+    #[test]
+    fn fingerprints_are_normalized_and_checked() {
+        let unlink = |text: &str| {
+            UnlinkClientCertificateRequest {
+                sha256: text.to_string(),
+            }
+            .sha256()
+        };
+        let lower = "ab".repeat(32);
+        assert_eq!(unlink(&lower).unwrap(), lower);
+        assert_eq!(unlink(&"AB".repeat(32)).unwrap(), lower);
+        assert_eq!(unlink(&vec!["AB"; 32].join(":")).unwrap(), lower);
+        assert_eq!(unlink(&format!(" {lower}\n")).unwrap(), lower);
+        let spaced = vec!["ab"; 32].join(" ");
+        for bad in [
+            "",
+            "ab",
+            &"ab".repeat(33),
+            &"zz".repeat(32),
+            spaced.as_str(),
+        ] {
+            assert_eq!(unlink(bad).unwrap_err().code(), "invalid_input", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_certificate_is_one_pem_block() {
+        let der = |text: &str| {
+            ClientCertificateRequest {
+                certificate: text.to_string(),
+            }
+            .der()
+        };
+        let block = ca_core::encoding::pem("CERTIFICATE", &[0x30, 0x00]);
+        assert_eq!(der(&block).unwrap(), vec![0x30, 0x00]);
+        assert_eq!(
+            der(&format!("subject=CN=x\n{block}")).unwrap(),
+            vec![0x30, 0x00]
+        );
+        for bad in [
+            "".to_string(),
+            "hello".to_string(),
+            format!("{block}{block}"),
+        ] {
+            assert_eq!(der(&bad).unwrap_err().code(), "invalid_input", "{bad:?}");
+        }
     }
 }

@@ -1261,7 +1261,203 @@ fn overlong_body(path: &str, method: &str) -> Value {
             json!({ "csr": long_csr })
         }
         ("POST", p) if p.ends_with("/scep-challenges") => json!({ "subject": long }),
+        ("POST", p) if p.ends_with("/client-certificates") => json!({ "certificate": long_csr }),
+        ("POST", p) if p.ends_with("/client-certificates/unlink") => json!({ "sha256": long }),
         other => panic!("no overlong body for {other:?}"),
+    }
+}
+
+/// A self-signed client certificate for `subject` (a common name) valid until `not_after`
+/// (year, month, day), with its SHA-256 in lower-case hex.
+fn client_certificate(subject: &str, not_after: (i32, u8, u8)) -> (String, String) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, subject);
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    let certificate = params.self_signed(&key).expect("certificate");
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, certificate.der());
+    let sha256 = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    (certificate.pem(), sha256)
+}
+
+/// TLS client certificates linked to administrators: an RAO links one to themselves
+/// and sees it (fingerprint, subject, end of validity) in GET /admins and at login; an
+/// RAO can link none to another administrator, an MRAO can; what is not one valid
+/// certificate is a 400; unlinking (by any spelling of the fingerprint) removes it, and
+/// an unknown fingerprint is a 404.
+#[tokio::test]
+async fn client_certificates_are_linked_to_administrators_and_unlinked() {
+    let h = setup();
+    let mrao = h.mrao().await;
+    let (acme, _) = org_with_department(&h, &mrao, "Acme", "acme.test").await;
+    let rao_id = create_admin(
+        &h,
+        &mrao,
+        json!({ "username": "rao", "role": "rao", "orgs": [acme] }),
+    )
+    .await;
+    let rao = h.login("rao", STRONG_PASSWORD).await;
+    let own = format!("/api/v1/admins/{rao_id}/client-certificates");
+
+    // Oneself: 201 with the view; linking it again changes nothing.
+    let (pem, sha256) = client_certificate("rao@acme.test", (2040, 1, 1));
+    let linked = h
+        .post(&own, &rao, json!({ "certificate": pem }))
+        .await
+        .expect(201);
+    let expected = json!({ "sha256": sha256, "subject": "CN=rao@acme.test",
+                           "not_after": "2040-01-01T00:00:00Z" });
+    assert_eq!(linked, expected);
+    h.post(&own, &rao, json!({ "certificate": pem }))
+        .await
+        .expect(201);
+    let listed = h.get("/api/v1/admins", &rao).await.expect(200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(
+        listed["items"][0]["client_certificates"],
+        json!([expected]),
+        "{listed}"
+    );
+    let login = h
+        .send(
+            "POST",
+            "/api/v1/login",
+            None,
+            json!({ "username": "rao", "password": STRONG_PASSWORD }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(login["admin"]["client_certificates"], json!([expected]));
+
+    // Another administrator's: an RAO may not, an MRAO may.
+    let (other_pem, other_sha256) = client_certificate("ops@acme.test", (2039, 6, 30));
+    h.post(
+        "/api/v1/admins/1/client-certificates",
+        &rao,
+        json!({ "certificate": other_pem }),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    h.post(
+        "/api/v1/admins/1/client-certificates/unlink",
+        &rao,
+        json!({ "sha256": other_sha256 }),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    h.post(&own, &mrao, json!({ "certificate": other_pem }))
+        .await
+        .expect(201);
+    h.post(
+        "/api/v1/admins/999/client-certificates",
+        &mrao,
+        json!({ "certificate": other_pem }),
+    )
+    .await
+    .expect_error(404, "not_found");
+    let mrao_view = h.get("/api/v1/admins", &mrao).await.expect(200);
+    let rao_view = mrao_view["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| id_of(a) == rao_id)
+        .cloned()
+        .unwrap_or_else(|| panic!("the RAO is not listed: {mrao_view}"));
+    let fingerprints: Vec<&str> = rao_view["client_certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sha256"].as_str().unwrap())
+        .collect();
+    assert_eq!(fingerprints, [sha256.as_str(), other_sha256.as_str()]);
+    assert_eq!(mrao_view["items"][0]["client_certificates"], json!([]));
+
+    // Not one valid certificate: 400, and nothing linked.
+    let block = pem.clone();
+    let (expired, _) = client_certificate("old@acme.test", (2021, 1, 1));
+    for (certificate, says) in [
+        ("hello".to_string(), "no PEM CERTIFICATE block"),
+        (csr(&["www.acme.test"]), "no PEM CERTIFICATE block"),
+        (
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".to_string(),
+            "not a certificate",
+        ),
+        (format!("{block}{other_pem}"), "2 CERTIFICATE blocks"),
+        (expired, "expired"),
+    ] {
+        let answer = h
+            .post(&own, &rao, json!({ "certificate": certificate }))
+            .await;
+        answer.expect_error(400, "invalid_input");
+        assert!(answer.message().contains(says), "{}", answer.text());
+    }
+    h.post(&own, &rao, json!({ "pem": pem }))
+        .await
+        .expect_error(400, "unknown_field");
+
+    // At most MAX_LINKED_CERTIFICATES each.
+    let max = policy::registry::MAX_LINKED_CERTIFICATES;
+    for n in 2..max {
+        let (more, _) = client_certificate(&format!("device-{n}@acme.test"), (2040, 1, 1));
+        h.post(&own, &rao, json!({ "certificate": more }))
+            .await
+            .expect(201);
+    }
+    let (one_too_many, _) = client_certificate("one-too-many@acme.test", (2040, 1, 1));
+    let answer = h
+        .post(&own, &rao, json!({ "certificate": one_too_many }))
+        .await;
+    answer.expect_error(400, "invalid_input");
+    assert!(answer.message().contains("unlink one"), "{}", answer.text());
+
+    // Unlinking: the fingerprint as openssl prints it (upper case, colons) will do.
+    let unlink = format!("{own}/unlink");
+    let openssl_style = sha256
+        .to_ascii_uppercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| std::str::from_utf8(pair).unwrap())
+        .collect::<Vec<_>>()
+        .join(":");
+    h.post(&unlink, &rao, json!({ "sha256": openssl_style }))
+        .await
+        .expect(204);
+    let listed = h.get("/api/v1/admins", &rao).await.expect(200);
+    let remaining = listed["items"][0]["client_certificates"]
+        .as_array()
+        .unwrap();
+    assert_eq!(remaining.len(), max - 1, "{listed}");
+    assert!(
+        remaining.iter().all(|c| c["sha256"] != json!(sha256)),
+        "{listed}"
+    );
+    for gone in [sha256.clone(), "0".repeat(64)] {
+        h.post(&unlink, &rao, json!({ "sha256": gone }))
+            .await
+            .expect_error(404, "not_found");
+    }
+    for malformed in ["", "abc", &"g".repeat(64)] {
+        h.post(&unlink, &rao, json!({ "sha256": malformed }))
+            .await
+            .expect_error(400, "invalid_input");
+    }
+    // The MRAO unlinks the one it linked.
+    h.post(&unlink, &mrao, json!({ "sha256": other_sha256 }))
+        .await
+        .expect(204);
+
+    let audit = h.get("/api/v1/audit?limit=500", &mrao).await.expect(200);
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in ["admin.certificate.link", "admin.certificate.unlink"] {
+        assert!(actions.contains(&action), "no {action} in {actions:?}");
     }
 }
 

@@ -143,6 +143,25 @@ pub enum AdminCommand {
         #[arg(long)]
         label: String,
     },
+    /// Link a TLS client certificate to an administrator (yourself, or anyone as an
+    /// MRAO): with it, they log in on the certificate manager's /private/api/.
+    LinkCertificate {
+        /// The administrator's id.
+        id: u64,
+        /// The certificate: a PEM file (or DER). Only its CERTIFICATE block is sent, so a
+        /// file that also holds the private key can be given without the key leaving.
+        #[arg(long, value_name = "FILE")]
+        certificate: PathBuf,
+    },
+    /// Unlink a client certificate from an administrator (yourself, or anyone as an MRAO).
+    UnlinkCertificate {
+        /// The administrator's id.
+        id: u64,
+        /// The certificate's SHA-256 fingerprint in hex, as `admin list --json` shows it
+        /// (the AB:CD:... form of `openssl x509 -fingerprint -sha256` will do).
+        #[arg(long, value_name = "HEX")]
+        sha256: String,
+    },
 }
 
 /// `ca-admin endpoint ...`.

@@ -349,6 +349,112 @@ mod tests {
     }
 
     #[test]
+    fn the_certificate_link_commands_parse() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "ca-admin",
+            "admin",
+            "link-certificate",
+            "3",
+            "--certificate",
+            "me.pem",
+            "--json",
+        ])
+        .unwrap();
+        match cli.command {
+            crate::cli::Command::Admin(Admin {
+                command: AdminCommand::LinkCertificate { id, certificate },
+                connection,
+            }) => {
+                assert_eq!((id, certificate.to_str()), (3, Some("me.pem")));
+                assert!(connection.json);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = crate::cli::Cli::try_parse_from([
+            "ca-admin",
+            "admin",
+            "unlink-certificate",
+            "3",
+            "--sha256",
+            "AB:CD",
+        ])
+        .unwrap();
+        match cli.command {
+            crate::cli::Command::Admin(Admin {
+                command: AdminCommand::UnlinkCertificate { id, sha256 },
+                ..
+            }) => assert_eq!((id, sha256.as_str()), (3, "AB:CD")),
+            other => panic!("{other:?}"),
+        }
+        // The certificate and the fingerprint are required.
+        for args in [
+            &["ca-admin", "admin", "link-certificate", "3"][..],
+            &["ca-admin", "admin", "unlink-certificate", "3"][..],
+            &[
+                "ca-admin",
+                "admin",
+                "link-certificate",
+                "--certificate",
+                "me.pem",
+            ][..],
+        ] {
+            assert!(crate::cli::Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_certificate_of_a_file_is_sent() {
+        use super::organizations::certificate_pem;
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let certificate = rcgen::CertificateParams::new(vec!["me.example".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let sent = |name: &str, contents: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, contents).unwrap();
+            certificate_pem(&path)
+        };
+        let ders = |pem: &str| ca_core::authority::pem_certificates(pem).unwrap();
+
+        // With the key in the same file (as curl keeps them), and as DER.
+        let combined = format!("{}{}", key.serialize_pem(), certificate.pem());
+        let pem = sent("combined.pem", combined.as_bytes()).unwrap();
+        assert!(!pem.contains("PRIVATE KEY"), "{pem}");
+        assert_eq!(ders(&pem), vec![certificate.der().to_vec()]);
+        let pem = sent("me.der", certificate.der()).unwrap();
+        assert_eq!(ders(&pem), vec![certificate.der().to_vec()]);
+
+        let chain = format!("{}{}", certificate.pem(), certificate.pem());
+        let error = sent("chain.pem", chain.as_bytes()).unwrap_err();
+        assert!(error.contains("2 certificates"), "{error}");
+        let error = sent("key.pem", key.serialize_pem().as_bytes()).unwrap_err();
+        assert!(error.contains("no CERTIFICATE block"), "{error}");
+        let error = sent("junk.bin", b"\xff\xfe junk").unwrap_err();
+        assert!(error.contains("neither PEM nor DER"), "{error}");
+        assert!(certificate_pem(&dir.path().join("missing.pem")).is_err());
+    }
+
+    #[test]
+    fn the_admin_table_counts_linked_certificates() {
+        let list = json!({ "items": [
+            { "id": 1, "client_certificates": [] },
+            { "id": 2, "client_certificates": [{ "sha256": "ab" }, { "sha256": "cd" }] },
+            { "id": 3 }
+        ], "next_after": null });
+        let counted = super::organizations::with_certificate_counts(&list);
+        let counts: Vec<&serde_json::Value> = counted["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| &a["client_certificate_count"])
+            .collect();
+        assert_eq!(counts, [&json!(0), &json!(2), &json!(0)]);
+    }
+
+    #[test]
     fn a_flag_value_a_shell_would_split_is_quoted() {
         assert_eq!(output::flag("hmac", "-abc_DEF"), "--hmac=-abc_DEF");
         assert_eq!(output::flag("name", "a b"), "--name='a b'");

@@ -1,5 +1,7 @@
 //! `org`, `dept`, `domain` and `admin`: the RA's organizations, their domains and administrators.
 
+use std::path::Path;
+
 use ::http::Method;
 use serde_json::{json, Value};
 
@@ -134,7 +136,7 @@ pub fn admin(args: &Admin) -> Result<(), String> {
     match &args.command {
         AdminCommand::List => emit(json_out, &client.get_json("admins")?, |v| {
             table(
-                v,
+                &with_certificate_counts(v),
                 &[
                     ("id", "id"),
                     ("username", "username"),
@@ -142,6 +144,7 @@ pub fn admin(args: &Admin) -> Result<(), String> {
                     ("orgs", "orgs"),
                     ("depts", "depts"),
                     ("active", "active"),
+                    ("client certs", "client_certificate_count"),
                 ],
             )
         }),
@@ -192,6 +195,78 @@ pub fn admin(args: &Admin) -> Result<(), String> {
                 println!("{}", output::cell(v.get("key")));
             });
         }
+        AdminCommand::LinkCertificate { id, certificate } => {
+            let pem = certificate_pem(certificate)?;
+            let linked = client.send_json(
+                Method::POST,
+                &format!("admins/{id}/client-certificates"),
+                &json!({"certificate": pem}),
+            )?;
+            emit(json_out, &linked, |v| {
+                println!(
+                    "linked to administrator {id}: {} (until {})",
+                    output::cell(v.get("subject")),
+                    output::cell(v.get("not_after"))
+                );
+                println!("sha256 {}", output::cell(v.get("sha256")));
+            });
+        }
+        AdminCommand::UnlinkCertificate { id, sha256 } => {
+            let response = client.send(
+                Method::POST,
+                &format!("admins/{id}/client-certificates/unlink"),
+                Some("application/json"),
+                serde_json::to_vec(&json!({"sha256": sha256})).map_err(|e| e.to_string())?,
+            )?;
+            if !response.status.is_success() {
+                return Err(response.error_message());
+            }
+            emit(json_out, &json!({"admin": id, "unlinked": sha256}), |_| {
+                println!("certificate {sha256} unlinked from administrator {id}")
+            });
+        }
     }
     Ok(())
+}
+
+/// The admin list with each item's number of linked certificates, for the table (which
+/// shows arrays of objects badly; `--json` has the fingerprints).
+pub(super) fn with_certificate_counts(list: &Value) -> Value {
+    let mut list = list.clone();
+    if let Some(Value::Array(items)) = list.get_mut("items") {
+        for item in items {
+            let count = item
+                .get("client_certificates")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            item["client_certificate_count"] = json!(count);
+        }
+    }
+    list
+}
+
+/// The one certificate of a PEM (or DER) file, as a PEM block of its own. Re-encoded
+/// rather than sent as read, so that a private key in the same file (curl and many
+/// clients keep both in one) never leaves this machine.
+pub(super) fn certificate_pem(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let pem_text = std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|text| text.contains("-----BEGIN"));
+    let ders = match pem_text {
+        Some(text) => ca_core::authority::pem_certificates(text)
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+        // DER is a SEQUENCE; the server checks that it is a certificate.
+        None if bytes.first() == Some(&0x30) => vec![bytes.clone()],
+        None => return Err(format!("{}: neither PEM nor DER", path.display())),
+    };
+    match ders.as_slice() {
+        [der] => Ok(ca_core::encoding::pem("CERTIFICATE", der)),
+        [] => Err(format!("{}: no CERTIFICATE block", path.display())),
+        more => Err(format!(
+            "{}: {} certificates; link one at a time (the client certificate, not its chain)",
+            path.display(),
+            more.len()
+        )),
+    }
 }

@@ -4,8 +4,8 @@ use policy::model::AdminId;
 
 use super::{Ctx, Reply};
 use crate::error::ApiError;
-use crate::views::AdminView;
-use crate::wire::AdminRequest;
+use crate::views::{AdminView, LinkedCertificateView};
+use crate::wire::{AdminRequest, ClientCertificateRequest, UnlinkClientCertificateRequest};
 
 /// GET /admins.
 pub async fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
@@ -38,4 +38,30 @@ pub async fn set_active(ctx: &Ctx, id: AdminId, active: bool) -> Result<Reply, A
         .run(move |ra, admin| Ok(ra.set_admin_active(admin, id, active)?))
         .await?;
     Reply::ok(&AdminView::from(&updated))
+}
+
+/// POST /admins/{id}/client-certificates. The RA allows it for oneself or an MRAO, and
+/// refuses what is not a certificate or has expired.
+pub async fn link_certificate(
+    ctx: &Ctx,
+    id: AdminId,
+    request: ClientCertificateRequest,
+) -> Result<Reply, ApiError> {
+    let der = request.der()?;
+    let linked = ctx
+        .run(move |ra, admin| Ok(ra.link_client_certificate(admin, id, &der)?))
+        .await?;
+    Reply::created(&LinkedCertificateView::from(&linked))
+}
+
+/// POST /admins/{id}/client-certificates/unlink.
+pub async fn unlink_certificate(
+    ctx: &Ctx,
+    id: AdminId,
+    request: UnlinkClientCertificateRequest,
+) -> Result<Reply, ApiError> {
+    let sha256 = request.sha256()?;
+    ctx.run(move |ra, admin| Ok(ra.unlink_client_certificate(admin, id, &sha256)?))
+        .await?;
+    Ok(Reply::NoContent)
 }
