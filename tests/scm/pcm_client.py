@@ -4,7 +4,9 @@ Certwright: one step per invocation, its result as JSON on stdout.
 
     python3 pcm_client.py <base_url> <customer_uri> <login> <password_file> <step> [args...]
 
-The TLS trust anchor comes from REQUESTS_CA_BUNDLE (the demo root).
+`password_file` may be `cert:<certificate file>:<key file>` for the package's
+client-certificate mode (base URL under /private/api). The TLS trust anchor
+comes from REQUESTS_CA_BUNDLE (the demo root).
 """
 
 import json
@@ -16,9 +18,14 @@ from cert_manager._helpers import PendingError
 
 def main():
     base_url, customer_uri, login, password_file, step, *args = sys.argv[1:]
-    with open(password_file, encoding="utf-8") as f:
-        password = f.readline().strip()
-    client = Client(base_url=base_url, login_uri=customer_uri, username=login, password=password)
+    if password_file.startswith("cert:"):
+        _, crt, key = password_file.split(":", 2)
+        client = Client(base_url=base_url, login_uri=customer_uri, username=login,
+                        cert_auth=True, user_crt_file=crt, user_key_file=key)
+    else:
+        with open(password_file, encoding="utf-8") as f:
+            password = f.readline().strip()
+        client = Client(base_url=base_url, login_uri=customer_uri, username=login, password=password)
     ssl = SSL(client=client)
     if step == "orgs":
         out = Organization(client=client).all()

@@ -137,11 +137,24 @@ impl Setup {
         } else {
             "requester.password"
         };
+        self.pcm_as(&self.base(), login, password_file, step, args)
+    }
+
+    /// One step with explicit base URL and credentials (`cert:<crt>:<key>` for the
+    /// package's client-certificate mode).
+    fn pcm_as(
+        &self,
+        base: &str,
+        login: &str,
+        credentials: &str,
+        step: &str,
+        args: &[&str],
+    ) -> Result<Value, String> {
         let out = Command::new("python3")
             .current_dir(&self.dir)
             .env("REQUESTS_CA_BUNDLE", self.dir.join(ROOT_PEM))
             .arg(CLIENT)
-            .args([&self.base(), "demo", login, password_file, step])
+            .args([base, "demo", login, credentials, step])
             .args(args)
             .output()
             .expect("python3");
@@ -1505,4 +1518,117 @@ fn acme_accounts_are_eab_keys_that_acme_clients_bind() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["scmLogin"].is_object());
+}
+
+#[test]
+fn private_api_takes_a_linked_client_certificate_and_no_password() {
+    let s = Setup::start();
+    must(
+        &s.dir,
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=scm requester",
+        ],
+    );
+    let admins = s.admin.json(&["admin", "list"]);
+    let requester = certwright_tests::cli::items(&admins)
+        .into_iter()
+        .find(|a| a["username"] == REQUESTER)
+        .map(|a| id(&a))
+        .unwrap_or_else(|| panic!("{admins}"));
+    let private = format!("{}/private/api", s.gateway.https_url());
+    let with_cert = |login: &str| {
+        s.curl_with(
+            "GET",
+            "/private/api/organization/v1",
+            None,
+            None,
+            &[
+                "--cert",
+                "client.crt",
+                "--key",
+                "client.key",
+                "-H",
+                &format!("login: {login}"),
+                "-H",
+                "customerUri: demo",
+            ],
+        )
+    };
+    // Not linked yet: refused, and so is a password on /private/api.
+    with_cert(REQUESTER).refused(401, -16);
+    s.curl("GET", "/private/api/organization/v1", Some(REQUESTER), None)
+        .refused(401, -16);
+
+    s.admin.ok(&[
+        "admin",
+        "link-certificate",
+        &requester,
+        "--certificate",
+        "client.crt",
+    ]);
+    let orgs = with_cert(REQUESTER);
+    assert_eq!(orgs.status, 200, "{}", orgs.text());
+    assert_eq!(orgs.json()[0]["name"], "Demo");
+    // The certificate stands for this administrator only.
+    with_cert("admin").refused(401, -16);
+    // The package's client-certificate mode, as a connector configured for it runs it.
+    let credentials = format!(
+        "cert:{}:{}",
+        s.dir.join("client.crt").display(),
+        s.dir.join("client.key").display()
+    );
+    let types = s
+        .pcm_as(&private, REQUESTER, &credentials, "types", &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(types["tls-server"]["id"].is_u64(), "{types}");
+    s.csr("priv", "private.test", Some("DNS:private.test"));
+    let enrolled = s
+        .pcm_as(
+            &private,
+            REQUESTER,
+            &credentials,
+            "enroll",
+            &["tls-server", "priv.csr", "90", &s.org.to_string(), ""],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(enrolled["sslId"].is_u64(), "{enrolled}");
+
+    // Unlinked: refused again.
+    let fingerprint = must(
+        &s.dir,
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            "client.crt",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+        ],
+    )
+    .stdout;
+    let fingerprint = fingerprint.trim().rsplit('=').next().unwrap().to_string();
+    s.admin.ok(&[
+        "admin",
+        "unlink-certificate",
+        &requester,
+        "--sha256",
+        &fingerprint,
+    ]);
+    with_cert(REQUESTER).refused(401, -16);
 }
