@@ -1632,3 +1632,163 @@ fn private_api_takes_a_linked_client_certificate_and_no_password() {
     ]);
     with_cert(REQUESTER).refused(401, -16);
 }
+
+#[test]
+fn certificates_issued_elsewhere_are_imported_revoked_manually_and_deleted() {
+    let s = Setup::start();
+    let make = |name: &str, eku: &str| -> String {
+        must(
+            &s.dir,
+            "openssl",
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.crt"),
+                "-days",
+                "30",
+                "-subj",
+                &format!("/CN={name}.legacy.example"),
+                "-addext",
+                &format!("extendedKeyUsage={eku}"),
+            ],
+        );
+        std::fs::read_to_string(s.dir.join(format!("{name}.crt"))).unwrap()
+    };
+    let web = make("web", "serverAuth");
+    let device = make("device", "clientAuth");
+    let bare: String = web.lines().filter(|l| !l.starts_with("-----")).collect();
+    let body = json!([
+        {"orgID": s.org, "cert": bare, "comments": "from the old manager"},
+        {"orgID": s.org, "cert": device},
+        {"orgID": 999999, "cert": web},
+        {"orgID": s.org, "cert": "not a certificate"},
+    ]);
+    let answer = s.curl(
+        "POST",
+        "/api/ssl/v2/import",
+        Some("admin"),
+        Some(&body.to_string()),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let rows = answer.json();
+    assert_eq!(rows[0]["created"], true, "{rows}");
+    let imported = rows[0]["cert"]["id"].as_u64().unwrap();
+    assert!(rows[0]["cert"]["subject"]
+        .as_str()
+        .unwrap()
+        .contains("web.legacy.example"));
+    for i in 1..4 {
+        assert!(rows[i]["errorMessage"].is_string(), "row {i}: {rows}");
+    }
+    // The device certificate belongs to the device area.
+    let answer = s.curl(
+        "POST",
+        "/api/device/v1/import",
+        Some("admin"),
+        Some(&json!([{"orgID": s.org, "cert": device}]).to_string()),
+    );
+    assert_eq!(answer.json()[0]["created"], true, "{}", answer.text());
+
+    let details = s
+        .curl(
+            "GET",
+            &format!("/api/ssl/v1/{imported}"),
+            Some("admin"),
+            None,
+        )
+        .json();
+    assert_eq!(details["status"], "Issued", "{details}");
+    assert_eq!(details["requestedVia"], "Imported");
+    let leaf = s.curl(
+        "GET",
+        &format!("/api/ssl/v1/collect/{imported}/x509"),
+        Some("admin"),
+        None,
+    );
+    assert_eq!(
+        pem_blocks(&leaf.text()).len(),
+        1,
+        "an imported certificate comes alone"
+    );
+    // Ours cannot be revoked "manually", nor deleted; renewal of an import is refused.
+    let ours = s.curl(
+        "POST",
+        "/api/ssl/v1/enroll",
+        Some("admin"),
+        Some(&json!({"orgId": s.org, "csr": s.csr("ours", "ours.test", Some("DNS:ours.test")), "certType": s.tls_type()}).to_string()),
+    );
+    let ours = ours.json()["sslId"].as_u64().unwrap();
+    s.curl(
+        "POST",
+        "/api/ssl/v1/revoke/manual",
+        Some("admin"),
+        Some(&json!({"certId": ours, "reasonCode": 1}).to_string()),
+    )
+    .refused(400, -7);
+    s.curl(
+        "DELETE",
+        &format!("/api/ssl/v1/{ours}"),
+        Some("admin"),
+        None,
+    )
+    .refused(400, -7);
+    s.curl(
+        "POST",
+        &format!("/api/ssl/v1/renewById/{imported}"),
+        Some("admin"),
+        None,
+    )
+    .refused(400, -7);
+
+    let serial = details["serialNumber"].as_str().unwrap().replace(':', "");
+    let revoked = s.curl(
+        "POST",
+        "/api/ssl/v1/revoke/manual",
+        Some("admin"),
+        Some(&json!({"serialNumber": serial, "issuer": "CN=web.legacy.example", "reasonCode": 1, "revokeDate": "2026-12-01"}).to_string()),
+    );
+    assert_eq!(revoked.status, 204, "{}", revoked.text());
+    let details = s
+        .curl(
+            "GET",
+            &format!("/api/ssl/v1/{imported}"),
+            Some("admin"),
+            None,
+        )
+        .json();
+    assert_eq!(details["status"], "Revoked", "{details}");
+    s.curl(
+        "POST",
+        "/api/ssl/v1/revoke/manual",
+        Some("admin"),
+        Some(&json!({"certId": imported}).to_string()),
+    )
+    .refused(400, -102);
+    assert_eq!(
+        s.curl(
+            "DELETE",
+            &format!("/api/ssl/v1/{imported}"),
+            Some("admin"),
+            None
+        )
+        .status,
+        204
+    );
+    s.curl(
+        "GET",
+        &format!("/api/ssl/v1/{imported}"),
+        Some("admin"),
+        None,
+    )
+    .refused(404, -124);
+    s.curl("POST", "/api/ssl/v2/import", Some("admin"), Some("{}"))
+        .refused(400, -7);
+}

@@ -30,6 +30,8 @@ pub enum Channel {
     Cli,
     /// The certificate manager's compatible REST API (`/api/ssl/v1/...`).
     ScmApi,
+    /// Imported: the certificate was issued elsewhere.
+    Import,
 }
 
 /// Where a request is in its life.

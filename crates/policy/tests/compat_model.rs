@@ -238,3 +238,52 @@ fn a_request_is_found_by_its_renew_id_within_scope() {
         Err(RaError::NotFound(_))
     ));
 }
+
+#[test]
+fn an_import_is_recorded_as_an_order_and_revoked_manually() {
+    use ca_core::revocation::RevocationReason;
+    let env = setup();
+    let a = org(&env, "Org A");
+    let der = external_certificate(&["legacy.a.example"]);
+    let record = env
+        .ra
+        .import_external(&env.mrao, &der, a, None)
+        .expect("import");
+    let owner = env.ra.certificate_owner(record.id).unwrap();
+    let order = owner.request.expect("an import record");
+    let revoked = env
+        .ra
+        .revoke_external(
+            &env.mrao,
+            record.id,
+            RevocationReason::KeyCompromise,
+            "the old CA says so",
+        )
+        .expect("manual revocation");
+    assert!(matches!(
+        revoked.status,
+        ca_core::certificates::CertificateStatus::Revoked { .. }
+    ));
+    let request = env.ra.request(&env.mrao, order).unwrap();
+    assert_eq!(request.state.name(), StateName::Revoked);
+    assert!(matches!(
+        env.ra.revoke_external(
+            &env.mrao,
+            record.id,
+            RevocationReason::KeyCompromise,
+            "again"
+        ),
+        Err(RaError::Ca(_))
+    ));
+    // Nothing of ours lists it.
+    let crl = env.ra.ca().certificates().revoked_of(ISSUING_ID).unwrap();
+    assert!(crl.iter().all(|(serial, _)| *serial != record.serial));
+    // Deleted with its import record.
+    env.ra
+        .delete_external(&env.mrao, record.id)
+        .expect("delete");
+    assert!(matches!(
+        env.ra.request(&env.mrao, order),
+        Err(RaError::NotFound(_))
+    ));
+}

@@ -1162,7 +1162,18 @@ fn external_certificates_are_imported_and_deleted_but_issued_ones_are_not_delete
     let owned = ra.certificate(&env.mrao, record.id).expect("visible");
     assert!(owned.owner.external);
     assert_eq!((owned.owner.org, owned.owner.dept), (org.a, Some(org.a1)));
-    assert_eq!(owned.owner.request, None);
+    // An import record owns it: a request in state Issued, through the import channel.
+    let import = ra
+        .request(&env.mrao, owned.owner.request.expect("an import record"))
+        .expect("the import record");
+    assert_eq!(
+        import.state,
+        RequestState::Issued {
+            certificate: record.id
+        }
+    );
+    assert_eq!(import.channel, policy::request::Channel::Import);
+    assert!(import.csr_der.is_empty());
     assert!(ra
         .certificates(&env.mrao, &CertificateFilter::default(), 0, 100)
         .unwrap()
@@ -1179,9 +1190,22 @@ fn external_certificates_are_imported_and_deleted_but_issued_ones_are_not_delete
         ra.import_external(&env.mrao, b"not a certificate", org.a, None),
         Err(RaError::InvalidInput(_))
     ));
-    // Neither revoked nor renewed here.
+    // Neither revoked through the CA nor renewed here; a manual revocation records the
+    // outside CA's, once, in the certificate and its import record, and lists it in no CRL.
     assert!(matches!(
         ra.revoke(&env.mrao, record.id, RevocationReason::Unspecified, ""),
+        Err(RaError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        ra.revoke_external(
+            &env.mrao,
+            issued_by_mrao(&env, &org, "ours.a.example.com")
+                .state
+                .certificate()
+                .unwrap(),
+            RevocationReason::Unspecified,
+            ""
+        ),
         Err(RaError::InvalidInput(_))
     ));
     assert!(matches!(

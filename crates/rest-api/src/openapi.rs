@@ -735,7 +735,7 @@ fn schemas() -> Value {
                 "names": { "type": "array", "items": { "type": "string", "example": "dns:www.example.com" } },
                 "term_days": { "type": ["integer", "null"] },
                 "requester": { "type": "string" },
-                "channel": { "type": "string", "enum": ["acme", "scep", "est", "rest", "cli", "scm-api"] },
+                "channel": { "type": "string", "enum": ["acme", "scep", "est", "rest", "cli", "scm-api", "import"] },
                 "endpoint": optional_id(),
                 "renewal_of": optional_id(),
                 "replaces": { "type": "boolean" },

@@ -407,6 +407,7 @@ fn channel(c: Channel) -> &'static str {
         Channel::Rest => "rest",
         Channel::Cli => "cli",
         Channel::ScmApi => "scm-api",
+        Channel::Import => "import",
     }
 }
 

@@ -48,6 +48,12 @@ pub enum CertRoute {
     Approve(u64),
     /// POST decline.
     Decline(u64),
+    /// POST imports of certificates issued elsewhere.
+    Import,
+    /// POST the revocation of an imported certificate by its outside CA.
+    RevokeManual,
+    /// DELETE an imported certificate.
+    Delete(u64),
 }
 
 /// Every operation.
@@ -205,12 +211,15 @@ fn certificates(area: Area, m: &Method, rest: &[&str]) -> Option<Result<Route, S
         ["renew", "serial", serial] if post => Ok(CertRoute::RenewBySerial(serial.to_string())),
         ["replace", i] if post && ssl => cert(i).map(CertRoute::Replace),
         ["replace", "order", i] if post => cert(i).map(CertRoute::Replace),
+        ["revoke", "manual"] if post => Ok(CertRoute::RevokeManual),
+        ["import"] if post => Ok(CertRoute::Import),
         ["revoke", "serial", serial] if post => Ok(CertRoute::RevokeBySerial(serial.to_string())),
         ["revoke", "order", i] if post => cert(i).map(CertRoute::Revoke),
         ["revoke", i] if post && ssl => cert(i).map(CertRoute::Revoke),
         ["approve", i] if post => cert(i).map(CertRoute::Approve),
         ["decline", i] if post => cert(i).map(CertRoute::Decline),
         [i] if is_read(m) => cert(i).map(CertRoute::Details),
+        [i] if m == Method::DELETE => cert(i).map(CertRoute::Delete),
         _ => return None,
     };
     Some(route.map(|r| Route::Certificates(area, r)))
@@ -258,6 +267,26 @@ mod tests {
     }
 
     #[test]
+    fn imports_manual_revocations_and_deletes() {
+        assert_eq!(
+            r(Method::POST, "/api/ssl/v1/revoke/manual").unwrap(),
+            Route::Certificates(Area::Ssl, CertRoute::RevokeManual)
+        );
+        assert_eq!(
+            r(Method::POST, "/api/ssl/v2/import").unwrap(),
+            Route::Certificates(Area::Ssl, CertRoute::Import)
+        );
+        assert_eq!(
+            r(Method::DELETE, "/api/ssl/v1/9").unwrap(),
+            Route::Certificates(Area::Ssl, CertRoute::Delete(9))
+        );
+        assert_eq!(
+            r(Method::DELETE, "/api/ssl/v1/types").unwrap_err().code,
+            code::BAD_CERT_ID
+        );
+    }
+
+    #[test]
     fn device_and_smime_paths() {
         assert_eq!(
             r(Method::POST, "/api/device/v1/revoke/order/5").unwrap(),
@@ -296,7 +325,7 @@ mod tests {
             http::StatusCode::NOT_FOUND
         );
         assert_eq!(
-            r(Method::DELETE, "/api/ssl/v1/types").unwrap_err().status,
+            r(Method::PUT, "/api/ssl/v1/types").unwrap_err().status,
             http::StatusCode::NOT_FOUND
         );
     }

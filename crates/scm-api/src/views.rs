@@ -124,6 +124,7 @@ pub fn requested_via(request: &CertificateRequest) -> &'static str {
         Channel::Est => "EST",
         Channel::Rest | Channel::Cli => "Client Admin",
         Channel::ScmApi => "Web API",
+        Channel::Import => "Imported",
     }
 }
 

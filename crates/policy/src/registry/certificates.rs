@@ -2,16 +2,14 @@
 //! certificates, revocation, renewal and replacement, importing and deleting
 //! externally managed certificates, download records, and the expiry sweep.
 
-use ca_core::certificates::{CertificateRecord, CertificateStatus};
-use ca_core::names::SubjectAltName;
+use ca_core::certificates::CertificateRecord;
 use ca_core::revocation::RevocationReason;
 use ca_core::service::CaServiceError;
 use ca_core::store::{Record, StoreError, WriteBatch};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_message, id_key, now, scope_label, RaError, RaResult, RegistrationAuthority, Requester,
-    Submission,
+    check_message, id_key, now, RaError, RaResult, RegistrationAuthority, Requester, Submission,
 };
 use super::{OWNERS, REQUESTS};
 use crate::audit::AuditEvent;
@@ -26,7 +24,8 @@ pub struct CertificateOwner {
     pub org: OrgId,
     /// The department.
     pub dept: Option<DeptId>,
-    /// The request it was issued for (None for an imported one).
+    /// The request it was issued for; for an imported one, its import record (None on
+    /// imports from before import records).
     pub request: Option<RequestId>,
     /// Imported from outside (externally managed).
     pub external: bool,
@@ -295,84 +294,6 @@ impl RegistrationAuthority {
         )
     }
 
-    /// Imports an externally issued certificate (DER) into an organization / department.
-    pub fn import_external(
-        &self,
-        actor: &Administrator,
-        der: &[u8],
-        org: OrgId,
-        dept: Option<DeptId>,
-    ) -> RaResult<CertificateRecord> {
-        let scope = self.scope_of(org, dept)?;
-        self.require(
-            actor,
-            Action::ManageScope,
-            scope,
-            "certificate.import",
-            &scope_label(scope),
-        )?;
-        let record = parse_external(der, self.ca.certificates().allocate_id(), &actor.username)?;
-        let mut batch = WriteBatch::new();
-        self.ca.certificates().insert_into(&mut batch, &record)?;
-        OWNERS.put(
-            &mut batch,
-            &id_key(record.id),
-            &CertificateOwner {
-                org,
-                dept,
-                request: None,
-                external: true,
-            },
-        )?;
-        self.commit(
-            batch,
-            AuditEvent::success(
-                &actor.username,
-                "certificate.import",
-                &format!("certificate:{}", record.id),
-                format!("{} serial {}", record.subject, record.serial),
-            ),
-            &format!("a certificate with serial {}", record.serial),
-        )?;
-        Ok(record)
-    }
-
-    /// Deletes an external certificate (issued ones are never deleted).
-    pub fn delete_external(&self, actor: &Administrator, id: u64) -> RaResult<()> {
-        let owned = self.certificate(actor, id)?;
-        self.require(
-            actor,
-            Action::ManageScope,
-            Scope {
-                org: owned.owner.org,
-                dept: owned.owner.dept,
-            },
-            "certificate.delete",
-            &format!("certificate:{id}"),
-        )?;
-        if !owned.owner.external {
-            return Err(RaError::InvalidInput(
-                "only externally managed certificates can be deleted".into(),
-            ));
-        }
-        let mut batch = WriteBatch::new();
-        self.ca
-            .certificates()
-            .delete_into(&mut batch, &owned.record);
-        OWNERS.delete(&mut batch, &id_key(id));
-        self.commit(
-            batch,
-            AuditEvent::success(
-                &actor.username,
-                "certificate.delete",
-                &format!("certificate:{id}"),
-                owned.record.subject,
-            ),
-            "certificate",
-        )?;
-        Ok(())
-    }
-
     /// Records that a certificate was downloaded.
     pub fn record_download(&self, actor: &Administrator, id: u64, format: &str) -> RaResult<()> {
         self.audit.record(AuditEvent::success(
@@ -425,48 +346,4 @@ impl RegistrationAuthority {
         *self.swept_until.lock().unwrap_or_else(|e| e.into_inner()) = at;
         Ok(count)
     }
-}
-
-/// A record for an external certificate: parsed for its facts, never signed here.
-fn parse_external(der: &[u8], id: u64, actor: &str) -> RaResult<CertificateRecord> {
-    use x509_parser::prelude::*;
-    let (rest, cert) = X509Certificate::from_der(der)
-        .map_err(|e| RaError::InvalidInput(format!("not a certificate: {e}")))?;
-    if !rest.is_empty() {
-        return Err(RaError::InvalidInput(
-            "trailing bytes after the certificate".into(),
-        ));
-    }
-    let mut names = Vec::new();
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for name in &san.value.general_names {
-            match name {
-                GeneralName::DNSName(d) => {
-                    if let Ok(n) = SubjectAltName::dns(d) {
-                        names.push(n)
-                    }
-                }
-                GeneralName::RFC822Name(e) => {
-                    if let Ok(n) = SubjectAltName::email(e) {
-                        names.push(n)
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(CertificateRecord {
-        id,
-        serial: ca_core::serial::Serial::from_bytes(cert.raw_serial()),
-        issuer_id: "external".into(),
-        profile: "external".into(),
-        subject: cert.subject().to_string(),
-        names,
-        not_before: cert.validity().not_before.timestamp(),
-        not_after: cert.validity().not_after.timestamp(),
-        requester: actor.to_string(),
-        issued_at: now(),
-        status: CertificateStatus::Issued,
-        der: der.to_vec(),
-    })
 }

@@ -52,6 +52,7 @@ mod eab_accounts;
 mod endpoints;
 mod error;
 mod est;
+mod external;
 mod intune;
 mod org_units;
 mod organizations;
@@ -69,6 +70,7 @@ pub use endpoints::{EndpointSecret, NewEndpoint, DEMO_ACME_ENDPOINT};
 pub use error::RaError;
 use error::RaResult;
 pub use est::{EstSettings, DEMO_EST_ENDPOINT, DEMO_EST_USERNAME, MAX_EST_TRUST_ANCHORS};
+pub use external::{external_class, EXTERNAL_PROFILE};
 pub use intune::{
     ClientSecret, IntuneAccess, IntuneRevocationRefusal, IntuneStep, NewIntuneApplication,
 };

@@ -152,9 +152,14 @@ pub async fn collect(
                 }
             };
             let owned = ra.certificate(admin, certificate)?;
-            let issuers = ra.ca().issuer_chain(&owned.record).map_err(|e| {
-                ScmError::from_ra(&policy::registry::RaError::Ca(e), code::NOT_FOUND)
-            })?;
+            // An imported certificate's issuers are not ours: it comes alone.
+            let issuers = if owned.owner.external {
+                Vec::new()
+            } else {
+                ra.ca().issuer_chain(&owned.record).map_err(|e| {
+                    ScmError::from_ra(&policy::registry::RaError::Ca(e), code::NOT_FOUND)
+                })?
+            };
             let body = format.encode(&owned.record.der, &issuers)?;
             ra.record_download(admin, certificate, &format!("scm {name}"))?;
             Ok(body)

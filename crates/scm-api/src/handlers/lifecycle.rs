@@ -11,7 +11,10 @@ use ca_core::csr::VerifiedCsr;
 use ca_core::names::SubjectAltName;
 use ca_core::serial::Serial;
 use policy::model::{Administrator, CertificateClass, RequestId};
-use policy::registry::{RaError, RegistrationAuthority, RequestFilter, Requester, Submission};
+use policy::registry::{
+    external_class, RaError, RegistrationAuthority, RequestFilter, Requester, Submission,
+    EXTERNAL_PROFILE,
+};
 use policy::request::{CertificateRequest, Channel, RequestAnnotations, StateName};
 use serde_json::{json, Value};
 
@@ -35,9 +38,17 @@ fn ok(value: Value) -> Result<Reply, ScmError> {
     Ok(Reply::Json(http::StatusCode::OK, value, vec![]))
 }
 
-fn in_class(ra: &RegistrationAuthority, area: Area, profile: &str) -> bool {
+fn in_class(ra: &RegistrationAuthority, area: Area, request: &CertificateRequest) -> bool {
+    if request.profile == EXTERNAL_PROFILE {
+        // An imported certificate's class is what its extended key usage says.
+        return request
+            .state
+            .certificate()
+            .and_then(|id| ra.ca().certificates().get(id).ok().flatten())
+            .is_some_and(|c| external_class(&c.der) == class(area));
+    }
     ra.ca()
-        .profile(profile)
+        .profile(&request.profile)
         .is_ok_and(|p| CertificateClass::of(p.certificate_type) == class(area))
 }
 
@@ -50,7 +61,7 @@ pub(super) fn area_request(
 ) -> Result<CertificateRequest, ScmError> {
     let unknown = || ScmError::not_found(code::BAD_CERT_ID, format!("Wrong certificate ID {id}"));
     let request = ra.request(admin, RequestId(id)).map_err(|_| unknown())?;
-    if !in_class(ra, area, &request.profile) {
+    if !in_class(ra, area, &request) {
         return Err(unknown());
     }
     Ok(request)
@@ -234,7 +245,7 @@ pub(super) fn area_requests(
 > {
     let mut out = Vec::new();
     for r in ra.requests(admin, &RequestFilter::default(), 0, usize::MAX)? {
-        if !in_class(ra, area, &r.profile) {
+        if !in_class(ra, area, &r) {
             continue;
         }
         let certificate = match r.state.certificate() {
@@ -323,7 +334,7 @@ pub async fn list(ctx: &Ctx, area: Area) -> Result<Reply, ScmError> {
             )?;
             let mut rows = Vec::new();
             for r in requests {
-                if !in_class(ra, area, &r.profile) {
+                if !in_class(ra, area, &r) {
                     continue;
                 }
                 let unit = r.dept.map(|d| d.0).unwrap_or(r.org.0);
@@ -419,7 +430,7 @@ pub async fn renew_by_renew_id(ctx: &Ctx, area: Area, renew_id: String) -> Resul
         let request = ra
             .request_by_renew_id(admin, &renew_id)
             .map_err(|_| ScmError::not_found(code::NOT_FOUND, "Unknown renew id"))?;
-        if !in_class(ra, area, &request.profile) {
+        if !in_class(ra, area, &request) {
             return Err(ScmError::not_found(code::NOT_FOUND, "Unknown renew id"));
         }
         renew(ra, admin, &request, csr, false).map(|_| ())

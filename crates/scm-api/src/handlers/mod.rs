@@ -3,6 +3,7 @@
 mod acme_accounts;
 mod collect;
 mod domains;
+mod imports;
 mod lifecycle;
 mod organizations;
 mod paging;
@@ -54,6 +55,9 @@ pub(crate) async fn dispatch(ctx: &Ctx, route: Route) -> Result<Reply, ScmError>
             }
             CertRoute::Approve(id) => lifecycle::decide(ctx, area, id, true).await,
             CertRoute::Decline(id) => lifecycle::decide(ctx, area, id, false).await,
+            CertRoute::Import => imports::import(ctx, area).await,
+            CertRoute::RevokeManual => imports::revoke_manual(ctx, area).await,
+            CertRoute::Delete(id) => imports::delete(ctx, area, id).await,
         },
     }
 }
