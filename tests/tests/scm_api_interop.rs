@@ -1792,3 +1792,52 @@ fn certificates_issued_elsewhere_are_imported_revoked_manually_and_deleted() {
     s.curl("POST", "/api/ssl/v2/import", Some("admin"), Some("{}"))
         .refused(400, -7);
 }
+
+#[test]
+fn failed_logins_lock_the_address_on_the_password_surfaces() {
+    let s = Setup::start();
+    let wrong = |path: &str| {
+        s.curl_with(
+            "GET",
+            path,
+            None,
+            None,
+            &[
+                "-H",
+                "login: admin",
+                "-H",
+                "password: not the password",
+                "-H",
+                "customerUri: demo",
+            ],
+        )
+    };
+    for _ in 0..5 {
+        wrong("/api/organization/v1").refused(401, -16);
+    }
+    // Locked: even the right password waits, told how long.
+    let locked = s.curl("GET", "/api/organization/v1", Some("admin"), None);
+    locked.refused(429, -16);
+    let wait: u64 = locked.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+
+    // Our own API's login has its own limit.
+    let body = |password: &str| json!({"username": "admin", "password": password}).to_string();
+    for _ in 0..5 {
+        let answer = s.curl(
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(&body("not the password")),
+        );
+        assert_eq!(answer.status, 401, "{}", answer.text());
+    }
+    let answer = s.curl(
+        "POST",
+        "/api/v1/login",
+        None,
+        Some(&body(&s.admin_password)),
+    );
+    assert_eq!(answer.status, 429, "{}", answer.text());
+    assert!(answer.header("retry-after").is_some());
+}

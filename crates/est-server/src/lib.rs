@@ -10,8 +10,8 @@
 //! - `simpleenroll`, `simplereenroll`, `serverkeygen` (POST, a base64 PKCS#10): [`enroll`].
 //!
 //! Layout: `wire/` (media types, base64, the DER and multipart structures),
-//! `auth` (Basic credentials and client certificates), `throttle` (the
-//! failed-attempt limit per address), `enroll` (one request's flow through the
+//! `auth` (Basic credentials and client certificates; the failed-attempt limit per
+//! address is `gateway_http::Throttle`), `enroll` (one request's flow through the
 //! RA), `pending` (queued requests by CSR), `respond` (the answers).
 
 #![warn(missing_docs)]
@@ -21,7 +21,6 @@ mod enroll;
 mod keygen;
 pub mod pending;
 mod respond;
-pub mod throttle;
 pub mod wire;
 
 use std::sync::Arc;
@@ -33,9 +32,9 @@ use policy::model::{Endpoint, EndpointKind};
 use policy::registry::{RegistrationAuthority, DEMO_EST_ENDPOINT};
 
 use auth::VerifiedPasswords;
+use gateway_http::Throttle;
 use pending::PendingRequests;
 use respond::{base64_answer, refuse, text, Refused};
-use throttle::Throttle;
 
 /// The path prefix the server answers under.
 pub const PATH_PREFIX: &str = "/.well-known/est/";

@@ -12,6 +12,7 @@
 //!   maps a [`refusal::RefusalKind`] to its own error form (a problem document,
 //!   a SCEP failInfo, an EST status);
 //! - [`actor`]: how a protocol client is named in the RA's audit log;
+//! - [`throttle`]: the failed-authentication limit per client address;
 //! - [`service`]: the trait an edge implements and the [`service::Mount`] that
 //!   says where `ca-admin serve` mounts it.
 //!
@@ -25,9 +26,11 @@ pub mod body;
 pub mod peer;
 pub mod refusal;
 pub mod service;
+pub mod throttle;
 
 pub use actor::ProtocolActor;
 pub use body::{read_limited, BodyError};
 pub use peer::{Listener, PeerIdentity};
 pub use refusal::{Refusal, RefusalKind};
 pub use service::{HttpResponse, Mount, ProtocolService, ResponseFuture};
+pub use throttle::Throttle;

@@ -18,6 +18,8 @@ pub struct ApiError {
     message: String,
     /// For 405: the methods the path does accept.
     allow: Option<String>,
+    /// For 429: seconds to wait.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -28,6 +30,19 @@ impl ApiError {
             code,
             message: message.into(),
             allow: None,
+            retry_after: None,
+        }
+    }
+
+    /// 429 `too_many_failures`: this client address failed to log in too often; wait.
+    pub fn throttled(seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failures",
+                format!("too many failed logins from this address; try again in {seconds} s"),
+            )
         }
     }
 
@@ -140,6 +155,9 @@ impl ApiError {
         }
         if let Some(allow) = self.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
             headers.insert(header::ALLOW, allow);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -49,6 +49,8 @@ const MAX_TOKEN_CHARS: usize = 512;
 #[derive(Clone)]
 pub struct RestApi {
     ra: Arc<RegistrationAuthority>,
+    /// Failed logins per client address.
+    throttle: Arc<gateway_http::Throttle>,
     base_url: Arc<str>,
     openapi: Bytes,
 }
@@ -78,6 +80,7 @@ impl RestApi {
         let openapi = Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default());
         Self {
             ra,
+            throttle: Arc::default(),
             base_url: base_url.into(),
             openapi,
         }
@@ -129,6 +132,10 @@ impl RestApi {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Display,
     {
+        let client_address = parts
+            .extensions
+            .get::<gateway_http::PeerIdentity>()
+            .map(|p| p.remote.ip());
         let (spec, route) = match routes::match_route(parts.method.as_str(), parts.uri.path()) {
             Matched::Found(spec, route) => (spec, route),
             Matched::MethodNotAllowed(methods) => {
@@ -165,6 +172,8 @@ impl RestApi {
         };
         let ctx = Ctx {
             ra: self.ra.clone(),
+            client: client_address,
+            throttle: self.throttle.clone(),
             admin,
             query,
             body,

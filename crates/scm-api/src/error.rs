@@ -64,6 +64,8 @@ pub struct ScmError {
     pub code: i32,
     /// What went wrong, for a person.
     pub description: String,
+    /// Seconds to wait before trying again (429 answers).
+    pub retry_after: Option<u64>,
 }
 
 impl ScmError {
@@ -73,6 +75,19 @@ impl ScmError {
             status,
             code,
             description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429: too many failed logins from the client's address.
+    pub fn throttled(seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::UNKNOWN_USER,
+                format!("Too many failed logins from this address; try again in {seconds} s"),
+            )
         }
     }
 
@@ -138,6 +153,11 @@ impl ScmError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json;charset=UTF-8"),
         );
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

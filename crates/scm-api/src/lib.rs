@@ -55,6 +55,8 @@ pub struct ScmApi {
     customer_uri: Arc<str>,
     https_base: Arc<str>,
     credentials: CredentialCache,
+    /// Failed logins per client address (a password comes with every call).
+    throttle: Arc<gateway_http::Throttle>,
 }
 
 impl std::fmt::Debug for ScmApi {
@@ -175,6 +177,7 @@ impl ScmApi {
             customer_uri: customer_uri.into(),
             https_base: https_base.trim_end_matches('/').into(),
             credentials: CredentialCache::default(),
+            throttle: Arc::default(),
         }
     }
 
@@ -207,35 +210,36 @@ impl ScmApi {
         B::Error: std::fmt::Display,
     {
         // The certificate the TLS handshake proved the client holds, if it sent one.
-        let client_certificate = gateway_http::PeerIdentity::of(&request)
+        let peer = gateway_http::PeerIdentity::of(&request);
+        let client_certificate = peer
             .and_then(|peer| peer.client_certificate())
             .map(|c| c.as_ref().to_vec());
+        let address = peer.map(|p| p.remote.ip());
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().to_string();
         let (below, private) = routes::strip_prefix(&path)
             .ok_or_else(|| ScmError::not_found(error::code::INTERNAL, "No operation here"))?;
         let route = routes::route(&parts.method, below)?;
         // Authentication before the body is read: an anonymous client cannot make us buffer it.
-        let credentials = Credentials::from_headers(&parts.headers)?;
-        if !auth::customer_uri_matches(&credentials.customer_uri, &self.customer_uri) {
-            return Err(ScmError::unknown_user());
+        if let Some(seconds) = address.and_then(|a| self.throttle.locked(a)) {
+            return Err(ScmError::throttled(seconds));
         }
-        let ra = self.ra.clone();
-        let login = credentials.login;
-        let admin = if private {
-            // /private/api/: a certificate linked to the administrator stands for the
-            // password (and a password is not accepted instead).
-            let der = client_certificate.ok_or_else(ScmError::unknown_user)?;
-            tokio::task::spawn_blocking(move || ra.authenticate_client_certificate(&login, &der))
-                .await
-                .map_err(|_| ScmError::unknown_user())?
-                .map_err(|_| ScmError::unknown_user())?
-        } else {
-            let password = credentials.password.ok_or_else(ScmError::unknown_user)?;
-            let cache = self.credentials.clone();
-            tokio::task::spawn_blocking(move || cache.authenticate(&ra, &login, &password))
-                .await
-                .map_err(|_| ScmError::unknown_user())??
+        let admin = match self
+            .authenticate(&parts.headers, private, client_certificate)
+            .await
+        {
+            Ok(admin) => {
+                if let Some(a) = address {
+                    self.throttle.succeeded(a);
+                }
+                admin
+            }
+            Err(refused) => {
+                if let Some(a) = address {
+                    self.throttle.failed(a);
+                }
+                return Err(refused);
+            }
         };
         let body = gateway_http::read_limited(body, &parts.headers, BODY_LIMIT)
             .await
@@ -260,6 +264,39 @@ impl ScmApi {
             https_base: self.https_base.clone(),
         };
         handlers::dispatch(&ctx, route).await
+    }
+}
+
+impl ScmApi {
+    /// The administrator behind a request's headers (and, under `/private/`, its client
+    /// certificate); every failure is the reference's 401.
+    async fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+        private: bool,
+        client_certificate: Option<Vec<u8>>,
+    ) -> Result<Administrator, ScmError> {
+        let credentials = Credentials::from_headers(headers)?;
+        if !auth::customer_uri_matches(&credentials.customer_uri, &self.customer_uri) {
+            return Err(ScmError::unknown_user());
+        }
+        let ra = self.ra.clone();
+        let login = credentials.login;
+        if private {
+            // /private/api/: a certificate linked to the administrator stands for the
+            // password (and a password is not accepted instead).
+            let der = client_certificate.ok_or_else(ScmError::unknown_user)?;
+            tokio::task::spawn_blocking(move || ra.authenticate_client_certificate(&login, &der))
+                .await
+                .map_err(|_| ScmError::unknown_user())?
+                .map_err(|_| ScmError::unknown_user())
+        } else {
+            let password = credentials.password.ok_or_else(ScmError::unknown_user)?;
+            let cache = self.credentials.clone();
+            tokio::task::spawn_blocking(move || cache.authenticate(&ra, &login, &password))
+                .await
+                .map_err(|_| ScmError::unknown_user())?
+        }
     }
 }
 

@@ -11,11 +11,21 @@ use crate::wire::{ApiKeyRequest, LoginRequest};
 /// POST /login.
 pub async fn login(ctx: &Ctx, request: LoginRequest) -> Result<Reply, ApiError> {
     let LoginRequest { username, password } = request;
-    let (token, admin) = blocking(
+    if let Some(seconds) = ctx.client.and_then(|a| ctx.throttle.locked(a)) {
+        return Err(ApiError::throttled(seconds));
+    }
+    let result = blocking(
         ctx.ra.clone(),
         move |ra| Ok(ra.login(&username, &password)?),
     )
-    .await?;
+    .await;
+    if let Some(address) = ctx.client {
+        match &result {
+            Ok(_) => ctx.throttle.succeeded(address),
+            Err(_) => ctx.throttle.failed(address),
+        }
+    }
+    let (token, admin) = result?;
     Reply::ok(&json!({
         "token": token.as_str(),
         "token_type": "Bearer",

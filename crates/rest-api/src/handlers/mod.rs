@@ -35,6 +35,10 @@ use crate::wire::EmptyRequest;
 pub(crate) struct Ctx {
     /// The registration authority.
     pub ra: Arc<RegistrationAuthority>,
+    /// The client's address, when the gateway says (not in unit tests).
+    pub client: Option<std::net::IpAddr>,
+    /// Failed logins per client address.
+    pub throttle: Arc<gateway_http::Throttle>,
     /// The caller; `None` only on the operations that need no token.
     pub admin: Option<Administrator>,
     /// The query parameters (already checked against the route's list).

@@ -1,6 +1,8 @@
-//! The failed-attempt limit per client address.
+//! The failed-attempt limit per client address, for every edge that takes a
+//! password or a client certificate (EST, the REST API's login, the certificate
+//! manager API).
 //!
-//! A client address that fails authentication (a wrong Basic password, an
+//! A client address that fails authentication (a wrong password, an
 //! untrusted or unusable client certificate) [`MAX_FAILURES`] times within
 //! [`WINDOW`] is refused with `429 Too Many Requests` and a `Retry-After` of the
 //! time left, for [`LOCKOUT`] from the last failure, before its credentials are
