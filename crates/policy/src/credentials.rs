@@ -54,13 +54,27 @@ pub fn decoy_password_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password that nobody has"))
 }
 
-/// Password rules for administrators and EST credentials.
-pub fn check_password_strength(password: &str) -> Result<(), String> {
+/// Password rules for administrators: at least 12 characters, at most 1024 bytes,
+/// and not built around the username (the first guess of anyone who knows it).
+pub fn check_password_strength(password: &str, username: &str) -> Result<(), String> {
     if password.chars().count() < 12 {
         return Err("a password must be at least 12 characters".into());
     }
     if password.len() > 1024 {
         return Err("a password must be at most 1024 bytes".into());
+    }
+    let folded = password.to_lowercase();
+    let name = username.to_lowercase();
+    if !name.is_empty() && (folded.contains(&name) || name.contains(&folded)) {
+        return Err("a password must not contain the username".into());
+    }
+    if folded
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        < 4
+    {
+        return Err("a password must use at least 4 different characters".into());
     }
     Ok(())
 }
@@ -212,6 +226,16 @@ impl SecretBox {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn passwords_are_long_varied_and_not_the_username() {
+        assert!(check_password_strength("correct horse battery", "alice").is_ok());
+        assert!(check_password_strength("short", "alice").is_err());
+        assert!(check_password_strength("xxAlice-2026-xx", "alice").is_err());
+        assert!(check_password_strength("aaaaaaaaaaaaaaaa", "bob").is_err());
+        assert!(check_password_strength("ababababcdcdcd", "bob").is_ok());
+    }
+
     use super::*;
 
     #[test]

@@ -245,7 +245,7 @@ impl RegistrationAuthority {
             username,
         )?;
         check_slug("username", username)?;
-        credentials::check_password_strength(password).map_err(RaError::InvalidInput)?;
+        credentials::check_password_strength(password, username).map_err(RaError::InvalidInput)?;
         match &role {
             Role::Mrao => {}
             Role::Rao { orgs } => {
