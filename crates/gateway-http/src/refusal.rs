@@ -40,7 +40,7 @@ impl Refusal {
     /// Classifies an RA error. An internal error is logged here, once, with its cause.
     pub fn of(error: &RaError) -> Self {
         let kind = match error.code() {
-            "unauthenticated" => RefusalKind::Unauthenticated,
+            "unauthenticated" | "too_many_failures" => RefusalKind::Unauthenticated,
             "forbidden" => RefusalKind::Forbidden,
             "not_found" => RefusalKind::NotFound,
             "invalid_input" => RefusalKind::BadRequest,

@@ -32,13 +32,34 @@ struct Failures {
     locked_until: Option<Instant>,
 }
 
+/// Failures allowed per address within [`WINDOW`] on the administrators' surfaces
+/// (REST login, the certificate manager API): there the RA limits each account from
+/// each address with a growing delay, and this higher limit stops one address trying
+/// many accounts, without locking out the other administrators behind it.
+pub const ADMIN_MAX_FAILURES: u32 = 30;
+
 /// The failures of every client address.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Throttle {
     table: Mutex<HashMap<IpAddr, Failures>>,
+    max_failures: u32,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self::with_limit(MAX_FAILURES)
+    }
 }
 
 impl Throttle {
+    /// A throttle that locks an address after `max_failures` within [`WINDOW`].
+    pub fn with_limit(max_failures: u32) -> Self {
+        Self {
+            table: Mutex::default(),
+            max_failures: max_failures.max(1),
+        }
+    }
+
     /// `Some(seconds to wait)` if the address is locked out now.
     pub fn locked(&self, address: IpAddr) -> Option<u64> {
         self.locked_at(address, Instant::now())
@@ -76,7 +97,7 @@ impl Throttle {
             };
         }
         entry.count += 1;
-        if entry.count >= MAX_FAILURES {
+        if entry.count >= self.max_failures {
             entry.locked_until = Some(now + LOCKOUT);
         }
     }

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod authz;
 pub mod credentials;
+pub mod login_guard;
 pub mod model;
 pub mod names;
 pub mod registry;

@@ -80,7 +80,9 @@ impl RestApi {
         let openapi = Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default());
         Self {
             ra,
-            throttle: Arc::default(),
+            throttle: Arc::new(gateway_http::Throttle::with_limit(
+                gateway_http::throttle::ADMIN_MAX_FAILURES,
+            )),
             base_url: base_url.into(),
             openapi,
         }

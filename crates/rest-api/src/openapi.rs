@@ -457,6 +457,13 @@ fn schemas() -> Value {
             ),
         ),
         (
+            "Unlocked",
+            open(json!({
+                "admin_id": id(),
+                "cleared": { "type": "integer", "minimum": 0, "description": "How many (address) locks were lifted." }
+            })),
+        ),
+        (
             "LinkedCertificate",
             open(json!({
                 "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },

@@ -46,6 +46,8 @@ route_ids! {
     DeactivateAdmin,
     /// POST /admins/{id}/activate.
     ActivateAdmin,
+    /// POST /admins/{id}/unlock.
+    UnlockAdmin,
     /// POST /admins/{id}/client-certificates.
     LinkClientCertificate,
     /// POST /admins/{id}/client-certificates/unlink.
@@ -435,6 +437,17 @@ pub const ROUTES: &[RouteSpec] = &[
         query: &[],
         body: B::Empty,
         response: R::Json(200, "Admin"),
+    },
+    RouteSpec {
+        id: I::UnlockAdmin,
+        method: "POST",
+        path: "/api/v1/admins/{id}/unlock",
+        tag: "admins",
+        summary: "Lift an administrator's failed-login locks at once (MRAO); answers how many addresses were locked.",
+        auth: true,
+        query: &[],
+        body: B::Empty,
+        response: R::Json(200, "Unlocked"),
     },
     RouteSpec {
         id: I::LinkClientCertificate,
@@ -854,6 +867,7 @@ pub enum Route {
     CreateAdmin,
     DeactivateAdmin(AdminId),
     ActivateAdmin(AdminId),
+    UnlockAdmin(AdminId),
     LinkClientCertificate(AdminId),
     UnlinkClientCertificate(AdminId),
     ListEndpoints,
@@ -908,6 +922,7 @@ impl Route {
             I::CreateAdmin => Route::CreateAdmin,
             I::DeactivateAdmin => Route::DeactivateAdmin(AdminId(param?)),
             I::ActivateAdmin => Route::ActivateAdmin(AdminId(param?)),
+            I::UnlockAdmin => Route::UnlockAdmin(AdminId(param?)),
             I::LinkClientCertificate => Route::LinkClientCertificate(AdminId(param?)),
             I::UnlinkClientCertificate => Route::UnlinkClientCertificate(AdminId(param?)),
             I::ListEndpoints => Route::ListEndpoints,
@@ -961,6 +976,7 @@ impl Route {
             Route::CreateAdmin => I::CreateAdmin,
             Route::DeactivateAdmin(_) => I::DeactivateAdmin,
             Route::ActivateAdmin(_) => I::ActivateAdmin,
+            Route::UnlockAdmin(_) => I::UnlockAdmin,
             Route::LinkClientCertificate(_) => I::LinkClientCertificate,
             Route::UnlinkClientCertificate(_) => I::UnlinkClientCertificate,
             Route::ListEndpoints => I::ListEndpoints,

@@ -79,6 +79,7 @@ impl CredentialCache {
         ra: &RegistrationAuthority,
         login: &str,
         password: &str,
+        client: Option<std::net::IpAddr>,
     ) -> Result<Administrator, ScmError> {
         let wanted = password_digest(login, password);
         let remembered = {
@@ -93,8 +94,13 @@ impl CredentialCache {
             return ra.active_admin(id).map_err(|_| ScmError::unknown_user());
         }
         let admin = ra
-            .verify_credentials(login, password)
-            .map_err(|_| ScmError::unknown_user())?;
+            .verify_credentials(login, password, client)
+            .map_err(|e| match e {
+                policy::registry::RaError::TooManyFailures { retry_after } => {
+                    ScmError::throttled(retry_after)
+                }
+                _ => ScmError::unknown_user(),
+            })?;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_REMEMBERED {
             entries.retain(|_, r| r.at.elapsed() < REMEMBERED_FOR);

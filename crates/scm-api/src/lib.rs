@@ -177,7 +177,9 @@ impl ScmApi {
             customer_uri: customer_uri.into(),
             https_base: https_base.trim_end_matches('/').into(),
             credentials: CredentialCache::default(),
-            throttle: Arc::default(),
+            throttle: Arc::new(gateway_http::Throttle::with_limit(
+                gateway_http::throttle::ADMIN_MAX_FAILURES,
+            )),
         }
     }
 
@@ -225,7 +227,7 @@ impl ScmApi {
             return Err(ScmError::throttled(seconds));
         }
         let admin = match self
-            .authenticate(&parts.headers, private, client_certificate)
+            .authenticate(&parts.headers, private, client_certificate, address)
             .await
         {
             Ok(admin) => {
@@ -275,6 +277,7 @@ impl ScmApi {
         headers: &http::HeaderMap,
         private: bool,
         client_certificate: Option<Vec<u8>>,
+        address: Option<std::net::IpAddr>,
     ) -> Result<Administrator, ScmError> {
         let credentials = Credentials::from_headers(headers)?;
         if !auth::customer_uri_matches(&credentials.customer_uri, &self.customer_uri) {
@@ -293,7 +296,7 @@ impl ScmApi {
         } else {
             let password = credentials.password.ok_or_else(ScmError::unknown_user)?;
             let cache = self.credentials.clone();
-            tokio::task::spawn_blocking(move || cache.authenticate(&ra, &login, &password))
+            tokio::task::spawn_blocking(move || cache.authenticate(&ra, &login, &password, address))
                 .await
                 .map_err(|_| ScmError::unknown_user())?
         }

@@ -134,6 +134,11 @@ pub enum AdminCommand {
         /// Its id.
         id: u64,
     },
+    /// Lift an administrator's failed-login locks (MRAO).
+    Unlock {
+        /// Its id.
+        id: u64,
+    },
     /// Create a long-lived API key (printed once).
     ApiKey {
         /// For this administrator (MRAO only; default: yourself).

@@ -181,6 +181,16 @@ pub fn admin(args: &Admin) -> Result<(), String> {
                 println!("administrator {id}: {verb}d")
             });
         }
+        AdminCommand::Unlock { id } => {
+            let answer =
+                client.send_json(Method::POST, &format!("admins/{id}/unlock"), &json!({}))?;
+            emit(json_out, &answer, |v| {
+                println!(
+                    "administrator {id}: {} locked address(es) cleared",
+                    output::cell(v.get("cleared"))
+                )
+            });
+        }
         AdminCommand::ApiKey { admin, label } => {
             let created = client.send_json(
                 Method::POST,

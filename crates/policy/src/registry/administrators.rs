@@ -2,6 +2,8 @@
 //! administrators, login with a password, bearer-token authentication (session
 //! tokens and API keys), and API keys.
 
+use std::net::IpAddr;
+
 use ca_core::store::{KeyRange, Record, WriteBatch};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -66,22 +68,61 @@ impl RegistrationAuthority {
         username: &str,
         password: &str,
     ) -> RaResult<(Zeroizing<String>, Administrator)> {
+        self.login_from(username, password, None)
+    }
+
+    /// [`RegistrationAuthority::login`] from a client address: failed logins of the
+    /// (account, address) pair are limited with a growing delay (`login_guard`).
+    pub fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> RaResult<(Zeroizing<String>, Administrator)> {
+        let admin = self.check_password(username, password, client)?;
+        let token = self.sessions.issue(admin.id, now(), self.session_ttl);
+        self.audit.record(AuditEvent::success(
+            &admin.username,
+            "login",
+            &admin.id.label(),
+            "",
+        ))?;
+        Ok((token, admin))
+    }
+
+    /// The active administrator with this username and password, for APIs that send the
+    /// password with every request (the certificate manager's `login` / `password`
+    /// headers): no session is made and a success is not audited (every call is audited by
+    /// what it does); a failure is, and counts toward the account's lock.
+    pub fn verify_credentials(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> RaResult<Administrator> {
+        self.check_password(username, password, client)
+    }
+
+    fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> RaResult<Administrator> {
+        if let Err(retry_after) = self.login_guard.check(username, client) {
+            return Err(RaError::TooManyFailures { retry_after });
+        }
         let admin = self.admin_by_username(username)?;
         let hash = admin
             .as_ref()
             .map(|a| a.password_hash.as_str())
             .unwrap_or(credentials::decoy_password_hash());
         let ok = credentials::verify_password(hash, password);
+        let from = client.map(|c| format!(" from {c}")).unwrap_or_default();
         match admin {
             Some(admin) if ok && admin.active => {
-                let token = self.sessions.issue(admin.id, now(), self.session_ttl);
-                self.audit.record(AuditEvent::success(
-                    &admin.username,
-                    "login",
-                    &admin.id.label(),
-                    "",
-                ))?;
-                Ok((token, admin))
+                self.login_guard.succeeded(username, client);
+                Ok(admin)
             }
             Some(admin) if ok => {
                 let _ = self.audit.record(AuditEvent::denied(
@@ -95,39 +136,14 @@ impl RegistrationAuthority {
                 ))
             }
             _ => {
-                let _ = self.audit.record(AuditEvent::denied(
-                    username,
-                    "login",
-                    "admin:?",
-                    "bad credentials",
-                ));
-                Err(RaError::Unauthenticated(
-                    "wrong username or password".into(),
-                ))
-            }
-        }
-    }
-
-    /// The active administrator with this username and password, for APIs that send the
-    /// password with every request (the certificate manager's `login` / `password`
-    /// headers): no session is made and a success is not audited (every call is audited by
-    /// what it does); a failure is.
-    pub fn verify_credentials(&self, username: &str, password: &str) -> RaResult<Administrator> {
-        let admin = self.admin_by_username(username)?;
-        let hash = admin
-            .as_ref()
-            .map(|a| a.password_hash.as_str())
-            .unwrap_or(credentials::decoy_password_hash());
-        let ok = credentials::verify_password(hash, password);
-        match admin {
-            Some(admin) if ok && admin.active => Ok(admin),
-            _ => {
-                let _ = self.audit.record(AuditEvent::denied(
-                    username,
-                    "login",
-                    "admin:?",
-                    "bad credentials",
-                ));
+                let lock = self.login_guard.failed(username, client);
+                let detail = match lock {
+                    Some(lock) => format!("bad credentials{from}; locked for {} s", lock.as_secs()),
+                    None => format!("bad credentials{from}"),
+                };
+                let _ = self
+                    .audit
+                    .record(AuditEvent::denied(username, "login", "admin:?", detail));
                 Err(RaError::Unauthenticated(
                     "wrong username or password".into(),
                 ))
@@ -144,6 +160,26 @@ impl RegistrationAuthority {
             ));
         }
         Ok(admin)
+    }
+
+    /// Lifts the failed-login locks of an administrator (MRAO), at once.
+    pub fn unlock_login(&self, actor: &Administrator, id: AdminId) -> RaResult<usize> {
+        self.require(
+            actor,
+            Action::Administer,
+            crate::authz::org_scope(OrgId(0)),
+            "admin.unlock",
+            &id.label(),
+        )?;
+        let admin = self.admin(id)?;
+        let cleared = self.login_guard.unlock(&admin.username);
+        self.audit.record(AuditEvent::success(
+            &actor.username,
+            "admin.unlock",
+            &id.label(),
+            format!("{cleared} locked address(es) cleared"),
+        ))?;
+        Ok(cleared)
     }
 
     /// The administrator behind a bearer token (a session token or an API key).

@@ -37,6 +37,12 @@ pub enum RaError {
     /// A custom field that the certificate class makes mandatory has no value.
     #[error("invalid input: the mandatory custom field '{0}' has no value")]
     MissingCustomField(String),
+    /// Too many failed logins for this account from this address: wait `retry_after` seconds.
+    #[error("too many failed logins; try again in {retry_after} s")]
+    TooManyFailures {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// A unique name is taken.
     #[error("{0} already exists")]
     Conflict(String),
@@ -61,6 +67,7 @@ impl RaError {
             RaError::InvalidInput(_) => "invalid_input",
             RaError::RefusedByProfile { .. } => "invalid_input",
             RaError::MissingCustomField(_) => "invalid_input",
+            RaError::TooManyFailures { .. } => "too_many_failures",
             RaError::Conflict(_) => "conflict",
             RaError::IllegalTransition(_) => "illegal_transition",
             RaError::Ca(CaServiceError::UnknownCertificate(_)) => "not_found",

@@ -136,6 +136,8 @@ pub struct RegistrationAuthority {
     session_ttl: i64,
     /// Certificates expiring before this unix time have been swept.
     swept_until: Mutex<i64>,
+    /// Failed logins per (account, client address).
+    login_guard: crate::login_guard::LoginGuard,
 }
 
 impl std::fmt::Debug for RegistrationAuthority {
@@ -236,6 +238,7 @@ impl RegistrationAuthority {
             request_lock: Mutex::new(()),
             session_ttl: LOGIN_TTL_SECONDS,
             swept_until: Mutex::new(i64::MIN),
+            login_guard: Default::default(),
         })
     }
 

@@ -40,6 +40,14 @@ pub async fn set_active(ctx: &Ctx, id: AdminId, active: bool) -> Result<Reply, A
     Reply::ok(&AdminView::from(&updated))
 }
 
+/// POST /admins/{id}/unlock.
+pub async fn unlock(ctx: &Ctx, id: AdminId) -> Result<Reply, ApiError> {
+    let cleared = ctx
+        .run(move |ra, admin| Ok(ra.unlock_login(admin, id)?))
+        .await?;
+    Reply::ok(&serde_json::json!({ "admin_id": id.0, "cleared": cleared }))
+}
+
 /// POST /admins/{id}/client-certificates. The RA allows it for oneself or an MRAO, and
 /// refuses what is not a certificate or has expired.
 pub async fn link_certificate(

@@ -1,6 +1,7 @@
 //! Login and API keys.
 
 use policy::model::AdminId;
+use policy::registry::RaError;
 use serde_json::json;
 
 use super::{blocking, Ctx, Reply};
@@ -14,10 +15,14 @@ pub async fn login(ctx: &Ctx, request: LoginRequest) -> Result<Reply, ApiError> 
     if let Some(seconds) = ctx.client.and_then(|a| ctx.throttle.locked(a)) {
         return Err(ApiError::throttled(seconds));
     }
-    let result = blocking(
-        ctx.ra.clone(),
-        move |ra| Ok(ra.login(&username, &password)?),
-    )
+    let client = ctx.client;
+    let result = blocking(ctx.ra.clone(), move |ra| {
+        ra.login_from(&username, &password, client)
+            .map_err(|e| match e {
+                RaError::TooManyFailures { retry_after } => ApiError::throttled(retry_after),
+                other => other.into(),
+            })
+    })
     .await;
     if let Some(address) = ctx.client {
         match &result {

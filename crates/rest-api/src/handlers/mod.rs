@@ -193,6 +193,10 @@ pub(crate) async fn dispatch(ctx: Ctx, route: Route) -> Result<Reply, ApiError> 
             ctx.empty()?;
             admins::set_active(&ctx, id, true).await
         }
+        R::UnlockAdmin(id) => {
+            ctx.empty()?;
+            admins::unlock(&ctx, id).await
+        }
         R::LinkClientCertificate(id) => admins::link_certificate(&ctx, id, ctx.json()?).await,
         R::UnlinkClientCertificate(id) => admins::unlink_certificate(&ctx, id, ctx.json()?).await,
         R::ListEndpoints => endpoints::list(&ctx).await,
