@@ -634,6 +634,7 @@ fn print_banner(
             let served = https.certificate.served();
             println!("  https           {url}");
             println!("  REST API        {url}/api/v1/");
+            println!("  console         {url}/console/");
             for endpoint in acme_endpoints {
                 println!("  ACME            {url}/acme/{endpoint}/directory");
             }

@@ -54,6 +54,13 @@ pub fn mounts(
             service: Arc::new(est_server::EstServer::new(ra.clone())),
         },
     ];
+    mounts.push(Mount {
+        prefix: console::PATH_PREFIX,
+        plain_http: false,
+        name: "the console",
+        https_path: console::PATH_PREFIX,
+        service: Arc::new(console::Console::new(ra.clone())),
+    });
     if config.scm_api.enabled {
         // Beside our own /api/v1/ (the longest prefix wins): every other /api/ path is the
         // certificate manager's, and /private/api/ its client-certificate variant.

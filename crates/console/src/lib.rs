@@ -1,0 +1,440 @@
+//! Certwright: the administrators' web console, at `/console/` on HTTPS.
+//!
+//! Server-rendered HTML (maud templates, every value escaped), no script: a
+//! page reads and every button works without JavaScript. It is an edge like
+//! the others: every page asks the RA with the signed-in administrator, so it
+//! shows only what their role and scope allow, and every action is the RA's
+//! (audited the same way as through the REST API).
+//!
+//! Security: sessions in `Secure; HttpOnly; SameSite=Strict` cookies with an
+//! idle timeout ([`session`]); a CSRF token on every form (the session's, or
+//! for the login form a cookie-bound one); a Content-Security-Policy without
+//! `unsafe-inline` (the one stylesheet is served from here); bodies limited;
+//! passwords checked by the RA, whose failed-login limit applies here too.
+
+#![warn(missing_docs)]
+
+pub mod charts;
+mod pages;
+pub mod session;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use maud::Markup;
+use policy::audit::AuditEvent;
+use policy::model::{Administrator, RequestId};
+use policy::registry::{RaError, RegistrationAuthority};
+
+use session::{Session, Sessions};
+
+/// Where `ca-admin serve` mounts the console.
+pub const PATH_PREFIX: &str = "/console/";
+/// The largest form body read.
+const BODY_LIMIT: usize = 16 * 1024;
+/// The stylesheet, embedded in the binary.
+const STYLESHEET: &str = include_str!("../assets/console.css");
+/// No inline script or style, nothing from elsewhere, no framing.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The console service (cheap to clone).
+#[derive(Clone)]
+pub struct Console {
+    ra: Arc<RegistrationAuthority>,
+    sessions: Arc<Sessions>,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console").finish_non_exhaustive()
+    }
+}
+
+/// An answer before the security headers are added.
+enum Page {
+    Html(StatusCode, Markup, Vec<(header::HeaderName, String)>),
+    Redirect(String, Vec<(header::HeaderName, String)>),
+    Css,
+}
+
+fn html(status: StatusCode, markup: Markup) -> Page {
+    Page::Html(status, markup, Vec::new())
+}
+
+fn refused(status: StatusCode, title: &str, text: &str) -> Page {
+    html(status, pages::message(title, text))
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl Console {
+    /// The console over a registration authority.
+    pub fn new(ra: Arc<RegistrationAuthority>) -> Self {
+        Self {
+            ra,
+            sessions: Arc::default(),
+        }
+    }
+
+    /// Answers one request; never fails.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let page = self.serve(request).await;
+        let mut response = match page {
+            Page::Html(status, markup, headers) => {
+                let mut r = Response::new(Full::new(Bytes::from(markup.into_string())));
+                *r.status_mut() = status;
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                );
+                add(&mut r, headers);
+                r
+            }
+            Page::Redirect(location, headers) => {
+                let mut r = Response::new(Full::new(Bytes::new()));
+                *r.status_mut() = StatusCode::SEE_OTHER;
+                add(&mut r, vec![(header::LOCATION, location)]);
+                add(&mut r, headers);
+                r
+            }
+            Page::Css => {
+                let mut r = Response::new(Full::new(Bytes::from_static(STYLESHEET.as_bytes())));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/css; charset=utf-8"),
+                );
+                r
+            }
+        };
+        let h = response.headers_mut();
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+
+    async fn serve<B>(&self, request: Request<B>) -> Page
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let client = gateway_http::PeerIdentity::of(&request).map(|p| p.remote.ip());
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path().trim_end_matches('/').to_string();
+        let query = parts.uri.query().unwrap_or("").to_string();
+        let method = parts.method.clone();
+        let cookies = parts
+            .headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let form = if method == Method::POST {
+            match read_form(body, &parts.headers).await {
+                Ok(form) => form,
+                Err(page) => return page,
+            }
+        } else {
+            Vec::new()
+        };
+        let field = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        match (method.as_str(), path.as_str()) {
+            ("GET", "/console/assets/console.css") => Page::Css,
+            ("GET", "/console/login") => login_form(None, StatusCode::OK),
+            ("POST", "/console/login") => {
+                let expected =
+                    session::cookie(cookies.as_deref(), session::LOGIN_COOKIE).unwrap_or("");
+                if expected.is_empty() || !session::tokens_equal(expected, &field("csrf")) {
+                    return login_form(
+                        Some("The form expired; sign in again."),
+                        StatusCode::FORBIDDEN,
+                    );
+                }
+                self.login(&field("username"), &field("password"), client)
+                    .await
+            }
+            _ => {
+                let token = session::cookie(cookies.as_deref(), session::COOKIE)
+                    .unwrap_or("")
+                    .to_string();
+                let Some((session, admin)) = self.session(&token).await else {
+                    return Page::Redirect("/console/login".into(), Vec::new());
+                };
+                if method == Method::POST && !session::tokens_equal(&session.csrf, &field("csrf")) {
+                    return refused(
+                        StatusCode::FORBIDDEN,
+                        "Refused",
+                        "The form is stale or did not come from this console; reload the page.",
+                    );
+                }
+                self.signed_in(
+                    &method,
+                    &path,
+                    &query,
+                    &token,
+                    &session,
+                    admin,
+                    &field("message"),
+                )
+                .await
+            }
+        }
+    }
+
+    async fn login(&self, username: &str, password: &str, client: Option<IpAddr>) -> Page {
+        let ra = self.ra.clone();
+        let (username, password) = (username.to_string(), password.to_string());
+        let result = tokio::task::spawn_blocking(move || {
+            let admin = ra.verify_credentials(&username, &password, client)?;
+            ra.audit_log().record(AuditEvent::success(
+                &admin.username,
+                "console.login",
+                &admin.id.label(),
+                client.map(|c| c.to_string()).unwrap_or_default(),
+            ))?;
+            Ok::<_, RaError>(admin)
+        })
+        .await;
+        match result {
+            Ok(Ok(admin)) => {
+                let token = self.sessions.begin(admin.id);
+                Page::Redirect(
+                    "/console/".into(),
+                    vec![(
+                        header::SET_COOKIE,
+                        session::set_cookie(session::COOKIE, &token, None),
+                    )],
+                )
+            }
+            Ok(Err(RaError::TooManyFailures { retry_after })) => login_form(
+                Some(&format!(
+                    "Too many failed sign-ins; try again in {retry_after} s."
+                )),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            _ => login_form(
+                Some("Wrong username or password."),
+                StatusCode::UNAUTHORIZED,
+            ),
+        }
+    }
+
+    /// The session of a cookie token and its administrator, re-read (still active).
+    async fn session(&self, token: &str) -> Option<(Session, Administrator)> {
+        let session = self.sessions.get(token)?;
+        let ra = self.ra.clone();
+        let id = session.admin;
+        let admin = tokio::task::spawn_blocking(move || ra.active_admin(id))
+            .await
+            .ok()?
+            .ok();
+        match admin {
+            Some(admin) => Some((session, admin)),
+            None => {
+                self.sessions.end(token);
+                None
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn signed_in(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        token: &str,
+        session: &Session,
+        admin: Administrator,
+        message: &str,
+    ) -> Page {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let csrf = session.csrf.clone();
+        let ra = self.ra.clone();
+        let message = message.to_string();
+        match (method.as_str(), segments.as_slice()) {
+            ("POST", ["console", "logout"]) => {
+                self.sessions.end(token);
+                Page::Redirect(
+                    "/console/login".into(),
+                    vec![(
+                        header::SET_COOKIE,
+                        session::set_cookie(session::COOKIE, "", Some(std::time::Duration::ZERO)),
+                    )],
+                )
+            }
+            ("GET", ["console"]) => {
+                render(ra, admin, csrf, "Dashboard", |ra, admin, _| {
+                    pages::dashboard(ra, admin, now())
+                })
+                .await
+            }
+            ("GET", ["console", "queue"]) => {
+                render(ra, admin, csrf, "Approval queue", |ra, admin, csrf| {
+                    pages::queue(ra, admin, csrf)
+                })
+                .await
+            }
+            ("GET", ["console", "certificates"]) => {
+                let q = list_query(query);
+                render(ra, admin, csrf, "Certificates", move |ra, admin, _| {
+                    pages::certificates(ra, admin, &q, now())
+                })
+                .await
+            }
+            ("POST", ["console", "requests", id, decision @ ("approve" | "decline")]) => {
+                let Ok(id) = id.parse::<u64>() else {
+                    return refused(StatusCode::NOT_FOUND, "Not found", "No such request.");
+                };
+                let approve = *decision == "approve";
+                let result = tokio::task::spawn_blocking(move || {
+                    if approve {
+                        ra.approve(&admin, RequestId(id), &message).map(|_| ())
+                    } else {
+                        ra.decline(&admin, RequestId(id), &message).map(|_| ())
+                    }
+                })
+                .await;
+                match result {
+                    Ok(Ok(())) => Page::Redirect("/console/queue".into(), Vec::new()),
+                    Ok(Err(e)) => ra_refusal(&e),
+                    Err(_) => refused(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Error",
+                        "The request did not finish.",
+                    ),
+                }
+            }
+            _ => refused(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is no such page in the console.",
+            ),
+        }
+    }
+}
+
+/// Renders a signed-in page with the RA on the blocking pool.
+async fn render<F>(
+    ra: Arc<RegistrationAuthority>,
+    admin: Administrator,
+    csrf: String,
+    title: &'static str,
+    body: F,
+) -> Page
+where
+    F: FnOnce(&RegistrationAuthority, &Administrator, &str) -> Result<Markup, RaError>
+        + Send
+        + 'static,
+{
+    let result = tokio::task::spawn_blocking(move || {
+        body(&ra, &admin, &csrf).map(|b| pages::layout(title, &admin, &csrf, b))
+    })
+    .await;
+    match result {
+        Ok(Ok(page)) => html(StatusCode::OK, page),
+        Ok(Err(e)) => ra_refusal(&e),
+        Err(_) => refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            "The page did not finish.",
+        ),
+    }
+}
+
+fn ra_refusal(error: &RaError) -> Page {
+    let refusal = gateway_http::Refusal::of(error);
+    let status = match refusal.kind {
+        gateway_http::RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+        gateway_http::RefusalKind::NotFound => StatusCode::NOT_FOUND,
+        gateway_http::RefusalKind::BadRequest | gateway_http::RefusalKind::Conflict => {
+            StatusCode::BAD_REQUEST
+        }
+        gateway_http::RefusalKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    refused(status, "Refused", &refusal.message)
+}
+
+fn login_form(error: Option<&str>, status: StatusCode) -> Page {
+    let csrf = session::random_token();
+    Page::Html(
+        status,
+        pages::login(&csrf, error),
+        vec![(
+            header::SET_COOKIE,
+            session::set_cookie(
+                session::LOGIN_COOKIE,
+                &csrf,
+                Some(std::time::Duration::from_secs(3600)),
+            ),
+        )],
+    )
+}
+
+fn list_query(query: &str) -> pages::ListQuery {
+    let mut q = pages::ListQuery::default();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        let v = v.trim().chars().take(128).collect::<String>();
+        if v.is_empty() {
+            continue;
+        }
+        match k.as_ref() {
+            "status" => q.status = Some(v),
+            "name" => q.name = Some(v),
+            "expires_within" => q.expires_within = v.parse().ok(),
+            _ => {}
+        }
+    }
+    q
+}
+
+async fn read_form<B>(body: B, headers: &HeaderMap) -> Result<Vec<(String, String)>, Page>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    let bytes = gateway_http::read_limited(body, headers, BODY_LIMIT)
+        .await
+        .map_err(|e| refused(StatusCode::PAYLOAD_TOO_LARGE, "Refused", &e.to_string()))?;
+    Ok(form_urlencoded::parse(&bytes).into_owned().collect())
+}
+
+fn add(response: &mut Response<Full<Bytes>>, headers: Vec<(header::HeaderName, String)>) {
+    for (name, value) in headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().append(name, v);
+        }
+    }
+}
+
+impl gateway_http::ProtocolService for Console {
+    fn call(&self, request: Request<hyper::body::Incoming>) -> gateway_http::ResponseFuture {
+        let console = self.clone();
+        Box::pin(async move { console.handle(request).await })
+    }
+}

@@ -1,0 +1,91 @@
+//! The pages, as maud templates: the layout every page shares, the login form,
+//! the dashboard, the approval queue and the certificate list.
+
+mod certificates;
+mod dashboard;
+mod queue;
+
+pub use certificates::certificates;
+pub use certificates::ListQuery;
+pub use dashboard::dashboard;
+pub use queue::queue;
+
+use maud::{html, Markup, DOCTYPE};
+use policy::model::Administrator;
+
+/// The page around every signed-in view: navigation, the administrator, logout.
+pub fn layout(title: &str, admin: &Administrator, csrf: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Certwright" }
+                link rel="stylesheet" href="/console/assets/console.css";
+            }
+            body {
+                header {
+                    span.brand { "Certwright" }
+                    nav aria-label="main" {
+                        a href="/console/" { "Dashboard" }
+                        a href="/console/certificates" { "Certificates" }
+                        a href="/console/queue" { "Approval queue" }
+                    }
+                    span { (admin.username) " (" (admin.role.name().to_ascii_uppercase()) ")" }
+                    form method="post" action="/console/logout" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button.secondary type="submit" { "Log out" }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// The login form; `csrf` is the login cookie's token, `error` what went wrong last.
+pub fn login(csrf: &str, error: Option<&str>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Sign in · Certwright" }
+                link rel="stylesheet" href="/console/assets/console.css";
+            }
+            body {
+                main.login {
+                    h1 { "Sign in to Certwright" }
+                    @if let Some(error) = error {
+                        p.error role="alert" { (error) }
+                    }
+                    form method="post" action="/console/login" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        label for="username" { "Username" }
+                        input #username type="text" name="username" autocomplete="username" required;
+                        label for="password" { "Password" }
+                        input #password type="password" name="password" autocomplete="current-password" required;
+                        p { button type="submit" { "Sign in" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A short page for a refusal (bad CSRF token, unknown page).
+pub fn message(title: &str, text: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (title) " · Certwright" }
+                link rel="stylesheet" href="/console/assets/console.css";
+            }
+            body { main.login { h1 { (title) } p { (text) } p { a href="/console/" { "Back to the console" } } } }
+        }
+    }
+}

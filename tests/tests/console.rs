@@ -1,0 +1,277 @@
+//! The administrators' web console against a running `ca-admin serve`, with curl
+//! as the browser (a cookie jar, forms posted as a browser posts them):
+//!
+//! - the login form carries a CSRF token bound to a cookie; a post without it is
+//!   refused; a wrong password is refused; the session cookie is `Secure`,
+//!   `HttpOnly`, `SameSite=Strict`; every page has a CSP without `unsafe-inline`;
+//! - the dashboard draws its charts as SVG with their numbers as tables;
+//! - a queued request shows in the approval queue; a form without the session's
+//!   CSRF token changes nothing; approving it issues the certificate;
+//! - an RAO of another organization sees neither the request nor the certificate;
+//! - logout ends the session.
+
+use std::path::{Path, PathBuf};
+
+use certwright_tests::cli::id;
+use certwright_tests::{openssl_csr, run_in, Gateway, Operator};
+
+const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
+const ROOT_PEM: &str = "ca-data/cas/demo-root/certificate.pem";
+
+struct Browser<'a> {
+    dir: &'a Path,
+    base: String,
+    jar: PathBuf,
+}
+
+struct Page {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(dir: &'a Path, base: &str, name: &str) -> Self {
+        Self {
+            dir,
+            base: base.to_string(),
+            jar: dir.join(format!("{name}.cookies")),
+        }
+    }
+
+    fn request(&self, method: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        let out = self.dir.join("page.html");
+        let headers = self.dir.join("page.headers");
+        let _ = std::fs::remove_file(&out);
+        let mut args: Vec<String> = vec![
+            "-sS".into(),
+            "--cacert".into(),
+            ROOT_PEM.into(),
+            "-b".into(),
+            self.jar.display().to_string(),
+            "-c".into(),
+            self.jar.display().to_string(),
+            "-o".into(),
+            out.display().to_string(),
+            "-D".into(),
+            headers.display().to_string(),
+            "-w".into(),
+            "%{http_code}".into(),
+            "-X".into(),
+            method.into(),
+        ];
+        for (k, v) in form {
+            args.push("--data-urlencode".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push(format!("{}{path}", self.base));
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = run_in(self.dir, "curl", &argv);
+        assert!(run.ok, "curl {path}: {}", run.stderr);
+        Page {
+            status: run.stdout.trim().parse().unwrap_or(0),
+            headers: std::fs::read_to_string(&headers).unwrap_or_default(),
+            body: std::fs::read_to_string(&out).unwrap_or_default(),
+        }
+    }
+
+    fn get(&self, path: &str) -> Page {
+        self.request("GET", path, &[])
+    }
+
+    fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.request("POST", path, form)
+    }
+
+    /// Signs in; returns the session's CSRF token (read off a page's forms).
+    fn sign_in(&self, username: &str, password: &str) -> String {
+        let form = self.get("/console/login");
+        let csrf = hidden_csrf(&form.body);
+        let signed = self.post(
+            "/console/login",
+            &[
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        );
+        assert_eq!(signed.status, 303, "{}", signed.body);
+        let dashboard = self.get("/console/");
+        assert_eq!(dashboard.status, 200, "{}", dashboard.body);
+        hidden_csrf(&dashboard.body)
+    }
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let start =
+        html.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+fn header<'p>(page: &'p Page, name: &str) -> Vec<&'p str> {
+    page.headers
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+        .collect()
+}
+
+#[test]
+fn sign_in_dashboard_queue_and_approval_within_scope() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gateway = Gateway::start(BIN, dir, &[]);
+    let password = gateway.first_admin_password();
+    let admin = Operator::new(BIN, dir, "admin", gateway.https_url())
+        .with_ca_cert(Some(Path::new(ROOT_PEM)));
+    admin.login("admin", &password);
+    let org = admin.demo_org();
+
+    // A queued request: an RAO of Demo who may request but not approve.
+    std::fs::write(dir.join("rao.password"), "demo officer 2026 q\n").unwrap();
+    admin.ok(&[
+        "admin",
+        "create",
+        "--username",
+        "requester",
+        "--password-file",
+        dir.join("rao.password").to_str().unwrap(),
+        "--role",
+        "rao",
+        "--org",
+        &org,
+        "--privilege",
+        "tls-server=request",
+    ]);
+    let requester = Operator::new(BIN, dir, "requester", gateway.https_url())
+        .with_ca_cert(Some(Path::new(ROOT_PEM)));
+    requester.login("requester", "demo officer 2026 q");
+    let csr = openssl_csr(
+        dir,
+        "queued",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "/CN=queued.test",
+        Some("DNS:queued.test"),
+    );
+    let submitted = requester.json(&[
+        "request",
+        "submit",
+        "--csr",
+        csr.to_str().unwrap(),
+        "--profile",
+        "tls-server",
+        "--org",
+        &org,
+    ]);
+    let request = id(&submitted);
+
+    let browser = Browser::new(dir, gateway.https_url(), "admin");
+    // Not signed in: sent to the login form, which sets its CSRF cookie strictly.
+    let first = browser.get("/console/");
+    assert_eq!(first.status, 303);
+    assert!(header(&first, "location").contains(&"/console/login"));
+    let form = browser.get("/console/login");
+    assert_eq!(form.status, 200);
+    let csp = header(&form, "content-security-policy").join(" ");
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(
+        form.body.contains("<label for=\"username\">"),
+        "labels on fields"
+    );
+    // A post without the cookie's token, and a wrong password: refused.
+    let forged = Browser::new(dir, gateway.https_url(), "forger");
+    let refused = forged.post(
+        "/console/login",
+        &[
+            ("csrf", "guess"),
+            ("username", "admin"),
+            ("password", &password),
+        ],
+    );
+    assert_eq!(refused.status, 403);
+    let csrf = hidden_csrf(&form.body);
+    let wrong = browser.post(
+        "/console/login",
+        &[
+            ("csrf", &csrf),
+            ("username", "admin"),
+            ("password", "not it at all"),
+        ],
+    );
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("Wrong username or password"));
+
+    let session_csrf = browser.sign_in("admin", &password);
+    let jar = std::fs::read_to_string(&browser.jar).unwrap();
+    assert!(jar.contains("cw_console"), "{jar}");
+    let dashboard = browser.get("/console/");
+    assert!(
+        dashboard.body.contains("<svg") && dashboard.body.contains("<table"),
+        "charts with their numbers"
+    );
+    assert!(dashboard.body.contains("Requests by status"));
+
+    // The queue shows the request; a post without the session's token changes nothing.
+    let queue = browser.get("/console/queue");
+    assert!(queue.body.contains("queued.test"), "{}", queue.body);
+    let stale = browser.post(
+        &format!("/console/requests/{request}/approve"),
+        &[("csrf", "stale"), ("message", "x")],
+    );
+    assert_eq!(stale.status, 403);
+    let shown = admin.json(&["request", "show", &request]);
+    assert_eq!(shown["status"], "requested", "{shown}");
+    let approved = browser.post(
+        &format!("/console/requests/{request}/approve"),
+        &[("csrf", &session_csrf), ("message", "looks right")],
+    );
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    let shown = admin.json(&["request", "show", &request]);
+    assert_eq!(shown["status"], "issued", "{shown}");
+    let listed = browser.get("/console/certificates?name=queued");
+    assert!(listed.body.contains("queued.test"), "{}", listed.body);
+
+    // An RAO of another organization sees none of it.
+    let other = admin.json(&["org", "create", "--name", "Elsewhere"]);
+    std::fs::write(dir.join("other.password"), "far away officer 2026\n").unwrap();
+    admin.ok(&[
+        "admin",
+        "create",
+        "--username",
+        "elsewhere",
+        "--password-file",
+        dir.join("other.password").to_str().unwrap(),
+        "--role",
+        "rao",
+        "--org",
+        &id(&other),
+        "--privilege",
+        "tls-server=request,approve",
+    ]);
+    let stranger = Browser::new(dir, gateway.https_url(), "elsewhere");
+    let stranger_csrf = stranger.sign_in("elsewhere", "far away officer 2026");
+    assert!(!stranger
+        .get("/console/certificates")
+        .body
+        .contains("queued.test"));
+    let decline = stranger.post(
+        &format!("/console/requests/{request}/decline"),
+        &[("csrf", &stranger_csrf), ("message", "no")],
+    );
+    assert_eq!(
+        decline.status, 404,
+        "another organization's request is not found"
+    );
+
+    // Logout ends the session.
+    let out = browser.post("/console/logout", &[("csrf", &session_csrf)]);
+    assert_eq!(out.status, 303);
+    assert_eq!(browser.get("/console/").status, 303);
+    let audit = admin.json(&["audit", "list", "--limit", "500"]).to_string();
+    assert!(audit.contains("console.login") && audit.contains("certificate.issue"));
+}
