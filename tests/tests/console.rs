@@ -235,6 +235,66 @@ fn sign_in_dashboard_queue_and_approval_within_scope() {
     assert_eq!(shown["status"], "issued", "{shown}");
     let listed = browser.get("/console/certificates?name=queued");
     assert!(listed.body.contains("queued.test"), "{}", listed.body);
+    let certificate = shown["certificate"]
+        .as_u64()
+        .expect("the issued certificate");
+
+    // Its page, a download (the chain verifies), and a revocation the CRL shows.
+    let page = browser.get(&format!("/console/certificates/{certificate}"));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("certificate.issue"),
+        "history from the audit log"
+    );
+    let pem = browser.get(&format!(
+        "/console/certificates/{certificate}/download?format=pem-chain"
+    ));
+    assert!(header(&pem, "content-disposition")
+        .iter()
+        .any(|d| d.contains("attachment")));
+    std::fs::write(dir.join("console.pem"), &pem.body).unwrap();
+    let verify = run_in(
+        dir,
+        "openssl",
+        &[
+            "verify",
+            "-CAfile",
+            ROOT_PEM,
+            "-untrusted",
+            "console.pem",
+            "console.pem",
+        ],
+    );
+    assert!(
+        verify.stdout.contains(": OK"),
+        "{}{}",
+        verify.stdout,
+        verify.stderr
+    );
+    let revoked = browser.post(
+        &format!("/console/certificates/{certificate}/revoke"),
+        &[
+            ("csrf", &session_csrf),
+            ("reason", "key-compromise"),
+            ("message", "laptop stolen"),
+        ],
+    );
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let crl = certwright_tests::revocation::crl_text(
+        dir,
+        gateway.http_url(),
+        "demo-issuing",
+        "ca-data/cas/demo-issuing/certificate.pem",
+    );
+    let serial = admin.json(&["cert", "show", &certificate.to_string()])["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        certwright_tests::revocation::crl_lists(&crl, &serial),
+        "{serial} not in\n{crl}"
+    );
+    assert!(crl.contains("Key Compromise"), "{crl}");
 
     // An RAO of another organization sees none of it.
     let other = admin.json(&["org", "create", "--name", "Elsewhere"]);

@@ -57,6 +57,11 @@ impl std::fmt::Debug for Console {
 enum Page {
     Html(StatusCode, Markup, Vec<(header::HeaderName, String)>),
     Redirect(String, Vec<(header::HeaderName, String)>),
+    File {
+        content_type: &'static str,
+        filename: String,
+        body: Bytes,
+    },
     Css,
 }
 
@@ -104,6 +109,23 @@ impl Console {
                 *r.status_mut() = StatusCode::SEE_OTHER;
                 add(&mut r, vec![(header::LOCATION, location)]);
                 add(&mut r, headers);
+                r
+            }
+            Page::File {
+                content_type,
+                filename,
+                body,
+            } => {
+                let mut r = Response::new(Full::new(body));
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                add(
+                    &mut r,
+                    vec![(
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename={filename}"),
+                    )],
+                );
                 r
             }
             Page::Css => {
@@ -198,7 +220,10 @@ impl Console {
                     &token,
                     &session,
                     admin,
-                    &field("message"),
+                    Action {
+                        message: field("message"),
+                        reason: field("reason"),
+                    },
                 )
                 .await
             }
@@ -270,12 +295,12 @@ impl Console {
         token: &str,
         session: &Session,
         admin: Administrator,
-        message: &str,
+        action: Action,
     ) -> Page {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let csrf = session.csrf.clone();
         let ra = self.ra.clone();
-        let message = message.to_string();
+        let Action { message, reason } = action;
         match (method.as_str(), segments.as_slice()) {
             ("POST", ["console", "logout"]) => {
                 self.sessions.end(token);
@@ -305,6 +330,71 @@ impl Console {
                     pages::certificates(ra, admin, &q, now())
                 })
                 .await
+            }
+            ("GET", ["console", "certificates", id]) => {
+                let Ok(id) = id.parse::<u64>() else {
+                    return refused(StatusCode::NOT_FOUND, "Not found", "No such certificate.");
+                };
+                render(ra, admin, csrf, "Certificate", move |ra, admin, csrf| {
+                    pages::certificate(ra, admin, id, csrf)
+                })
+                .await
+            }
+            ("GET", ["console", "certificates", id, "download"]) => {
+                let Ok(id) = id.parse::<u64>() else {
+                    return refused(StatusCode::NOT_FOUND, "Not found", "No such certificate.");
+                };
+                let format = list_format(query);
+                let result = tokio::task::spawn_blocking(move || {
+                    let owned = ra.certificate(&admin, id)?;
+                    let bytes = if owned.owner.external {
+                        ca_core::encoding::export(format, &owned.record.der, &[]).map_err(|e| {
+                            RaError::Ca(ca_core::service::CaServiceError::Encoding(e))
+                        })?
+                    } else {
+                        ra.ca().export(&owned.record, format)?
+                    };
+                    ra.record_download(&admin, id, &format!("console {format:?}"))?;
+                    Ok::<_, RaError>(bytes)
+                })
+                .await;
+                match result {
+                    Ok(Ok(bytes)) => Page::File {
+                        content_type: format.media_type(),
+                        filename: format!("certificate-{id}.{}", format.file_extension()),
+                        body: Bytes::from(bytes),
+                    },
+                    Ok(Err(e)) => ra_refusal(&e),
+                    Err(_) => refused(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Error",
+                        "The download did not finish.",
+                    ),
+                }
+            }
+            ("POST", ["console", "certificates", id, "revoke"]) => {
+                let Ok(id) = id.parse::<u64>() else {
+                    return refused(StatusCode::NOT_FOUND, "Not found", "No such certificate.");
+                };
+                let Ok(reason) = reason.parse::<ca_core::revocation::RevocationReason>() else {
+                    return refused(
+                        StatusCode::BAD_REQUEST,
+                        "Refused",
+                        "Unknown revocation reason.",
+                    );
+                };
+                let result =
+                    tokio::task::spawn_blocking(move || ra.revoke(&admin, id, reason, &message))
+                        .await;
+                match result {
+                    Ok(Ok(_)) => Page::Redirect(format!("/console/certificates/{id}"), Vec::new()),
+                    Ok(Err(e)) => ra_refusal(&e),
+                    Err(_) => refused(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Error",
+                        "The revocation did not finish.",
+                    ),
+                }
             }
             ("POST", ["console", "requests", id, decision @ ("approve" | "decline")]) => {
                 let Ok(id) = id.parse::<u64>() else {
@@ -394,6 +484,20 @@ fn login_form(error: Option<&str>, status: StatusCode) -> Page {
             ),
         )],
     )
+}
+
+/// What a form asks for besides its CSRF token.
+struct Action {
+    message: String,
+    reason: String,
+}
+
+/// The `format` of a download (PEM when none or an unknown one is asked).
+fn list_format(query: &str) -> ca_core::encoding::ExportFormat {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "format")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(ca_core::encoding::ExportFormat::Pem)
 }
 
 fn list_query(query: &str) -> pages::ListQuery {

@@ -57,7 +57,7 @@ pub fn certificates(
             tbody {
                 @for c in &rows {
                     tr {
-                        td { (c.record.id) }
+                        td { a href=(format!("/console/certificates/{}", c.record.id)) { (c.record.id) } }
                         td { (c.record.subject) }
                         td { (c.record.names.iter().map(|n| n.value()).collect::<Vec<_>>().join(", ")) }
                         td { (c.record.profile) }

@@ -1,10 +1,12 @@
 //! The pages, as maud templates: the layout every page shares, the login form,
 //! the dashboard, the approval queue and the certificate list.
 
+mod certificate;
 mod certificates;
 mod dashboard;
 mod queue;
 
+pub use certificate::certificate;
 pub use certificates::certificates;
 pub use certificates::ListQuery;
 pub use dashboard::dashboard;
