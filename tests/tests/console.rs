@@ -296,6 +296,44 @@ fn sign_in_dashboard_queue_and_approval_within_scope() {
     );
     assert!(crl.contains("Key Compromise"), "{crl}");
 
+    // Bulk approval of two more.
+    let mut more = Vec::new();
+    for name in ["bulk-a", "bulk-b"] {
+        let csr = openssl_csr(
+            dir,
+            name,
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            &format!("/CN={name}.test"),
+            Some(&format!("DNS:{name}.test")),
+        );
+        let submitted = requester.json(&[
+            "request",
+            "submit",
+            "--csr",
+            csr.to_str().unwrap(),
+            "--profile",
+            "tls-server",
+            "--org",
+            &org,
+        ]);
+        more.push(id(&submitted));
+    }
+    let queue = browser.get("/console/queue");
+    assert!(queue.body.contains("bulk-a.test") && queue.body.contains("Approve selected"));
+    let bulk = browser.post(
+        "/console/queue/approve",
+        &[
+            ("csrf", &session_csrf),
+            ("message", "batch"),
+            ("ids", &more[0]),
+            ("ids", &more[1]),
+        ],
+    );
+    assert_eq!(bulk.status, 303, "{}", bulk.body);
+    for r in &more {
+        assert_eq!(admin.json(&["request", "show", r])["status"], "issued");
+    }
+
     // An RAO of another organization sees none of it.
     let other = admin.json(&["org", "create", "--name", "Elsewhere"]);
     std::fs::write(dir.join("other.password"), "far away officer 2026\n").unwrap();

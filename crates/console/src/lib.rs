@@ -223,6 +223,12 @@ impl Console {
                     Action {
                         message: field("message"),
                         reason: field("reason"),
+                        ids: form
+                            .iter()
+                            .filter(|(k, _)| k == "ids")
+                            .filter_map(|(_, v)| v.parse().ok())
+                            .take(500)
+                            .collect(),
                     },
                 )
                 .await
@@ -300,7 +306,11 @@ impl Console {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let csrf = session.csrf.clone();
         let ra = self.ra.clone();
-        let Action { message, reason } = action;
+        let Action {
+            message,
+            reason,
+            ids,
+        } = action;
         match (method.as_str(), segments.as_slice()) {
             ("POST", ["console", "logout"]) => {
                 self.sessions.end(token);
@@ -394,6 +404,32 @@ impl Console {
                         "Error",
                         "The revocation did not finish.",
                     ),
+                }
+            }
+            ("POST", ["console", "queue", "approve"]) => {
+                // Each is the RA's approval of its own: one refused does not stop the others.
+                let result = tokio::task::spawn_blocking(move || {
+                    let mut refusals = Vec::new();
+                    for id in ids {
+                        if let Err(e) = ra.approve(&admin, RequestId(id), &message) {
+                            refusals.push(format!(
+                                "request {id}: {}",
+                                gateway_http::Refusal::of(&e).message
+                            ));
+                        }
+                    }
+                    refusals
+                })
+                .await
+                .unwrap_or_else(|_| vec!["the approvals did not finish".into()]);
+                if result.is_empty() {
+                    Page::Redirect("/console/queue".into(), Vec::new())
+                } else {
+                    refused(
+                        StatusCode::BAD_REQUEST,
+                        "Some requests were not approved",
+                        &result.join("; "),
+                    )
                 }
             }
             ("POST", ["console", "requests", id, decision @ ("approve" | "decline")]) => {
@@ -490,6 +526,8 @@ fn login_form(error: Option<&str>, status: StatusCode) -> Page {
 struct Action {
     message: String,
     reason: String,
+    /// The requests a bulk approval selects.
+    ids: Vec<u64>,
 }
 
 /// The `format` of a download (PEM when none or an unknown one is asked).

@@ -20,14 +20,25 @@ pub fn queue(
         @if waiting.is_empty() {
             p { "Nothing is waiting for approval." }
         } @else {
+            form #bulk method="post" action="/console/queue/approve" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="bulk-message" { "Message for the selected requests" }
+                input #bulk-message type="text" name="message" maxlength="512";
+                " "
+                button type="submit" { "Approve selected" }
+            }
             table {
                 thead { tr {
-                    th scope="col" { "Request" } th scope="col" { "Names" } th scope="col" { "Profile" }
+                    th scope="col" { "Select" } th scope="col" { "Request" } th scope="col" { "Names" } th scope="col" { "Profile" }
                     th scope="col" { "Requester" } th scope="col" { "Channel" } th scope="col" { "Decision" }
                 } }
                 tbody {
                     @for r in &waiting {
                         tr {
+                            td {
+                                input type="checkbox" name="ids" value=(r.id.0) form="bulk"
+                                    aria-label=(format!("select request {}", r.id.0));
+                            }
                             td { (r.id.0) }
                             td { (r.names.iter().map(|n| n.value()).collect::<Vec<_>>().join(", ")) }
                             td { (r.profile) }
