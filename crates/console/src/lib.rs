@@ -45,6 +45,8 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-ac
 pub struct Console {
     ra: Arc<RegistrationAuthority>,
     sessions: Arc<Sessions>,
+    /// Failed sign-ins per client address (the RA limits each account per address too).
+    throttle: Arc<gateway_http::Throttle>,
 }
 
 impl std::fmt::Debug for Console {
@@ -83,6 +85,9 @@ impl Console {
         Self {
             ra,
             sessions: Arc::default(),
+            throttle: Arc::new(gateway_http::Throttle::with_limit(
+                gateway_http::throttle::ADMIN_MAX_FAILURES,
+            )),
         }
     }
 
@@ -237,6 +242,14 @@ impl Console {
     }
 
     async fn login(&self, username: &str, password: &str, client: Option<IpAddr>) -> Page {
+        if let Some(seconds) = client.and_then(|c| self.throttle.locked(c)) {
+            return login_form(
+                Some(&format!(
+                    "Too many failed sign-ins from this address; try again in {seconds} s."
+                )),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
         let ra = self.ra.clone();
         let (username, password) = (username.to_string(), password.to_string());
         let result = tokio::task::spawn_blocking(move || {
@@ -250,6 +263,12 @@ impl Console {
             Ok::<_, RaError>(admin)
         })
         .await;
+        if let Some(c) = client {
+            match &result {
+                Ok(Ok(_)) => self.throttle.succeeded(c),
+                _ => self.throttle.failed(c),
+            }
+        }
         match result {
             Ok(Ok(admin)) => {
                 let token = self.sessions.begin(admin.id);
