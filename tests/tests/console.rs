@@ -215,6 +215,16 @@ fn sign_in_dashboard_queue_and_approval_within_scope() {
         "charts with their numbers"
     );
     assert!(dashboard.body.contains("Requests by status"));
+    for chart in [
+        "Certificates expiring",
+        "Key strength",
+        "Signature algorithms",
+        "Public key algorithms",
+        "Certificates by duration",
+        "Requested vs issued",
+    ] {
+        assert!(dashboard.body.contains(chart), "no chart {chart}");
+    }
 
     // The queue shows the request; a post without the session's token changes nothing.
     let queue = browser.get("/console/queue");
@@ -233,6 +243,12 @@ fn sign_in_dashboard_queue_and_approval_within_scope() {
     assert_eq!(approved.status, 303, "{}", approved.body);
     let shown = admin.json(&["request", "show", &request]);
     assert_eq!(shown["status"], "issued", "{shown}");
+    let dashboard = browser.get("/console/");
+    assert!(
+        dashboard.body.contains("EC P-256") && dashboard.body.contains("ECDSA with SHA-256"),
+        "{}",
+        dashboard.body
+    );
     let listed = browser.get("/console/certificates?name=queued");
     assert!(listed.body.contains("queued.test"), "{}", listed.body);
     let certificate = shown["certificate"]

@@ -73,6 +73,71 @@ pub fn dashboard(
             .unwrap_or_else(|| c.owner.org.to_string())
     });
 
+    let facts: Vec<(String, String)> = certificates
+        .iter()
+        .map(|c| super::key_facts::key_and_signature(&c.record.der))
+        .collect();
+    let count = |labels: &mut dyn Iterator<Item = String>| -> Vec<Bar> {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for label in labels {
+            *counts.entry(label).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|(label, value)| Bar {
+                label,
+                value,
+                link: None,
+            })
+            .collect()
+    };
+    let by_key = count(&mut facts.iter().map(|(k, _)| k.clone()));
+    let by_key_algorithm = count(
+        &mut facts
+            .iter()
+            .map(|(k, _)| k.split(' ').next().unwrap_or_default().to_string()),
+    );
+    let by_signature = count(&mut facts.iter().map(|(_, s)| s.clone()));
+    let by_duration = count(&mut certificates.iter().map(|c| {
+        let days = (c.record.not_after - c.record.not_before) / 86_400;
+        match days {
+            0..=7 => "up to 7 days".to_string(),
+            8..=90 => "8 to 90 days".to_string(),
+            91..=398 => "91 to 398 days".to_string(),
+            399..=825 => "399 to 825 days".to_string(),
+            _ => "more than 825 days".to_string(),
+        }
+    }));
+    // Requested and issued per week, the last eight weeks (oldest first).
+    const WEEK: i64 = 7 * 86_400;
+    let week_of = |at: i64| (now - at).div_euclid(WEEK);
+    let mut over_time = Vec::new();
+    for week in (0..8).rev() {
+        let label = if week == 0 {
+            "this week".to_string()
+        } else {
+            format!("{week} weeks ago")
+        };
+        let requested = requests
+            .iter()
+            .filter(|r| week_of(r.created_at) == week)
+            .count() as u64;
+        let issued = certificates
+            .iter()
+            .filter(|c| week_of(c.record.issued_at) == week)
+            .count() as u64;
+        over_time.push(Bar {
+            label: format!("{label}: requested"),
+            value: requested,
+            link: None,
+        });
+        over_time.push(Bar {
+            label: format!("{label}: issued"),
+            value: issued,
+            link: None,
+        });
+    }
+
     Ok(html! {
         p { (requests.len()) " requests and " (certificates.len()) " certificates in your scope." }
         div.cards {
@@ -81,6 +146,11 @@ pub fn dashboard(
             (bar_chart("Certificates by profile", &by_profile))
             (bar_chart("Certificates by CA", &by_ca))
             (bar_chart("Certificates by organization", &by_org))
+            (bar_chart("Certificates by duration", &by_duration))
+            (bar_chart("Key strength", &by_key))
+            (bar_chart("Public key algorithms", &by_key_algorithm))
+            (bar_chart("Signature algorithms", &by_signature))
+            (bar_chart("Requested vs issued, per week", &over_time))
         }
     })
 }

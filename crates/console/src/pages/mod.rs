@@ -4,6 +4,7 @@
 mod certificate;
 mod certificates;
 mod dashboard;
+mod key_facts;
 mod queue;
 
 pub use certificate::certificate;
