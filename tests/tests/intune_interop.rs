@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use certwright_tests::cli::{id, items};
 use certwright_tests::intune::IntuneStandIn;
+use certwright_tests::revocation::{crl_text, ocsp_text};
 use certwright_tests::{must, pkilint_errors, run_in, ClientRun, Gateway, Operator, Run};
 use serde_json::Value;
 
@@ -269,60 +270,23 @@ impl Setup {
 
     /// `openssl ocsp` for a device's certificate: its status line.
     fn ocsp(&self, device: &Path) -> String {
-        let cert = device.join("dev.crt");
-        let run = must(
+        ocsp_text(
             &self.dir,
-            "openssl",
-            &[
-                "ocsp",
-                "-issuer",
-                ISSUING_PEM,
-                "-cert",
-                cert.to_str().unwrap(),
-                "-url",
-                &format!("{}/ocsp", self.gateway.http_url()),
-                "-CAfile",
-                ROOT_PEM,
-            ],
-        );
-        let text = format!("{}{}", run.stdout, run.stderr);
-        assert!(text.contains("Response verify OK"), "{text}");
-        text
+            self.gateway.http_url(),
+            ISSUING_PEM,
+            ROOT_PEM,
+            &device.join("dev.crt"),
+        )
     }
 
     /// `openssl crl -text` of the demo issuing CA's CRL, after checking its signature.
     fn crl_text(&self) -> String {
-        let crl = self.dir.join("issuing.crl");
-        let get = run_in(
+        crl_text(
             &self.dir,
-            "curl",
-            &[
-                "-sS",
-                "--fail",
-                "-o",
-                crl.to_str().unwrap(),
-                &format!("{}/crl/demo-issuing.crl", self.gateway.http_url()),
-            ],
-        );
-        assert!(get.ok, "CRL download: {}", get.stderr);
-        let run = must(
-            &self.dir,
-            "openssl",
-            &[
-                "crl",
-                "-inform",
-                "DER",
-                "-in",
-                crl.to_str().unwrap(),
-                "-CAfile",
-                ISSUING_PEM,
-                "-noout",
-                "-text",
-            ],
-        );
-        let text = format!("{}{}", run.stdout, run.stderr);
-        assert!(text.contains("verify OK"), "{text}");
-        text
+            self.gateway.http_url(),
+            "demo-issuing",
+            ISSUING_PEM,
+        )
     }
 
     fn audit(&self) -> Vec<Value> {

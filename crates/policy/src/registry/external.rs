@@ -177,11 +177,7 @@ impl RegistrationAuthority {
             "certificate.revoke",
             &format!("certificate:{id}"),
         )?;
-        if matches!(owned.record.status, CertificateStatus::Revoked { .. }) {
-            return Err(RaError::Ca(
-                ca_core::service::CaServiceError::AlreadyRevoked(owned.record.serial.to_hex()),
-            ));
-        }
+        // A second revocation is refused by the CA service (AlreadyRevoked), as for ours.
         self.revoke_internal(&actor.username, id, owned.owner.request, reason, message)
     }
 }
