@@ -234,6 +234,7 @@ impl Console {
                             .filter_map(|(_, v)| v.parse().ok())
                             .take(500)
                             .collect(),
+                        replace: field("replace") == "yes",
                     },
                 )
                 .await
@@ -329,6 +330,7 @@ impl Console {
             message,
             reason,
             ids,
+            replace,
         } = action;
         match (method.as_str(), segments.as_slice()) {
             ("POST", ["console", "logout"]) => {
@@ -354,11 +356,32 @@ impl Console {
                 .await
             }
             ("GET", ["console", "certificates"]) => {
-                let q = list_query(query);
+                let q = pages::ListQuery::parse(query);
                 render(ra, admin, csrf, "Certificates", move |ra, admin, _| {
                     pages::certificates(ra, admin, &q, now())
                 })
                 .await
+            }
+            ("GET", ["console", "certificates.csv"]) => {
+                let q = pages::ListQuery::parse(query);
+                let result = tokio::task::spawn_blocking(move || {
+                    let filter = q.filter(&ra, now());
+                    gateway_http::csv::certificates_csv(&ra, &admin, &filter)
+                })
+                .await;
+                match result {
+                    Ok(Ok(text)) => Page::File {
+                        content_type: "text/csv; charset=utf-8",
+                        filename: "certificates.csv".into(),
+                        body: Bytes::from(text),
+                    },
+                    Ok(Err(e)) => ra_refusal(&e),
+                    Err(_) => refused(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Failed",
+                        "The export failed.",
+                    ),
+                }
             }
             ("GET", ["console", "certificates", id]) => {
                 let Ok(id) = id.parse::<u64>() else {
@@ -422,6 +445,28 @@ impl Console {
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "Error",
                         "The revocation did not finish.",
+                    ),
+                }
+            }
+            ("POST", ["console", "certificates", id, "renew"]) => {
+                let Ok(id) = id.parse::<u64>() else {
+                    return refused(StatusCode::NOT_FOUND, "Not found", "No such certificate.");
+                };
+                let result =
+                    tokio::task::spawn_blocking(move || ra.renew(&admin, id, None, replace)).await;
+                match result {
+                    Ok(Ok(request)) => match request.state {
+                        policy::request::RequestState::Issued { certificate } => Page::Redirect(
+                            format!("/console/certificates/{certificate}"),
+                            Vec::new(),
+                        ),
+                        _ => Page::Redirect("/console/queue".into(), Vec::new()),
+                    },
+                    Ok(Err(e)) => ra_refusal(&e),
+                    Err(_) => refused(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Failed",
+                        "The renewal failed.",
                     ),
                 }
             }
@@ -547,6 +592,8 @@ struct Action {
     reason: String,
     /// The requests a bulk approval selects.
     ids: Vec<u64>,
+    /// A renewal replaces the certificate (the "Replace" button).
+    replace: bool,
 }
 
 /// The `format` of a download (PEM when none or an unknown one is asked).
@@ -555,23 +602,6 @@ fn list_format(query: &str) -> ca_core::encoding::ExportFormat {
         .find(|(k, _)| k == "format")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(ca_core::encoding::ExportFormat::Pem)
-}
-
-fn list_query(query: &str) -> pages::ListQuery {
-    let mut q = pages::ListQuery::default();
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        let v = v.trim().chars().take(128).collect::<String>();
-        if v.is_empty() {
-            continue;
-        }
-        match k.as_ref() {
-            "status" => q.status = Some(v),
-            "name" => q.name = Some(v),
-            "expires_within" => q.expires_within = v.parse().ok(),
-            _ => {}
-        }
-    }
-    q
 }
 
 async fn read_form<B>(body: B, headers: &HeaderMap) -> Result<Vec<(String, String)>, Page>

@@ -23,6 +23,7 @@
 
 pub mod actor;
 pub mod body;
+pub mod csv;
 pub mod peer;
 pub mod refusal;
 pub mod service;

@@ -19,7 +19,6 @@
 #![warn(missing_docs)]
 
 pub mod body;
-pub mod csv;
 pub mod error;
 mod handlers;
 pub mod import;

@@ -269,6 +269,26 @@ const EXPIRES_BEFORE: QueryParam = QueryParam {
     description: "Only certificates expiring before this time (RFC 3339 or unix seconds).",
     kind: ParamType::Time,
 };
+const EXPIRES_AFTER: QueryParam = QueryParam {
+    name: "expires_after",
+    description: "Only certificates expiring at or after this time (RFC 3339 or unix seconds).",
+    kind: ParamType::Time,
+};
+const DEPT: QueryParam = QueryParam {
+    name: "dept",
+    description: "Only this department's.",
+    kind: ParamType::Integer,
+};
+const ISSUER: QueryParam = QueryParam {
+    name: "issuer",
+    description: "Only those of this issuing CA (its id).",
+    kind: ParamType::Text,
+};
+const SERIAL: QueryParam = QueryParam {
+    name: "serial",
+    description: "Only serial numbers containing these hex digits (case and colons ignored).",
+    kind: ParamType::Text,
+};
 
 const CERTIFICATE_CLASS: QueryParam = QueryParam {
     name: "class",
@@ -286,8 +306,22 @@ const CERTIFICATE_FILTERS: &[QueryParam] = &[
     PROFILE,
     NAME,
     EXPIRES_BEFORE,
+    EXPIRES_AFTER,
+    DEPT,
+    ISSUER,
+    SERIAL,
 ];
-const CSV_FILTERS: &[QueryParam] = &[CERTIFICATE_STATUS, ORG, PROFILE, NAME, EXPIRES_BEFORE];
+const CSV_FILTERS: &[QueryParam] = &[
+    CERTIFICATE_STATUS,
+    ORG,
+    PROFILE,
+    NAME,
+    EXPIRES_BEFORE,
+    EXPIRES_AFTER,
+    DEPT,
+    ISSUER,
+    SERIAL,
+];
 
 use BodyKind as B;
 use ResponseKind as R;

@@ -24,6 +24,9 @@ pub fn certificate(
     let history = ra.certificate_audit(admin, id)?;
     let r = &owned.record;
     let revocable = r.status.name() != "revoked" && !owned.owner.external;
+    // Renewal reuses the stored request's CSR, so only what was requested here renews.
+    let renewable =
+        r.status.name() == "issued" && !owned.owner.external && owned.owner.request.is_some();
     Ok(html! {
         table {
             tbody {
@@ -47,6 +50,16 @@ pub fn certificate(
                 };
                 a href=(format!("/console/certificates/{id}/download?format={word}")) { (word) }
                 " "
+            }
+        }
+        @if renewable {
+            h2 { "Renew or replace" }
+            p { "A renewal asks for the same names with the same key; it is approved as a new request would be. A replacement also revokes this certificate once the new one is issued." }
+            form method="post" action=(format!("/console/certificates/{id}/renew")) {
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" { "Renew" }
+                " "
+                button.secondary type="submit" name="replace" value="yes" { "Replace" }
             }
         }
         @if revocable {

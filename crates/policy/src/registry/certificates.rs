@@ -49,6 +49,54 @@ pub struct CertificateFilter {
     pub expires_before: Option<i64>,
     /// Only names or subjects containing this text.
     pub name: Option<String>,
+    /// Only this department.
+    #[serde(default)]
+    pub dept: Option<DeptId>,
+    /// Only certificates of this issuing CA (its id).
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Only serial numbers containing these hex digits (case and colons ignored).
+    #[serde(default)]
+    pub serial: Option<String>,
+    /// Only certificates expiring at or after this unix time.
+    #[serde(default)]
+    pub expires_after: Option<i64>,
+    /// Only certificates of one of these profiles (a certificate class's).
+    #[serde(default)]
+    pub profiles: Option<Vec<String>>,
+}
+
+impl CertificateFilter {
+    /// Whether a certificate and its owner pass every filter that is set.
+    pub fn matches(&self, record: &CertificateRecord, owner: &CertificateOwner) -> bool {
+        let needle = self.name.as_ref().map(|n| n.to_ascii_lowercase());
+        let serial = self.serial.as_ref().map(|s| {
+            s.chars()
+                .filter(char::is_ascii_hexdigit)
+                .collect::<String>()
+                .to_ascii_lowercase()
+        });
+        self.status
+            .as_ref()
+            .is_none_or(|s| record.status.name() == s)
+            && self.org.is_none_or(|o| owner.org == o)
+            && self.dept.is_none_or(|d| owner.dept == Some(d))
+            && self.profile.as_ref().is_none_or(|p| &record.profile == p)
+            && self
+                .profiles
+                .as_ref()
+                .is_none_or(|ps| ps.iter().any(|p| p == &record.profile))
+            && self.issuer.as_ref().is_none_or(|i| &record.issuer_id == i)
+            && self.expires_before.is_none_or(|t| record.not_after < t)
+            && self.expires_after.is_none_or(|t| record.not_after >= t)
+            && serial.as_ref().is_none_or(|s| {
+                record.serial.to_hex().to_ascii_lowercase().contains(s.as_str())
+            })
+            && needle.as_ref().is_none_or(|n| {
+                record.subject.to_ascii_lowercase().contains(n)
+                    || record.names.iter().any(|x| x.value().contains(n.as_str()))
+            })
+    }
 }
 
 /// A certificate with its owner, as the API shows it.
@@ -135,18 +183,7 @@ impl RegistrationAuthority {
                     },
                 )
                 .is_ok();
-                let needle = filter.name.as_ref().map(|n| n.to_ascii_lowercase());
-                let matches = filter
-                    .status
-                    .as_ref()
-                    .is_none_or(|s| record.status.name() == s)
-                    && filter.org.is_none_or(|o| owner.org == o)
-                    && filter.profile.as_ref().is_none_or(|p| &record.profile == p)
-                    && filter.expires_before.is_none_or(|t| record.not_after < t)
-                    && needle.as_ref().is_none_or(|n| {
-                        record.subject.to_ascii_lowercase().contains(n)
-                            || record.names.iter().any(|x| x.value().contains(n.as_str()))
-                    });
+                let matches = filter.matches(&record, &owner);
                 if visible && matches {
                     out.push(OwnedCertificate { record, owner });
                     if out.len() >= limit {

@@ -13,11 +13,10 @@ use serde_json::json;
 use super::requests::recorded;
 use super::{Ctx, Reply};
 use crate::body::media_type;
-use crate::csv::CsvWriter;
 use crate::error::ApiError;
 use crate::import::{self, ImportFormat};
 use crate::pagination::Page;
-use crate::views::{rfc3339, AuditEntryView, CertificateView, RequestView};
+use crate::views::{AuditEntryView, CertificateView, RequestView};
 use crate::wire::{RenewRequest, ReplaceRequest, RevokeRequest};
 
 /// The states a certificate record can be in (the RA compares the word as given).
@@ -39,6 +38,11 @@ fn filter(ctx: &Ctx) -> Result<CertificateFilter, ApiError> {
         profile: ctx.query.get("profile").map(str::to_string),
         expires_before: ctx.query.time("expires_before")?,
         name: ctx.query.get("name").map(str::to_string),
+        dept: ctx.query.u64("dept")?.map(DeptId),
+        issuer: ctx.query.get("issuer").map(str::to_string),
+        serial: ctx.query.get("serial").map(str::to_string),
+        expires_after: ctx.query.time("expires_after")?,
+        profiles: None,
     })
 }
 
@@ -56,76 +60,11 @@ pub async fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     )
 }
 
-const CSV_COLUMNS: [&str; 17] = [
-    "id",
-    "serial",
-    "status",
-    "subject",
-    "names",
-    "profile",
-    "issuer",
-    "not_before",
-    "not_after",
-    "requester",
-    "issued_at",
-    "org",
-    "dept",
-    "request",
-    "external",
-    "revoked_at",
-    "revocation_reason",
-];
-
-/// GET /certificates.csv: every matching certificate, read page by page so that
-/// a large export never holds every record (and its DER) at once.
+/// GET /certificates.csv: every matching certificate.
 pub async fn csv(ctx: &Ctx) -> Result<Reply, ApiError> {
-    const CHUNK: usize = 500;
     let filter = filter(ctx)?;
     let text = ctx
-        .run(move |ra, admin| {
-            let mut csv = CsvWriter::with_header(&CSV_COLUMNS);
-            let mut after = 0;
-            loop {
-                let chunk = ra.certificates(admin, &filter, after, CHUNK)?;
-                for c in &chunk {
-                    let r = &c.record;
-                    let (revoked_at, reason) = match &r.status {
-                        ca_core::certificates::CertificateStatus::Revoked {
-                            revoked_at,
-                            reason,
-                            ..
-                        } => (rfc3339(*revoked_at), reason.as_str().to_string()),
-                        _ => (String::new(), String::new()),
-                    };
-                    let names: Vec<String> = r.names.iter().map(ToString::to_string).collect();
-                    let fields = [
-                        r.id.to_string(),
-                        r.serial.to_hex(),
-                        r.status.name().to_string(),
-                        r.subject.clone(),
-                        names.join(" "),
-                        r.profile.clone(),
-                        r.issuer_id.clone(),
-                        rfc3339(r.not_before),
-                        rfc3339(r.not_after),
-                        r.requester.clone(),
-                        rfc3339(r.issued_at),
-                        c.owner.org.0.to_string(),
-                        c.owner.dept.map(|d| d.0.to_string()).unwrap_or_default(),
-                        c.owner.request.map(|q| q.0.to_string()).unwrap_or_default(),
-                        c.owner.external.to_string(),
-                        revoked_at,
-                        reason,
-                    ];
-                    csv.row(fields.iter().map(String::as_str));
-                }
-                match chunk.last() {
-                    Some(last) if chunk.len() == CHUNK => after = last.record.id,
-                    _ => break,
-                }
-            }
-            Ok(csv.finish())
-        })
+        .run(move |ra, admin| Ok(gateway_http::csv::certificates_csv(ra, admin, &filter)?))
         .await?;
     Ok(Reply::Raw {
         status: StatusCode::OK,
