@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need when it is missing
 # (openssl, curl, the ACME clients certbot and lego and the SCEP clients
-# scepclient (package scep) and certmonger's scep-submit from Debian's packages,
-# pkilint and the certificate manager API client cert-manager from PyPI), then
+# scepclient (package scep) and certmonger's scep-submit, and Chromium for the
+# console's browser tests, from Debian's packages; libxmlsec1-dev, libxml2-dev,
+# libclang-dev and pkg-config for the SAML build and xmlsec1 for its test IdP, from
+# Debian's packages too; playwright-core from npm;
+# pkilint, the certificate manager API client cert-manager and pysaml2 from PyPI), then
 # runs every test of the workspace, the integration
 # tests with real outside tools included.
 #
@@ -19,6 +22,17 @@ command -v certbot >/dev/null 2>&1 || need_apt+=(certbot)
 command -v lego >/dev/null 2>&1 || need_apt+=(lego)
 command -v scepclient >/dev/null 2>&1 || need_apt+=(scep)
 [ -x /usr/lib/certmonger/scep-submit ] || need_apt+=(certmonger)
+# SAML single sign-on (crate saml-sp over samael): the build needs libxmlsec1's and
+# libxml2's headers, pkg-config and libclang (bindgen); the test IdP signs with xmlsec1.
+for pkg in libxmlsec1-dev libxml2-dev libclang-dev xmlsec1; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    need_apt+=("$pkg")
+  fi
+done
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# The console's browser tests: Debian's Chromium, driven by playwright-core from npm.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (apt-get)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -38,6 +52,17 @@ if ! python3 -c "import cert_manager" >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check "cert-manager==4.0.0" \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "cert-manager==4.0.0"
 fi
+# playwright-core (no browser download: it drives /usr/bin/chromium).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "installing playwright-core (npm)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The SAML test IdP (tests/saml/idp.py) is pysaml2's.
+if ! python3 -c "import saml2.server" >/dev/null 2>&1; then
+  echo "installing pysaml2 (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check "pysaml2==7.5.5" \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "pysaml2==7.5.5"
+fi
 # pip may install scripts outside PATH (user installs).
 if ! command -v lint_pkix_cert >/dev/null 2>&1; then
   export PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
@@ -50,5 +75,8 @@ echo "certbot: $(certbot --version 2>&1)"
 echo "lego: $(dpkg-query -W -f='${Version}' lego 2>/dev/null || lego --version)"
 echo "scepclient: $(scepclient -version 2>&1)"
 echo "cert-manager (PyPI): $(python3 -m pip show cert-manager 2>/dev/null | awk '/^Version/ {print $2}')"
+echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo present)"
+echo "playwright-core: $(node -p "require('./tests/browser/node_modules/playwright-core/package.json').version")"
 echo "certmonger: $(dpkg-query -W -f='${Version}' certmonger 2>/dev/null || echo present)"
+echo "pysaml2 (PyPI): $(python3 -m pip show pysaml2 2>/dev/null | awk '/^Version/ {print $2}'); $(xmlsec1 --version 2>/dev/null); libxmlsec1-dev $(dpkg-query -W -f='${Version}' libxmlsec1-dev 2>/dev/null)"
 exec cargo test --workspace "$@"

@@ -14,30 +14,8 @@ pub const ROOT_PEM: &str = "ca-data/cas/demo-root/certificate.pem";
 /// The demo issuing CA, relative to the test directory.
 pub const ISSUING_PEM: &str = "ca-data/cas/demo-issuing/certificate.pem";
 
-/// One HTTP exchange as curl saw it.
-pub struct Answer {
-    /// The HTTP status.
-    pub status: u16,
-    /// The raw header block (HTTP/1.1: as sent, names in their case).
-    pub headers: String,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.lines().find_map(|line| {
-            let (n, v) = line.split_once(':')?;
-            n.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).to_string()
-    }
-}
+/// One HTTP exchange as curl saw it (the shared one of [`crate::curl`]).
+pub use crate::curl::Answer;
 
 /// The demo gateway with an MRAO session.
 pub struct Est {

@@ -2,13 +2,16 @@
 //! binary ([`gateway`]) and the operator CLI ([`cli`]), openssl and pkilint,
 //! free loopback ports and a relay for third-party clients' listeners ([`relay`]).
 
+pub mod browser;
 pub mod cli;
 pub mod client_run;
+pub mod curl;
 pub mod est;
 pub mod gateway;
 pub mod intune;
 pub mod relay;
 pub mod revocation;
+pub mod saml;
 
 pub use cli::Operator;
 pub use client_run::ClientRun;

@@ -6,7 +6,9 @@
 //! - lego over http-01 (`run`, `renew`, `revoke`) and over tls-alpn-01;
 //! - an endpoint with an approval queue: certbot polls while the test
 //!   approves its request through `ca-admin`, and lego polls while the test
-//!   declines one.
+//!   declines one; and certbot polls while an administrator approves its
+//!   request in the web console, in Chromium (`certwright_tests::browser`), and
+//!   then finds, downloads and revokes the certificate there.
 //!
 //! Each client brings its own challenge listener on a loopback port; the
 //! gateway's `[acme.validation]` table points every test name at 127.0.0.1 and
@@ -64,6 +66,8 @@ struct Ca {
     gateway: Gateway,
     /// The first MRAO, logged in.
     admin: Operator,
+    /// The first MRAO's password (the browser test signs in with it).
+    password: String,
     dir: PathBuf,
     /// Where the validators connect for http-01; forwards to the client's listener.
     http01: Relay,
@@ -98,6 +102,7 @@ impl Ca {
         let ca = Ca {
             gateway,
             admin,
+            password,
             dir,
             http01,
             tls_alpn,
@@ -788,6 +793,96 @@ fn certbot_waits_in_the_approval_queue_until_an_administrator_approves() {
         &live.join("chain.pem"),
         "q.test",
     );
+}
+
+#[test]
+fn certbot_finishes_when_an_administrator_approves_in_the_console_in_chromium() {
+    require("certbot");
+    certwright_tests::browser::require();
+    let ca = Ca::start();
+    ca.create_endpoint("queued", "queue", false);
+    let server = ca.directory("queued");
+    let (client, request) = ca.spawn_until_queued("certbot-console", "q.test", || {
+        let listener = ca.certbot_http();
+        let mut args = vec![
+            "--standalone",
+            "--server",
+            &server,
+            "--agree-tos",
+            "--register-unsafely-without-email",
+            "-d",
+            "q.test",
+        ];
+        args.extend(strings(&listener));
+        ca.certbot("certonly", &args)
+    });
+    let out = certwright_tests::browser::screenshot_dir(env!("CARGO_TARGET_TMPDIR"), "acme-console");
+    let browser = certwright_tests::browser::Console {
+        base: ca.gateway.https_url(),
+        username: "admin",
+        password: &ca.password,
+        dir: &ca.dir,
+        out: &out,
+    };
+    // Sign in, see the dashboard's charts, approve the request in the queue (with the keyboard).
+    let approved = browser.run("approve", &["--name", "q.test"]);
+    assert_eq!(approved["request"], request.as_str(), "{approved}");
+    ca.step("approved in Chromium");
+    client.success(CLIENT_TIMEOUT);
+    let live = ca.certbot_live("q.test");
+    ca.check_issued(
+        "q-console",
+        &live.join("cert.pem"),
+        &live.join("chain.pem"),
+        "q.test",
+    );
+    let shown = ca.admin.json(&["request", "show", &request]);
+    assert_eq!(shown["status"], "issued", "{shown}");
+    let certificate = shown["certificate"].as_u64().expect("its certificate");
+
+    // Filter the list, download the CSV and the chain, revoke with a reason.
+    let found = browser.run("certificate", &["--name", "q.test"]);
+    assert_eq!(found["certificate"], certificate.to_string().as_str(), "{found}");
+    let csv = std::fs::read_to_string(found["csv"].as_str().unwrap()).unwrap();
+    assert!(csv.starts_with("id,serial,status,subject"), "{csv}");
+    assert!(
+        csv.lines().any(|l| l.starts_with(&format!("{certificate},")) && l.contains("dns:q.test")),
+        "{csv}"
+    );
+    let pem = found["pem"].as_str().unwrap();
+    let verify = run_in(
+        &ca.dir,
+        "openssl",
+        &["verify", "-CAfile", "root.pem", "-untrusted", pem, pem],
+    );
+    assert!(verify.stdout.contains(": OK"), "{}{}", verify.stdout, verify.stderr);
+    let downloaded = std::fs::read_to_string(pem).unwrap();
+    let certbot_leaf = std::fs::read_to_string(live.join("cert.pem")).unwrap();
+    assert_eq!(
+        first_pem_certificate(&downloaded),
+        first_pem_certificate(&certbot_leaf),
+        "the console's download is the certificate certbot got"
+    );
+    let serial = ca.admin.json(&["cert", "show", &certificate.to_string()])["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let crl = certwright_tests::revocation::crl_text(
+        &ca.dir,
+        ca.gateway.http_url(),
+        "demo-issuing",
+        "issuing.pem",
+    );
+    assert!(
+        certwright_tests::revocation::crl_lists(&crl, &serial),
+        "{serial} not in\n{crl}"
+    );
+    assert!(crl.contains("Key Compromise"), "{crl}");
+    for shot in ["dashboard.png", "queue.png", "certificate.png"] {
+        let size = std::fs::metadata(out.join(shot)).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "{shot}: {size} bytes");
+    }
+    println!("screenshots in {}", out.display());
 }
 
 #[test]

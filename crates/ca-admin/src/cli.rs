@@ -52,6 +52,11 @@ pub enum Command {
     Cert(crate::client::args::Cert),
     /// The audit log.
     Audit(crate::client::args::Audit),
+    /// SAML single sign-on to the console: the identity provider, administrator templates.
+    Sso(crate::client::sso::Sso),
+    /// Access control: per role, the client addresses (IP allow-lists) administrators
+    /// may sign in and act from.
+    Access(crate::client::access::Access),
 }
 
 /// Where the data directory is and how its keys are protected.

@@ -43,6 +43,8 @@ pub fn run() -> ExitCode {
         cli::Command::CustomField(args) => client::custom_field(args),
         cli::Command::Cert(args) => client::cert(args),
         cli::Command::Audit(args) => client::audit(args),
+        cli::Command::Sso(args) => client::sso(args),
+        cli::Command::Access(args) => client::access(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -26,7 +26,10 @@ fn key_protection(keys: &KeyArgs) -> Result<KeyProtection, String> {
 }
 
 /// Opens the CA service of a data directory for an offline command.
-fn open_offline(data_dir: &Path, protection: KeyProtection) -> Result<CaService, String> {
+pub(crate) fn open_offline(
+    data_dir: &Path,
+    protection: KeyProtection,
+) -> Result<CaService, String> {
     let config_path = data_dir.join(CONFIG_FILE);
     let gateway = if config_path.is_file() {
         GatewayConfig::load(&config_path)?

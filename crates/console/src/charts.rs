@@ -14,9 +14,9 @@ pub struct Bar {
     pub link: Option<String>,
 }
 
-const WIDTH: u32 = 320;
+const WIDTH: u32 = 380;
 const ROW: u32 = 22;
-const LABEL: u32 = 110;
+const LABEL: u32 = 150;
 
 /// A horizontal bar chart with a caption, and the same numbers as a table.
 pub fn bar_chart(title: &str, bars: &[Bar]) -> Markup {
@@ -33,7 +33,7 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> Markup {
                     @let w = ((bar.value as f64 / max as f64) * span as f64).round() as u32;
                     text x="0" y=(y + 14) { (bar.label) }
                     @match &bar.link {
-                        Some(link) => a href=(link) {
+                        Some(link) => a href=(link) aria-label=(format!("{}: {}", bar.label, bar.value)) {
                             rect.bar x=(LABEL) y=(y + 3) width=(w.max(1)) height=(ROW - 8) {}
                         },
                         None => rect.bar x=(LABEL) y=(y + 3) width=(w.max(1)) height=(ROW - 8) {},
@@ -48,7 +48,7 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> Markup {
                         tr {
                             th scope="row" {
                                 @match &bar.link {
-                                    Some(link) => a href=(link) { (bar.label) },
+                                    Some(link) => a href=(link) aria-label=(format!("{}: {}", bar.label, bar.value)) { (bar.label) },
                                     None => (bar.label),
                                 }
                             }

@@ -10,13 +10,19 @@
 //! idle timeout ([`session`]); a CSRF token on every form (the session's, or
 //! for the login form a cookie-bound one); a Content-Security-Policy without
 //! `unsafe-inline` (the one stylesheet is served from here); bodies limited;
-//! passwords checked by the RA, whose failed-login limit applies here too.
+//! passwords checked by the RA, whose failed-login limit applies here too (a lock is
+//! a 429 with Retry-After); the allow-list of the administrator's role is checked at
+//! sign-in and on every signed-in request.
 
 #![warn(missing_docs)]
 
 pub mod charts;
+mod management;
 mod pages;
 pub mod session;
+mod sso;
+
+pub use sso::SsoSettings;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -37,6 +43,8 @@ pub const PATH_PREFIX: &str = "/console/";
 const BODY_LIMIT: usize = 16 * 1024;
 /// The stylesheet, embedded in the binary.
 const STYLESHEET: &str = include_str!("../assets/console.css");
+/// The icon browsers show in a tab (without one they ask for `/favicon.ico`).
+const ICON: &str = include_str!("../assets/icon.svg");
 /// No inline script or style, nothing from elsewhere, no framing.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -47,6 +55,8 @@ pub struct Console {
     sessions: Arc<Sessions>,
     /// Failed sign-ins per client address (the RA limits each account per address too).
     throttle: Arc<gateway_http::Throttle>,
+    /// SAML single sign-on ([`sso`]): off until [`Console::with_sso`].
+    sso: Arc<sso::Sso>,
 }
 
 impl std::fmt::Debug for Console {
@@ -64,7 +74,11 @@ enum Page {
         filename: String,
         body: Bytes,
     },
-    Css,
+    /// An embedded file (the stylesheet, the icon).
+    Asset {
+        content_type: &'static str,
+        body: &'static str,
+    },
 }
 
 fn html(status: StatusCode, markup: Markup) -> Page {
@@ -88,7 +102,15 @@ impl Console {
             throttle: Arc::new(gateway_http::Throttle::with_limit(
                 gateway_http::throttle::ADMIN_MAX_FAILURES,
             )),
+            sso: Arc::default(),
         }
+    }
+
+    /// The same console with SAML single sign-on at `settings.https_base` (it is set up
+    /// once an MRAO imports the identity provider's metadata).
+    pub fn with_sso(mut self, settings: SsoSettings) -> Self {
+        self.sso = Arc::new(sso::Sso::new(&settings));
+        self
     }
 
     /// Answers one request; never fails.
@@ -133,12 +155,10 @@ impl Console {
                 );
                 r
             }
-            Page::Css => {
-                let mut r = Response::new(Full::new(Bytes::from_static(STYLESHEET.as_bytes())));
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/css; charset=utf-8"),
-                );
+            Page::Asset { content_type, body } => {
+                let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
                 r
             }
         };
@@ -170,13 +190,15 @@ impl Console {
         let path = parts.uri.path().trim_end_matches('/').to_string();
         let query = parts.uri.query().unwrap_or("").to_string();
         let method = parts.method.clone();
-        let cookies = parts
-            .headers
-            .get(header::COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        // HTTP/2 may split the cookies over several `cookie` fields (RFC 9113 §8.2.3).
+        let cookies = session::cookie_header(&parts.headers);
         let form = if method == Method::POST {
-            match read_form(body, &parts.headers).await {
+            let limit = if path == sso::ACS_PATH {
+                sso::ACS_BODY_LIMIT
+            } else {
+                BODY_LIMIT
+            };
+            match read_form(body, &parts.headers, limit).await {
                 Ok(form) => form,
                 Err(page) => return page,
             }
@@ -190,8 +212,22 @@ impl Console {
                 .unwrap_or_default()
         };
         match (method.as_str(), path.as_str()) {
-            ("GET", "/console/assets/console.css") => Page::Css,
+            ("GET", "/console/assets/console.css") => Page::Asset {
+                content_type: "text/css; charset=utf-8",
+                body: STYLESHEET,
+            },
+            ("GET", "/console/assets/icon.svg") => Page::Asset {
+                content_type: "image/svg+xml",
+                body: ICON,
+            },
             ("GET", "/console/login") => login_form(None, StatusCode::OK),
+            // Single sign-on: before any session.
+            ("GET", sso::METADATA_PATH) => self.sso_metadata(),
+            ("GET", sso::LOGIN_PATH) => self.sso_login(&query).await,
+            ("POST", sso::ACS_PATH) => {
+                self.sso_acs(field("SAMLResponse"), field("RelayState"), client)
+                    .await
+            }
             ("POST", "/console/login") => {
                 let expected =
                     session::cookie(cookies.as_deref(), session::LOGIN_COOKIE).unwrap_or("");
@@ -211,6 +247,10 @@ impl Console {
                 let Some((session, admin)) = self.session(&token).await else {
                     return Page::Redirect("/console/login".into(), Vec::new());
                 };
+                // Every signed-in request: the address a session is used from can change.
+                if let Err(refusal) = self.admitted(&admin, client).await {
+                    return refusal;
+                }
                 if method == Method::POST && !session::tokens_equal(&session.csrf, &field("csrf")) {
                     return refused(
                         StatusCode::FORBIDDEN,
@@ -235,6 +275,7 @@ impl Console {
                             .take(500)
                             .collect(),
                         replace: field("replace") == "yes",
+                        active: field("active"),
                     },
                 )
                 .await
@@ -244,11 +285,14 @@ impl Console {
 
     async fn login(&self, username: &str, password: &str, client: Option<IpAddr>) -> Page {
         if let Some(seconds) = client.and_then(|c| self.throttle.locked(c)) {
-            return login_form(
-                Some(&format!(
-                    "Too many failed sign-ins from this address; try again in {seconds} s."
-                )),
-                StatusCode::TOO_MANY_REQUESTS,
+            return with_retry_after(
+                login_form(
+                    Some(&format!(
+                        "Too many failed sign-ins from this address; try again in {seconds} s."
+                    )),
+                    StatusCode::TOO_MANY_REQUESTS,
+                ),
+                seconds,
             );
         }
         let ra = self.ra.clone();
@@ -264,33 +308,69 @@ impl Console {
             Ok::<_, RaError>(admin)
         })
         .await;
+        // The address's limit counts wrong passwords only, not the refusals of an account
+        // already locked nor a right password from outside the role's allow-list.
         if let Some(c) = client {
             match &result {
                 Ok(Ok(_)) => self.throttle.succeeded(c),
+                Ok(Err(RaError::TooManyFailures { .. } | RaError::AddressNotAllowed { .. })) => {}
                 _ => self.throttle.failed(c),
             }
         }
         match result {
             Ok(Ok(admin)) => {
                 let token = self.sessions.begin(admin.id);
+                // The login form's token has served; the session's own takes over.
                 Page::Redirect(
                     "/console/".into(),
-                    vec![(
-                        header::SET_COOKIE,
-                        session::set_cookie(session::COOKIE, &token, None),
-                    )],
+                    vec![
+                        (
+                            header::SET_COOKIE,
+                            session::set_cookie(session::COOKIE, &token, None),
+                        ),
+                        (
+                            header::SET_COOKIE,
+                            session::set_cookie(
+                                session::LOGIN_COOKIE,
+                                "",
+                                Some(std::time::Duration::ZERO),
+                            ),
+                        ),
+                    ],
                 )
             }
-            Ok(Err(RaError::TooManyFailures { retry_after })) => login_form(
-                Some(&format!(
-                    "Too many failed sign-ins; try again in {retry_after} s."
-                )),
-                StatusCode::TOO_MANY_REQUESTS,
+            Ok(Err(RaError::TooManyFailures { retry_after })) => with_retry_after(
+                login_form(
+                    Some(&format!(
+                        "Too many failed sign-ins for this account from this address; try again in {retry_after} s, or ask an MRAO to unlock it."
+                    )),
+                    StatusCode::TOO_MANY_REQUESTS,
+                ),
+                retry_after,
+            ),
+            Ok(Err(e @ RaError::AddressNotAllowed { .. })) => login_form(
+                Some(&gateway_http::Refusal::of(&e).message),
+                StatusCode::FORBIDDEN,
             ),
             _ => login_form(
                 Some("Wrong username or password."),
                 StatusCode::UNAUTHORIZED,
             ),
+        }
+    }
+
+    /// `Err(403 page)` unless the allow-list of the administrator's role admits `client`.
+    async fn admitted(&self, admin: &Administrator, client: Option<IpAddr>) -> Result<(), Page> {
+        let ra = self.ra.clone();
+        let admin = admin.clone();
+        match tokio::task::spawn_blocking(move || ra.check_address(&admin, client)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ra_refusal(&e)),
+            Err(_) => Err(refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Error",
+                "The request did not finish.",
+            )),
         }
     }
 
@@ -331,6 +411,7 @@ impl Console {
             reason,
             ids,
             replace,
+            active,
         } = action;
         match (method.as_str(), segments.as_slice()) {
             ("POST", ["console", "logout"]) => {
@@ -519,11 +600,25 @@ impl Console {
                     ),
                 }
             }
-            _ => refused(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "There is no such page in the console.",
-            ),
+            _ => {
+                let page = management::route(
+                    ra,
+                    admin,
+                    csrf,
+                    method.as_str(),
+                    &segments,
+                    query,
+                    &active,
+                )
+                .await;
+                page.unwrap_or_else(|| {
+                    refused(
+                        StatusCode::NOT_FOUND,
+                        "Not found",
+                        "There is no such page in the console.",
+                    )
+                })
+            }
         }
     }
 }
@@ -570,6 +665,17 @@ fn ra_refusal(error: &RaError) -> Page {
     refused(status, "Refused", &refusal.message)
 }
 
+/// A page with `Retry-After: seconds` (a 429).
+fn with_retry_after(page: Page, seconds: u64) -> Page {
+    match page {
+        Page::Html(status, markup, mut headers) => {
+            headers.push((header::RETRY_AFTER, seconds.to_string()));
+            Page::Html(status, markup, headers)
+        }
+        other => other,
+    }
+}
+
 fn login_form(error: Option<&str>, status: StatusCode) -> Page {
     let csrf = session::random_token();
     Page::Html(
@@ -594,6 +700,8 @@ struct Action {
     ids: Vec<u64>,
     /// A renewal replaces the certificate (the "Replace" button).
     replace: bool,
+    /// "yes" or "no": an administrator's activation.
+    active: String,
 }
 
 /// The `format` of a download (PEM when none or an unknown one is asked).
@@ -604,12 +712,16 @@ fn list_format(query: &str) -> ca_core::encoding::ExportFormat {
         .unwrap_or(ca_core::encoding::ExportFormat::Pem)
 }
 
-async fn read_form<B>(body: B, headers: &HeaderMap) -> Result<Vec<(String, String)>, Page>
+async fn read_form<B>(
+    body: B,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Vec<(String, String)>, Page>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: std::fmt::Display,
 {
-    let bytes = gateway_http::read_limited(body, headers, BODY_LIMIT)
+    let bytes = gateway_http::read_limited(body, headers, limit)
         .await
         .map_err(|e| refused(StatusCode::PAYLOAD_TOO_LARGE, "Refused", &e.to_string()))?;
     Ok(form_urlencoded::parse(&bytes).into_owned().collect())

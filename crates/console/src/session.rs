@@ -110,6 +110,17 @@ impl Session {
     }
 }
 
+/// Every `cookie` field of a request as one `a=b; c=d` string: HTTP/1.1 sends one,
+/// HTTP/2 may send one per cookie.
+pub fn cookie_header(headers: &http::HeaderMap) -> Option<String> {
+    let fields: Vec<&str> = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!fields.is_empty()).then(|| fields.join("; "))
+}
+
 /// The value of a cookie in a `Cookie` header.
 pub fn cookie<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
     header?.split(';').find_map(|pair| {
@@ -149,6 +160,14 @@ mod tests {
             Some("xyz")
         );
         assert_eq!(cookie(Some("a=1"), COOKIE), None);
+        let mut h2 = http::HeaderMap::new();
+        h2.append(http::header::COOKIE, "cw_login=abc".parse().unwrap());
+        h2.append(http::header::COOKIE, "cw_console=xyz".parse().unwrap());
+        assert_eq!(
+            cookie(cookie_header(&h2).as_deref(), COOKIE),
+            Some("xyz"),
+            "HTTP/2 sends a field per cookie"
+        );
         let set = set_cookie(COOKIE, "v", None);
         for part in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/console/"] {
             assert!(set.contains(part), "{set}");

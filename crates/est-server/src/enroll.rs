@@ -19,7 +19,9 @@ use x509_parser::prelude::*;
 use crate::auth::{self, BasicCredentials};
 use crate::keygen::{self, GeneratedKey};
 use crate::pending::{Pending, PendingKey};
-use crate::respond::{accepted, base64_answer, internal, refuse, text, unauthorized, Refused};
+use crate::respond::{
+    self, accepted, base64_answer, internal, refuse, text, unauthorized, Refused,
+};
 use crate::wire;
 use crate::{Operation, Shared};
 
@@ -203,7 +205,23 @@ fn authenticate(
             own_certificate(shared, endpoint, leaf).ok_or(anchor_error)
         })
     });
+    // A user locked by the RA's growing delay (per user and address, as administrators'
+    // logins are) is refused at once, before any password is looked at (remembered ones
+    // too), with 429 and Retry-After. That refusal is not counted by the address's
+    // throttle: its failures were, and a device retrying a stale password must not lock
+    // out the other devices behind its address.
+    let locked = |retry_after: u64| {
+        tracing::info!(endpoint = %endpoint.name, client = ?client, retry_after, "EST user locked after failed passwords");
+        refuse(respond::user_locked(retry_after))
+    };
     let password_ok = |credentials: &BasicCredentials| -> Result<(), Refused> {
+        if let Err(RaError::TooManyFailures { retry_after }) =
+            shared
+                .ra
+                .est_login_open(endpoint, &credentials.username, client)
+        {
+            return Err(locked(retry_after));
+        }
         if shared
             .passwords
             .known(endpoint.id, password_hash, credentials)
@@ -216,6 +234,7 @@ fn authenticate(
             &credentials.username,
             &credentials.password,
             actor.identity(),
+            client,
         ) {
             Ok(()) => {
                 shared
@@ -223,6 +242,7 @@ fn authenticate(
                     .remember(endpoint.id, password_hash, credentials);
                 Ok(())
             }
+            Err(RaError::TooManyFailures { retry_after }) => Err(locked(retry_after)),
             Err(e) => Err(failed(&Refusal::of(&e).message)),
         }
     };

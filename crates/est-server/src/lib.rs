@@ -11,8 +11,9 @@
 //!
 //! Layout: `wire/` (media types, base64, the DER and multipart structures),
 //! `auth` (Basic credentials and client certificates; the failed-attempt limit per
-//! address is `gateway_http::Throttle`), `enroll` (one request's flow through the
-//! RA), `pending` (queued requests by CSR), `respond` (the answers).
+//! address is `gateway_http::Throttle`, and each Basic user is locked per address by
+//! the RA's growing delay, `policy::login_guard`), `enroll` (one request's flow through
+//! the RA), `pending` (queued requests by CSR), `respond` (the answers).
 
 #![warn(missing_docs)]
 

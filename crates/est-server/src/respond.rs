@@ -77,3 +77,20 @@ pub fn too_many_failures(wait_seconds: u64) -> HttpResponse {
         .insert(header::RETRY_AFTER, HeaderValue::from(wait_seconds));
     response
 }
+
+/// `429` for a Basic user locked after failed passwords from this address (the RA's
+/// growing delay), with `Retry-After` and the reason as text (RFC 7030 §4.2.3: any
+/// HTTP error status, a plain-text reason; 429 is RFC 6585's for exactly this, where
+/// 503 would blame the server and 202 would tell the device its request was taken).
+pub fn user_locked(wait_seconds: u64) -> HttpResponse {
+    let mut response = text(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!(
+            "too many failed passwords for this user from this address; try again in {wait_seconds} s, or ask an MRAO to unlock the endpoint"
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait_seconds));
+    response
+}

@@ -97,9 +97,20 @@ impl LoginGuard {
 
     /// Lifts every lock of an account; returns how many pairs were cleared.
     pub fn unlock(&self, username: &str) -> usize {
+        self.unlock_where(|user| user == username)
+    }
+
+    /// Lifts the locks of every account whose name begins with `prefix` (an EST
+    /// endpoint's accounts are `est:<endpoint id>:<user name>`); returns how many pairs
+    /// were cleared.
+    pub fn unlock_prefix(&self, prefix: &str) -> usize {
+        self.unlock_where(|user| user.starts_with(prefix))
+    }
+
+    fn unlock_where(&self, matches: impl Fn(&str) -> bool) -> usize {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         let before = table.len();
-        table.retain(|(user, _), _| user != username);
+        table.retain(|(user, _), _| !matches(user));
         before - table.len()
     }
 }
@@ -145,5 +156,22 @@ mod tests {
         assert!(guard.check_at("admin", a, now).is_err());
         assert_eq!(guard.unlock("admin"), 1);
         assert!(guard.check_at("admin", a, now).is_ok());
+    }
+
+    #[test]
+    fn an_endpoints_accounts_are_unlocked_by_prefix_only() {
+        let guard = LoginGuard::default();
+        let a: Option<IpAddr> = Some("192.0.2.1".parse().unwrap());
+        let t = Instant::now();
+        for user in ["est:3:device", "est:3:other", "est:31:device"] {
+            for _ in 0..=FREE_FAILURES {
+                guard.failed_at(user, a, t);
+            }
+            assert!(guard.check_at(user, a, t).is_err(), "{user}");
+        }
+        assert_eq!(guard.unlock_prefix("est:3:"), 2);
+        assert!(guard.check_at("est:3:device", a, t).is_ok());
+        assert!(guard.check_at("est:3:other", a, t).is_ok());
+        assert!(guard.check_at("est:31:device", a, t).is_err());
     }
 }

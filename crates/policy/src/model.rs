@@ -259,6 +259,19 @@ pub struct Administrator {
     /// manager's `/private/api/` (pinned by their SHA-256).
     #[serde(default)]
     pub client_certificates: Vec<LinkedCertificate>,
+    /// Their identity at the SAML identity provider (eduPersonPrincipalName), unique:
+    /// the console's single sign-on signs them in by it.
+    #[serde(default)]
+    pub idp_identity: Option<String>,
+    /// Whether their password signs them in (REST login, the certificate manager's
+    /// `login` / `password` headers, the console); off, every password is refused as a
+    /// wrong one. Records from before this setting: on.
+    #[serde(default = "password_login_default")]
+    pub password_login: bool,
+}
+
+fn password_login_default() -> bool {
+    true
 }
 
 /// A TLS client certificate linked to an administrator.
@@ -273,7 +286,9 @@ pub struct LinkedCertificate {
 }
 
 impl Record for Administrator {
-    const SCHEMA_VERSION: u16 = 1;
+    // 2: `password_login` (an older build must not read an administrator whose password
+    // login is off as one whose password signs them in).
+    const SCHEMA_VERSION: u16 = 2;
 }
 
 /// How an endpoint's requests are approved.

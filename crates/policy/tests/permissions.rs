@@ -1774,6 +1774,8 @@ fn pure_admin(role: Role, privileges: Privileges, active: bool) -> Administrator
         active,
         created_at: 0,
         client_certificates: Vec::new(),
+        idp_identity: None,
+        password_login: true,
     }
 }
 

@@ -46,6 +46,21 @@ impl ApiError {
         }
     }
 
+    /// 429 `too_many_failures`: this account failed to log in from this address too
+    /// often (the RA's growing delay); wait, or have an MRAO unlock it.
+    pub fn account_locked(seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failures",
+                format!(
+                    "too many failed logins for this account from this address; try again in {seconds} s, or ask an MRAO to unlock it"
+                ),
+            )
+        }
+    }
+
     /// 400 `invalid_input`: the request is well-formed but its content is not acceptable.
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_input", message)

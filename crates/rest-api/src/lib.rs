@@ -5,7 +5,8 @@
 //!
 //! 1. [`routes`]: method and path into a [`routes::Route`] (404 / 405 otherwise);
 //! 2. [`query`]: the query string, refusing parameters the operation does not take;
-//! 3. authentication: `Authorization: Bearer <session token or API key>`, checked by the RA;
+//! 3. authentication: `Authorization: Bearer <session token or API key>`, checked by the RA,
+//!    and the client's address against the allow-list of the caller's role;
 //! 4. [`body`]: the body, size-limited, JSON decoded into `deny_unknown_fields`
 //!    types of [`wire`] with every string length-checked;
 //! 5. a handler (`handlers`), which calls the
@@ -154,7 +155,7 @@ impl RestApi {
         query.allow_only(&spec.query_names())?;
         // Authentication before the body is read: an anonymous client cannot make us buffer a megabyte.
         let admin = if spec.auth {
-            Some(self.authenticate(&parts.headers).await?)
+            Some(self.authenticate(&parts.headers, client_address).await?)
         } else {
             None
         };
@@ -184,8 +185,14 @@ impl RestApi {
         handlers::dispatch(ctx, route).await
     }
 
-    /// The administrator behind the request's bearer token.
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<Administrator, ApiError> {
+    /// The administrator behind the request's bearer token, admitted from the client's
+    /// address by their role's allow-list (checked on every request: a token may be
+    /// used from elsewhere than where it was made).
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Administrator, ApiError> {
         let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
             ApiError::unauthenticated(
                 "this operation needs 'Authorization: Bearer <token>' (POST /api/v1/login, or an API key)",
@@ -204,7 +211,12 @@ impl RestApi {
             return Err(malformed());
         }
         let token = token.to_string();
-        blocking(self.ra.clone(), move |ra| Ok(ra.authenticate(&token)?)).await
+        blocking(self.ra.clone(), move |ra| {
+            let admin = ra.authenticate(&token)?;
+            ra.check_address(&admin, client)?;
+            Ok(admin)
+        })
+        .await
     }
 }
 

@@ -182,6 +182,11 @@ fn operation(spec: &RouteSpec) -> Value {
     if spec.auth {
         errors.extend(["401", "403"]);
     }
+    if spec.id == crate::routes::RouteId::Login {
+        // A wrong password; a right one from outside the role's allow-list; a locked
+        // account or address (with Retry-After).
+        errors.extend(["401", "403", "429"]);
+    }
     if spec.body != BodyKind::None {
         errors.extend(["413", "415"]);
     }
@@ -242,6 +247,17 @@ fn time() -> Value {
     json!({ "type": "string", "format": "date-time" })
 }
 
+/// One role's allow-list in a request: IPv4 / IPv6 networks in CIDR form, or bare
+/// addresses (a /32 or /128); empty: no restriction.
+fn networks() -> Value {
+    json!({
+        "type": "array",
+        "maxItems": policy::registry::MAX_ALLOWED_NETWORKS,
+        "items": { "type": "string", "maxLength": 64, "example": "192.0.2.0/24" },
+        "description": "Replaces the role's list; a network must have no host bits set (10.1.0.0/16, not 10.1.2.3/16). An IPv4-mapped IPv6 client address (::ffff:a.b.c.d) matches IPv4 networks."
+    })
+}
+
 fn strings() -> Value {
     json!({ "type": "array", "items": { "type": "string" } })
 }
@@ -284,7 +300,8 @@ fn schemas() -> Value {
                         "code": { "type": "string", "enum": [
                             "invalid_input", "malformed_json", "unknown_field", "unauthenticated",
                             "forbidden", "not_found", "method_not_allowed", "conflict",
-                            "illegal_transition", "too_large", "unsupported_media_type", "internal"
+                            "illegal_transition", "too_large", "unsupported_media_type",
+                            "too_many_failures", "internal"
                         ] },
                         "message": { "type": "string" }
                     }
@@ -425,7 +442,74 @@ fn schemas() -> Value {
                     "items": reference("LinkedCertificate"),
                     "maxItems": MAX_LINKED_CERTIFICATES,
                     "description": "TLS client certificates that log them in on the certificate manager's /private/api/ (with the login header)."
-                }
+                },
+                "idp_identity": { "type": ["string", "null"], "description": "Their eduPersonPrincipalName at the SAML identity provider: single sign-on to the console finds them by it." },
+                "password_login": { "type": "boolean", "description": "false: every password is refused as a wrong one (REST login, the certificate manager's headers, the console)." }
+            })),
+        ),
+        (
+            "PasswordLoginRequest",
+            closed(&["enabled"], json!({ "enabled": { "type": "boolean" } })),
+        ),
+        (
+            "IdpIdentityRequest",
+            closed(
+                &["identity"],
+                json!({
+                    "identity": { "type": ["string", "null"], "maxLength": 256, "example": "alice@example.org" }
+                }),
+            ),
+        ),
+        (
+            "SsoMetadataRequest",
+            closed(
+                &["metadata"],
+                json!({
+                    "metadata": { "type": "string", "description": "The identity provider's SAML federation metadata (an EntityDescriptor with an IDPSSODescriptor), as XML." }
+                }),
+            ),
+        ),
+        (
+            "SsoIdentityProvider",
+            open(json!({
+                "entity_id": { "type": "string" },
+                "sso_url": { "type": "string", "description": "Its SingleSignOnService for the HTTP-Redirect binding." },
+                "certificates": { "type": "array", "items": reference("LinkedCertificate") },
+                "imported_at": time(),
+                "imported_by": { "type": "string" }
+            })),
+        ),
+        (
+            "AdminTemplateRequest",
+            closed(
+                &["name", "attribute", "value", "role"],
+                json!({
+                    "name": { "type": "string", "maxLength": 64 },
+                    "attribute": { "type": "string", "maxLength": 256, "example": "eduPersonAffiliation" },
+                    "value": { "type": "string", "maxLength": 512, "example": "staff" },
+                    "role": { "type": "string", "enum": ["mrao", "rao", "drao"] },
+                    "orgs": { "type": "array", "items": id(), "description": "An RAO's organizations." },
+                    "depts": { "type": "array", "items": id(), "description": "A DRAO's departments." },
+                    "privileges": {
+                        "type": "object",
+                        "propertyNames": { "enum": CLASSES },
+                        "additionalProperties": { "type": "array", "items": { "type": "string", "enum": PRIVILEGES } }
+                    }
+                }),
+            ),
+        ),
+        (
+            "AdminTemplate",
+            open(json!({
+                "id": id(),
+                "name": { "type": "string" },
+                "attribute": { "type": "string" },
+                "value": { "type": "string" },
+                "role": { "type": "string", "enum": ["mrao", "rao", "drao"] },
+                "orgs": { "type": "array", "items": id() },
+                "depts": { "type": "array", "items": id() },
+                "privileges": { "type": "object", "additionalProperties": strings() },
+                "created_at": time()
             })),
         ),
         (
@@ -461,6 +545,41 @@ fn schemas() -> Value {
             open(json!({
                 "admin_id": id(),
                 "cleared": { "type": "integer", "minimum": 0, "description": "How many (address) locks were lifted." }
+            })),
+        ),
+        (
+            "EstUnlocked",
+            open(json!({
+                "endpoint": id(),
+                "cleared": { "type": "integer", "minimum": 0, "description": "How many (Basic user, address) locks were lifted." }
+            })),
+        ),
+        (
+            "AllowListsRequest",
+            closed(
+                &[],
+                json!({
+                    "mrao": networks(),
+                    "rao": networks(),
+                    "drao": networks()
+                }),
+            ),
+        ),
+        (
+            "AllowLists",
+            open(json!({
+                "mrao": reference("AllowList"),
+                "rao": reference("AllowList"),
+                "drao": reference("AllowList")
+            })),
+        ),
+        (
+            "AllowList",
+            open(json!({
+                "networks": { "type": "array", "items": { "type": "string", "example": "192.0.2.0/24" } },
+                "restricted": { "type": "boolean", "description": "false: the list is empty and admits any address." },
+                "updated_by": { "type": ["string", "null"] },
+                "updated_at": { "type": ["string", "null"], "format": "date-time" }
             })),
         ),
         (

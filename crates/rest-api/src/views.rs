@@ -129,6 +129,10 @@ pub struct AdminView {
     /// The TLS client certificates linked to them; safe to show, as a certificate and its
     /// fingerprint are public (the key that makes it a credential stays with its holder).
     client_certificates: Vec<LinkedCertificateView>,
+    /// Their identity at the SAML identity provider, if linked.
+    idp_identity: Option<String>,
+    /// Whether their password signs them in.
+    password_login: bool,
 }
 
 /// A TLS client certificate linked to an administrator.
@@ -187,6 +191,78 @@ impl From<&Administrator> for AdminView {
                 .iter()
                 .map(LinkedCertificateView::from)
                 .collect(),
+            idp_identity: a.idp_identity.clone(),
+            password_login: a.password_login,
+        }
+    }
+}
+
+/// The SAML identity provider (its certificates as fingerprints and subjects).
+#[derive(Debug, Serialize)]
+pub struct SsoIdentityProviderView {
+    entity_id: String,
+    sso_url: String,
+    certificates: Vec<LinkedCertificateView>,
+    imported_at: String,
+    imported_by: String,
+}
+
+impl From<&policy::registry::SsoIdentityProvider> for SsoIdentityProviderView {
+    fn from(idp: &policy::registry::SsoIdentityProvider) -> Self {
+        Self {
+            entity_id: idp.entity_id.clone(),
+            sso_url: idp.sso_url.clone(),
+            certificates: idp
+                .certificates
+                .iter()
+                .map(|c| LinkedCertificateView {
+                    sha256: c.sha256.clone(),
+                    subject: c.subject.clone(),
+                    not_after: rfc3339(c.not_after),
+                })
+                .collect(),
+            imported_at: rfc3339(idp.imported_at),
+            imported_by: idp.imported_by.clone(),
+        }
+    }
+}
+
+/// An administrator template of just-in-time provisioning.
+#[derive(Debug, Serialize)]
+pub struct AdminTemplateView {
+    id: u64,
+    name: String,
+    attribute: String,
+    value: String,
+    role: &'static str,
+    orgs: Vec<u64>,
+    depts: Vec<u64>,
+    privileges: BTreeMap<String, Vec<String>>,
+    created_at: String,
+}
+
+impl From<&policy::registry::AdminTemplate> for AdminTemplateView {
+    fn from(t: &policy::registry::AdminTemplate) -> Self {
+        let (orgs, depts) = match &t.role {
+            Role::Mrao => (Vec::new(), Vec::new()),
+            Role::Rao { orgs } => (orgs.iter().map(|o| o.0).collect(), Vec::new()),
+            Role::Drao { depts } => (Vec::new(), depts.iter().map(|d| d.0).collect()),
+        };
+        let privileges = if t.role == Role::Mrao {
+            privileges_view(&Privileges::all())
+        } else {
+            privileges_view(&t.privileges)
+        };
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            attribute: t.attribute.clone(),
+            value: t.value.clone(),
+            role: t.role.name(),
+            orgs,
+            depts,
+            privileges,
+            created_at: rfc3339(t.created_at),
         }
     }
 }

@@ -20,6 +20,57 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// PUT /access/allow-lists: each role given gets this list of networks (IPv4 / IPv6
+/// CIDR, or a bare address); an empty list lifts the role's restriction; a role not
+/// given keeps its list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowListsRequest {
+    /// The MRAO list.
+    pub mrao: Option<Vec<String>>,
+    /// The RAO list.
+    pub rao: Option<Vec<String>>,
+    /// The DRAO list.
+    pub drao: Option<Vec<String>>,
+}
+
+impl AllowListsRequest {
+    /// The roles given with their lists, each network parsed and checked.
+    pub fn changes(
+        &self,
+    ) -> Result<
+        Vec<(
+            policy::registry::RoleName,
+            Vec<policy::registry::AllowedNetwork>,
+        )>,
+        ApiError,
+    > {
+        use policy::registry::RoleName;
+        let mut changes = Vec::new();
+        for (role, list) in [
+            (RoleName::Mrao, &self.mrao),
+            (RoleName::Rao, &self.rao),
+            (RoleName::Drao, &self.drao),
+        ] {
+            if let Some(list) = list {
+                let networks = policy::registry::parse_networks(list).map_err(|e| match e {
+                    policy::registry::RaError::InvalidInput(m) => {
+                        ApiError::invalid_input(format!("{role}: {m}"))
+                    }
+                    other => other.into(),
+                })?;
+                changes.push((role, networks));
+            }
+        }
+        if changes.is_empty() {
+            return Err(ApiError::invalid_input(
+                "give the list of at least one role: mrao, rao or drao",
+            ));
+        }
+        Ok(changes)
+    }
+}
+
 /// POST /api-keys.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -342,6 +393,68 @@ pub struct RevokeRequest {
 pub struct RenewRequest {
     /// A new CSR (PEM); absent to renew with the same key.
     pub csr: Option<String>,
+}
+
+/// PUT /sso/idp.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoMetadataRequest {
+    /// The identity provider's SAML federation metadata (XML).
+    pub metadata: String,
+}
+
+/// POST /sso/templates: the role, scope and privileges are spelled as in POST /admins.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTemplateRequest {
+    /// Its name, unique.
+    pub name: String,
+    /// The SAML attribute looked at (Name or FriendlyName).
+    pub attribute: String,
+    /// The value that selects the template.
+    pub value: String,
+    /// The role given.
+    pub role: RoleName,
+    /// An RAO's organizations.
+    #[serde(default)]
+    pub orgs: Vec<OrgId>,
+    /// A DRAO's departments.
+    #[serde(default)]
+    pub depts: Vec<DeptId>,
+    /// Privileges per certificate class.
+    #[serde(default)]
+    pub privileges: BTreeMap<String, Vec<String>>,
+}
+
+impl AdminTemplateRequest {
+    /// The role with its scope and the privileges, checked as for an administrator.
+    pub fn role_and_privileges(&self) -> Result<(Role, Privileges), ApiError> {
+        let as_admin = AdminRequest {
+            username: String::new(),
+            password: String::new(),
+            role: self.role,
+            orgs: self.orgs.clone(),
+            depts: self.depts.clone(),
+            privileges: self.privileges.clone(),
+        };
+        Ok((as_admin.role()?, as_admin.privileges()?))
+    }
+}
+
+/// PUT /admins/{id}/password-login.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordLoginRequest {
+    /// Whether their password signs them in.
+    pub enabled: bool,
+}
+
+/// PUT /admins/{id}/idp-identity.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpIdentityRequest {
+    /// Their eduPersonPrincipalName at the identity provider; null clears it.
+    pub identity: Option<String>,
 }
 
 /// POST /certificates/{id}/replace.

@@ -1263,6 +1263,13 @@ fn overlong_body(path: &str, method: &str) -> Value {
         ("POST", p) if p.ends_with("/scep-challenges") => json!({ "subject": long }),
         ("POST", p) if p.ends_with("/client-certificates") => json!({ "certificate": long_csr }),
         ("POST", p) if p.ends_with("/client-certificates/unlink") => json!({ "sha256": long }),
+        ("PUT", "/api/v1/access/allow-lists") => json!({ "rao": [long] }),
+        ("PUT", p) if p.ends_with("/password-login") => json!({ "enabled": long }),
+        ("PUT", p) if p.ends_with("/idp-identity") => json!({ "identity": long }),
+        ("PUT", "/api/v1/sso/idp") => json!({ "metadata": long }),
+        ("POST", "/api/v1/sso/templates") => {
+            json!({ "name": long, "attribute": "groups", "value": "pki", "role": "mrao" })
+        }
         other => panic!("no overlong body for {other:?}"),
     }
 }

@@ -97,8 +97,10 @@ impl CredentialCache {
             .verify_credentials(login, password, client)
             .map_err(|e| match e {
                 policy::registry::RaError::TooManyFailures { retry_after } => {
-                    ScmError::throttled(retry_after)
+                    ScmError::account_locked(retry_after)
                 }
+                // The right password from outside the role's allow-list: 403, not "unknown".
+                e @ policy::registry::RaError::AddressNotAllowed { .. } => ScmError::from(e),
                 _ => ScmError::unknown_user(),
             })?;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());

@@ -91,6 +91,21 @@ impl ScmError {
         }
     }
 
+    /// 429 -16 for an account locked by the RA's growing delay after failed logins from
+    /// this address.
+    pub fn account_locked(seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::UNKNOWN_USER,
+                format!(
+                    "Too many failed logins for this account from this address; try again in {seconds} s, or ask an MRAO to unlock it"
+                ),
+            )
+        }
+    }
+
     /// 400 with a code.
     pub fn bad(code: i32, description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, description)

@@ -8,7 +8,8 @@
 //!
 //! 1. [`routes`]: `/api/...` or `/private/api/...` into a [`routes::Route`];
 //! 2. [`auth`]: the `login`, `password` and `customerUri` headers into an
-//!    administrator, whose role and scope then apply as on our own API;
+//!    administrator, whose role and scope then apply as on our own API, from an
+//!    address their role's allow-list admits;
 //! 3. [`wire`]: the body, size-limited and parsed with the tolerances real
 //!    connectors need;
 //! 4. a handler, which calls the RA on the blocking pool and answers in the
@@ -237,12 +238,24 @@ impl ScmApi {
                 admin
             }
             Err(refused) => {
-                if let Some(a) = address {
+                // The address's limit counts wrong credentials only: not the refusals of
+                // an account the RA has locked (a connector retrying a stale password must
+                // not lock out every administrator behind its address), nor a right
+                // password from outside the role's allow-list.
+                if let Some(a) = address.filter(|_| refused.status == StatusCode::UNAUTHORIZED) {
                     self.throttle.failed(a);
                 }
                 return Err(refused);
             }
         };
+        // Every call, however it authenticated (a remembered password, a client
+        // certificate): the role's allow-list admits the caller's address, or 403.
+        let ra = self.ra.clone();
+        let checked = admin.clone();
+        tokio::task::spawn_blocking(move || ra.check_address(&checked, address))
+            .await
+            .map_err(|_| ScmError::unknown_user())?
+            .map_err(ScmError::from)?;
         let body = gateway_http::read_limited(body, &parts.headers, BODY_LIMIT)
             .await
             .map_err(|e| match e {

@@ -158,6 +158,23 @@ pub enum AdminCommand {
         #[arg(long, value_name = "FILE")]
         certificate: PathBuf,
     },
+    /// Turn an administrator's password login on or off (MRAO; not your own): off, every
+    /// password is refused as a wrong one, and single sign-on is their way in.
+    PasswordLogin {
+        /// Its id.
+        id: u64,
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+    /// Link an administrator to their identity at the SAML identity provider, the
+    /// eduPersonPrincipalName single sign-on finds them by (MRAO; "" unlinks).
+    SetIdpIdentity {
+        /// Its id.
+        id: u64,
+        /// The eduPersonPrincipalName, e.g. alice@example.org.
+        identity: String,
+    },
     /// Unlink a client certificate from an administrator (yourself, or anyone as an MRAO).
     UnlinkCertificate {
         /// The administrator's id.
@@ -260,6 +277,12 @@ pub enum EndpointCommand {
         /// Remove every manufacturer trust anchor.
         #[arg(long, conflicts_with = "trust_anchors")]
         clear_trust_anchors: bool,
+    },
+    /// Lift the failed-password locks of an EST endpoint's Basic users, from every
+    /// address, at once (MRAO).
+    Unlock {
+        /// The EST endpoint's id.
+        id: u64,
     },
 }
 

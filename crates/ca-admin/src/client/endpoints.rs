@@ -161,6 +161,16 @@ pub fn endpoint(args: &EndpointArgs) -> Result<(), String> {
                 println!("  trust anchors {}", output::cell(v.get("trust_anchors")));
             });
         }
+        EndpointCommand::Unlock { id } => {
+            let answer =
+                client.send_json(Method::POST, &format!("endpoints/{id}/unlock"), &json!({}))?;
+            emit(json_out, &answer, |v| {
+                println!(
+                    "EST endpoint {id}: {} locked user/address pair(s) cleared",
+                    output::cell(v.get("cleared"))
+                )
+            });
+        }
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The operator commands: each is a client of the running gateway's REST API,
 //! because the embedded store is held by one process.
 
+pub mod access;
 pub mod args;
+pub mod sso;
 mod http;
 mod output;
 mod session;
@@ -12,7 +14,9 @@ mod custom_fields;
 mod endpoints;
 mod organizations;
 
+pub use access::access;
 pub use audit::audit;
+pub use sso::sso;
 pub use certificates::{cert, request};
 pub use custom_fields::custom_field;
 pub use endpoints::endpoint;

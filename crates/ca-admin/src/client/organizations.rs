@@ -113,7 +113,7 @@ pub fn domain(args: &Domain) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_privileges(specs: &[String]) -> Result<Value, String> {
+pub(super) fn parse_privileges(specs: &[String]) -> Result<Value, String> {
     let mut map = serde_json::Map::new();
     for spec in specs {
         let (class, privileges) = spec.split_once('=').ok_or_else(|| {
@@ -145,6 +145,8 @@ pub fn admin(args: &Admin) -> Result<(), String> {
                     ("depts", "depts"),
                     ("active", "active"),
                     ("client certs", "client_certificate_count"),
+                    ("password login", "password_login"),
+                    ("idp identity", "idp_identity"),
                 ],
             )
         }),
@@ -219,6 +221,28 @@ pub fn admin(args: &Admin) -> Result<(), String> {
                     output::cell(v.get("not_after"))
                 );
                 println!("sha256 {}", output::cell(v.get("sha256")));
+            });
+        }
+        AdminCommand::PasswordLogin { id, state } => {
+            let updated = client.send_json(
+                Method::PUT,
+                &format!("admins/{id}/password-login"),
+                &json!({"enabled": state == "on"}),
+            )?;
+            emit(json_out, &updated, |_| {
+                println!("administrator {id}: password login {state}")
+            });
+        }
+        AdminCommand::SetIdpIdentity { id, identity } => {
+            let identity = Some(identity.trim()).filter(|i| !i.is_empty());
+            let updated = client.send_json(
+                Method::PUT,
+                &format!("admins/{id}/idp-identity"),
+                &json!({"identity": identity}),
+            )?;
+            emit(json_out, &updated, |_| match identity {
+                Some(identity) => println!("administrator {id}: IdP identity {identity}"),
+                None => println!("administrator {id}: no IdP identity"),
             });
         }
         AdminCommand::UnlinkCertificate { id, sha256 } => {

@@ -59,7 +59,11 @@ pub fn mounts(
         plain_http: false,
         name: "the console",
         https_path: console::PATH_PREFIX,
-        service: Arc::new(console::Console::new(ra.clone())),
+        service: Arc::new(
+            console::Console::new(ra.clone()).with_sso(console::SsoSettings {
+                https_base: https_base.to_string(),
+            }),
+        ),
     });
     if config.scm_api.enabled {
         // Beside our own /api/v1/ (the longest prefix wins): every other /api/ path is the

@@ -13,6 +13,20 @@ fn date(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The issuing CA and its parents up to the root, as ids.
+fn chain(ra: &RegistrationAuthority, issuer: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut next = Some(issuer.to_string());
+    while let Some(id) = next.take() {
+        if out.contains(&id) || out.len() > 8 {
+            break;
+        }
+        next = ra.ca().ca(&id).and_then(|ca| ca.metadata().parent.clone());
+        out.push(id);
+    }
+    out
+}
+
 /// The page's body.
 pub fn certificate(
     ra: &RegistrationAuthority,
@@ -35,6 +49,12 @@ pub fn certificate(
                 tr { th scope="row" { "Serial" } td { code { (r.serial.to_hex()) } } }
                 tr { th scope="row" { "Profile" } td { (r.profile) } }
                 tr { th scope="row" { "Issuer" } td { (r.issuer_id) } }
+                tr { th scope="row" { "Chain" } td {
+                    @for (i, ca) in chain(ra, &r.issuer_id).iter().enumerate() {
+                        @if i > 0 { " → " }
+                        a href=(format!("/ca/{ca}.pem")) { (ca) }
+                    }
+                } }
                 tr { th scope="row" { "Valid" } td { (date(r.not_before)) " to " (date(r.not_after)) " (" ((r.not_after - r.not_before) / 86_400) " days)" } }
                 tr { th scope="row" { "Status" } td { (r.status.name()) } }
             }

@@ -27,7 +27,14 @@ pub fn dashboard(
         .map(|s| Bar {
             label: s.as_str().to_string(),
             value: by_status.get(s).copied().unwrap_or(0),
-            link: Some(format!("/console/certificates?status={}", s.as_str())),
+            // A request's state links where such requests or their certificates are listed.
+            link: match s.as_str() {
+                "requested" => Some("/console/queue".to_string()),
+                status @ ("issued" | "revoked" | "replaced") => {
+                    Some(format!("/console/certificates?status={status}"))
+                }
+                _ => None,
+            },
         })
         .collect();
 

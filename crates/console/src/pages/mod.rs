@@ -1,11 +1,23 @@
 //! The pages, as maud templates: the layout every page shares, the login form,
-//! the dashboard, the approval queue and the certificate list.
+//! the dashboard, the approval queue, the certificate lists and the
+//! management pages.
 
+mod administrators;
+mod audit;
+mod authorities;
 mod certificate;
 mod certificates;
 mod dashboard;
+mod endpoints;
 mod key_facts;
+mod organizations;
 mod queue;
+
+pub use administrators::administrators;
+pub use audit::audit;
+pub use authorities::{authorities, profiles};
+pub use endpoints::{endpoints, new_eab_key};
+pub use organizations::organizations;
 
 pub use certificate::certificate;
 pub use certificates::certificates;
@@ -26,6 +38,7 @@ pub fn layout(title: &str, admin: &Administrator, csrf: &str, body: Markup) -> M
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Certwright" }
                 link rel="stylesheet" href="/console/assets/console.css";
+                link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml";
             }
             body {
                 header {
@@ -34,6 +47,14 @@ pub fn layout(title: &str, admin: &Administrator, csrf: &str, body: Markup) -> M
                         a href="/console/" { "Dashboard" }
                         a href="/console/certificates" { "Certificates" }
                         a href="/console/queue" { "Approval queue" }
+                        a href="/console/organizations" { "Organizations" }
+                        a href="/console/administrators" { "Administrators" }
+                        a href="/console/endpoints" { "Endpoints" }
+                        a href="/console/authorities" { "CAs" }
+                        a href="/console/profiles" { "Profiles" }
+                        @if admin.role == policy::model::Role::Mrao {
+                            a href="/console/audit" { "Audit log" }
+                        }
                     }
                     span { (admin.username) " (" (admin.role.name().to_ascii_uppercase()) ")" }
                     form method="post" action="/console/logout" {
@@ -57,6 +78,7 @@ pub fn login(csrf: &str, error: Option<&str>) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Sign in · Certwright" }
                 link rel="stylesheet" href="/console/assets/console.css";
+                link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml";
             }
             body {
                 main.login {
@@ -72,6 +94,7 @@ pub fn login(csrf: &str, error: Option<&str>) -> Markup {
                         input #password type="password" name="password" autocomplete="current-password" required;
                         p { button type="submit" { "Sign in" } }
                     }
+                    p { a href="/console/saml/login" { "Sign in with single sign-on" } }
                 }
             }
         }
@@ -87,6 +110,7 @@ pub fn message(title: &str, text: &str) -> Markup {
                 meta charset="utf-8";
                 title { (title) " · Certwright" }
                 link rel="stylesheet" href="/console/assets/console.css";
+                link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml";
             }
             body { main.login { h1 { (title) } p { (text) } p { a href="/console/" { "Back to the console" } } } }
         }

@@ -50,6 +50,8 @@ impl RegistrationAuthority {
             active: true,
             created_at: now(),
             client_certificates: Vec::new(),
+            idp_identity: None,
+            password_login: true,
         };
         let mut batch = WriteBatch::new();
         self.claim_name(&mut batch, &format!("admin:{}", admin.username), admin.id.0)?;
@@ -72,7 +74,9 @@ impl RegistrationAuthority {
     }
 
     /// [`RegistrationAuthority::login`] from a client address: failed logins of the
-    /// (account, address) pair are limited with a growing delay (`login_guard`).
+    /// (account, address) pair are limited with a growing delay (`login_guard`), and the
+    /// address must be in the allow-list of the administrator's role
+    /// ([`RegistrationAuthority::check_address`]; no token is made otherwise).
     pub fn login_from(
         &self,
         username: &str,
@@ -80,6 +84,7 @@ impl RegistrationAuthority {
         client: Option<IpAddr>,
     ) -> RaResult<(Zeroizing<String>, Administrator)> {
         let admin = self.check_password(username, password, client)?;
+        self.check_address(&admin, client)?;
         let token = self.sessions.issue(admin.id, now(), self.session_ttl);
         self.audit.record(AuditEvent::success(
             &admin.username,
@@ -93,14 +98,17 @@ impl RegistrationAuthority {
     /// The active administrator with this username and password, for APIs that send the
     /// password with every request (the certificate manager's `login` / `password`
     /// headers): no session is made and a success is not audited (every call is audited by
-    /// what it does); a failure is, and counts toward the account's lock.
+    /// what it does); a failure is, and counts toward the account's lock. The address
+    /// must be in the allow-list of the administrator's role.
     pub fn verify_credentials(
         &self,
         username: &str,
         password: &str,
         client: Option<IpAddr>,
     ) -> RaResult<Administrator> {
-        self.check_password(username, password, client)
+        let admin = self.check_password(username, password, client)?;
+        self.check_address(&admin, client)?;
+        Ok(admin)
     }
 
     fn check_password(
@@ -119,12 +127,15 @@ impl RegistrationAuthority {
             .unwrap_or(credentials::decoy_password_hash());
         let ok = credentials::verify_password(hash, password);
         let from = client.map(|c| format!(" from {c}")).unwrap_or_default();
+        // An administrator whose password login is off is answered as a wrong password
+        // (no oracle), and it counts as one.
+        let password_off = admin.as_ref().is_some_and(|a| ok && !a.password_login);
         match admin {
-            Some(admin) if ok && admin.active => {
+            Some(admin) if ok && admin.active && !password_off => {
                 self.login_guard.succeeded(username, client);
                 Ok(admin)
             }
-            Some(admin) if ok => {
+            Some(admin) if ok && !password_off => {
                 let _ = self.audit.record(AuditEvent::denied(
                     &admin.username,
                     "login",
@@ -137,9 +148,14 @@ impl RegistrationAuthority {
             }
             _ => {
                 let lock = self.login_guard.failed(username, client);
+                let why = if password_off {
+                    "password login is off"
+                } else {
+                    "bad credentials"
+                };
                 let detail = match lock {
-                    Some(lock) => format!("bad credentials{from}; locked for {} s", lock.as_secs()),
-                    None => format!("bad credentials{from}"),
+                    Some(lock) => format!("{why}{from}; locked for {} s", lock.as_secs()),
+                    None => format!("{why}{from}"),
                 };
                 let _ = self
                     .audit
@@ -282,7 +298,39 @@ impl RegistrationAuthority {
         )?;
         check_slug("username", username)?;
         credentials::check_password_strength(password, username).map_err(RaError::InvalidInput)?;
-        match &role {
+        self.check_role(&role)?;
+        let admin = Administrator {
+            id: AdminId(self.next_id(ADMINS.name())),
+            username: username.to_string(),
+            password_hash: credentials::hash_password(password),
+            role,
+            privileges,
+            active: true,
+            created_at: now(),
+            client_certificates: Vec::new(),
+            idp_identity: None,
+            password_login: true,
+        };
+        let mut batch = WriteBatch::new();
+        self.claim_name(&mut batch, &format!("admin:{username}"), admin.id.0)?;
+        ADMINS.put(&mut batch, &id_key(admin.id.0), &admin)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                "admin.create",
+                &admin.id.label(),
+                format!("{username} as {}", admin.role.name()),
+            ),
+            &format!("administrator '{username}'"),
+        )?;
+        Ok(admin)
+    }
+
+    /// Refuses an RAO without organizations or a DRAO without departments, and scopes
+    /// that do not exist.
+    pub(super) fn check_role(&self, role: &Role) -> RaResult<()> {
+        match role {
             Role::Mrao => {}
             Role::Rao { orgs } => {
                 if orgs.is_empty() {
@@ -305,30 +353,7 @@ impl RegistrationAuthority {
                 }
             }
         }
-        let admin = Administrator {
-            id: AdminId(self.next_id(ADMINS.name())),
-            username: username.to_string(),
-            password_hash: credentials::hash_password(password),
-            role,
-            privileges,
-            active: true,
-            created_at: now(),
-            client_certificates: Vec::new(),
-        };
-        let mut batch = WriteBatch::new();
-        self.claim_name(&mut batch, &format!("admin:{username}"), admin.id.0)?;
-        ADMINS.put(&mut batch, &id_key(admin.id.0), &admin)?;
-        self.commit(
-            batch,
-            AuditEvent::success(
-                &actor.username,
-                "admin.create",
-                &admin.id.label(),
-                format!("{username} as {}", admin.role.name()),
-            ),
-            &format!("administrator '{username}'"),
-        )?;
-        Ok(admin)
+        Ok(())
     }
 
     /// Administrators (MRAO sees all; others see themselves).

@@ -43,6 +43,18 @@ pub enum RaError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// The client address is outside the allow-list of the administrator's role
+    /// (`access_control`); the edges answer 403 like [`RaError::Forbidden`].
+    #[error(
+        "forbidden: {} is not in the {role} allow-list; administrators of this role may not sign in or act from it",
+        address.map_or_else(|| "an unknown client address".to_string(), |a| format!("the address {a}"))
+    )]
+    AddressNotAllowed {
+        /// The role's name.
+        role: &'static str,
+        /// The client's address, if the edge knows it.
+        address: Option<std::net::IpAddr>,
+    },
     /// A unique name is taken.
     #[error("{0} already exists")]
     Conflict(String),
@@ -68,6 +80,9 @@ impl RaError {
             RaError::RefusedByProfile { .. } => "invalid_input",
             RaError::MissingCustomField(_) => "invalid_input",
             RaError::TooManyFailures { .. } => "too_many_failures",
+            // The same code as any other refusal of an authenticated caller: every edge
+            // already answers it with 403.
+            RaError::AddressNotAllowed { .. } => "forbidden",
             RaError::Conflict(_) => "conflict",
             RaError::IllegalTransition(_) => "illegal_transition",
             RaError::Ca(CaServiceError::UnknownCertificate(_)) => "not_found",

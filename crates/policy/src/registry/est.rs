@@ -5,6 +5,8 @@
 //! The password is an Argon2id hash, compared in constant time by the argon2
 //! crate; a wrong one is refused and the refusal audited.
 
+use std::net::IpAddr;
+
 use ca_core::store::WriteBatch;
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -75,16 +77,52 @@ fn parse_anchors(pems: &[String]) -> RaResult<Vec<TrustAnchor>> {
     Ok(anchors)
 }
 
+/// The longest Basic user name kept as the account of the failed-login guard (a
+/// longer one is cut: the header is the client's to make up).
+const MAX_GUARDED_USERNAME_CHARS: usize = 128;
+
+/// The failed-login guard's account of an EST endpoint's Basic user: `est:<id>:<user>`.
+/// Administrators' user names are slugs without ':', so the two never meet.
+fn guard_account(endpoint: EndpointId, username: &str) -> String {
+    let user: String = username.chars().take(MAX_GUARDED_USERNAME_CHARS).collect();
+    format!("{}{user}", guard_prefix(endpoint))
+}
+
+fn guard_prefix(endpoint: EndpointId) -> String {
+    format!("est:{}:", endpoint.0)
+}
+
 impl RegistrationAuthority {
-    /// Checks HTTP Basic credentials against an EST endpoint. A wrong user or
-    /// password is `Unauthenticated` (one message for both) and audited.
+    /// Whether a Basic user may try a password on an EST endpoint from `client` now:
+    /// [`RaError::TooManyFailures`] while the (user, address) pair is locked by the same
+    /// growing delay as administrators' logins (`login_guard`). An edge that remembers
+    /// verified passwords asks this first, so that a lock holds for them too.
+    pub fn est_login_open(
+        &self,
+        endpoint: &Endpoint,
+        username: &str,
+        client: Option<IpAddr>,
+    ) -> RaResult<()> {
+        self.login_guard
+            .check(&guard_account(endpoint.id, username), client)
+            .map_err(|retry_after| RaError::TooManyFailures { retry_after })
+    }
+
+    /// Checks HTTP Basic credentials against an EST endpoint from `client`. A wrong
+    /// user or password is `Unauthenticated` (one message for both) and audited, and
+    /// counts toward the lock of the (user, address) pair: after the free failures,
+    /// [`RaError::TooManyFailures`] until it lapses or an MRAO lifts it
+    /// ([`RegistrationAuthority::unlock_est_logins`]). A success clears the pair.
     pub fn check_est_password(
         &self,
         endpoint: &Endpoint,
         username: &str,
         password: &str,
         actor: &str,
+        client: Option<IpAddr>,
     ) -> RaResult<()> {
+        self.est_login_open(endpoint, username, client)?;
+        let account = guard_account(endpoint.id, username);
         let EndpointKind::Est {
             username: expected,
             password_hash,
@@ -105,17 +143,54 @@ impl RegistrationAuthority {
         )
         .is_ok();
         if password_ok && user_ok {
+            self.login_guard.succeeded(&account, client);
             return Ok(());
         }
+        let detail = match self.login_guard.failed(&account, client) {
+            Some(lock) => format!(
+                "wrong user name or password; user locked for {} s from this address",
+                lock.as_secs()
+            ),
+            None => "wrong user name or password".to_string(),
+        };
         let _ = self.audit.record(AuditEvent::denied(
             actor,
             "est.authenticate",
             &endpoint.id.label(),
-            "wrong user name or password".to_string(),
+            detail,
         ));
         Err(RaError::Unauthenticated(
             "wrong EST user name or password".into(),
         ))
+    }
+
+    /// Lifts the failed-login locks of every Basic user of an EST endpoint, from every
+    /// address, at once (MRAO); returns how many (user, address) pairs were cleared.
+    pub fn unlock_est_logins(&self, actor: &Administrator, id: EndpointId) -> RaResult<usize> {
+        self.require(
+            actor,
+            crate::authz::Action::Administer,
+            crate::authz::org_scope(OrgId(0)),
+            "endpoint.est.unlock",
+            &id.label(),
+        )?;
+        let endpoint = ENDPOINTS
+            .get(&self.store, &id_key(id.0))?
+            .ok_or_else(|| RaError::NotFound(id.label()))?;
+        if !matches!(endpoint.kind, EndpointKind::Est { .. }) {
+            return Err(RaError::InvalidInput(format!(
+                "endpoint '{}' is not an EST endpoint",
+                endpoint.name
+            )));
+        }
+        let cleared = self.login_guard.unlock_prefix(&guard_prefix(id));
+        self.audit.record(AuditEvent::success(
+            &actor.username,
+            "endpoint.est.unlock",
+            &id.label(),
+            format!("{cleared} locked user/address pair(s) cleared"),
+        ))?;
+        Ok(cleared)
     }
 
     /// Changes an EST endpoint's authentication mode, proof-of-possession setting or

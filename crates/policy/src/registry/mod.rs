@@ -8,6 +8,7 @@
 //!
 //! - `organizations`: organizations, departments and domain delegation;
 //! - `administrators`: the first MRAO, administrators, login, sessions and API keys;
+//! - `access_control`: the per-role allow-lists of client addresses (IP networks);
 //! - `endpoints`: enrollment endpoints, ACME EAB keys and the demo organization;
 //! - `requests`: submission, issuance, the approval queue, edits and listing;
 //! - `certificates`: the certificate lifecycle: ownership, listing, revocation,
@@ -17,6 +18,8 @@
 //!   endpoint's webhook validator with its sealed HMAC key;
 //! - `intune`: an Intune endpoint's Entra ID application (its sealed client secret),
 //!   the audit of each exchange with Intune, and the revocations Intune asks for;
+//! - `sso`: single sign-on to the console: the SAML identity provider, administrator
+//!   templates (just-in-time provisioning), sign-in by IdP identity, used assertions;
 //! - `audit_trail`: reading and verifying the audit log;
 //! - `error`: [`RaError`], the error of every operation.
 //!
@@ -43,6 +46,7 @@ use crate::credentials::{SecretBox, SessionTokens};
 use crate::model::*;
 use crate::request::CertificateRequest;
 
+mod access_control;
 mod administrators;
 mod audit_trail;
 mod certificates;
@@ -60,7 +64,11 @@ mod profile_numbers;
 mod requests;
 mod scep;
 mod scep_webhook;
+mod sso;
 
+pub use access_control::{
+    parse_networks, AllowList, AllowedNetwork, RoleName, MAX_ALLOWED_NETWORKS,
+};
 pub use administrators::ApiKeyRecord;
 pub use certificates::{CertificateFilter, CertificateOwner, OwnedCertificate};
 pub use client_certificates::MAX_LINKED_CERTIFICATES;
@@ -79,6 +87,10 @@ pub use requests::{RequestFilter, Requester, Submission};
 pub use scep::{
     ChallengeBinding, ChallengeUse, OneTimeChallenge, DEFAULT_ONE_TIME_CHALLENGE_SECONDS,
     DEMO_SCEP_ENDPOINT, MAX_ONE_TIME_CHALLENGE_SECONDS,
+};
+pub use sso::{
+    AdminTemplate, NewAdminTemplate, NewSsoIdentityProvider, SsoCertificate, SsoClaims,
+    SsoIdentityProvider, SsoSignIn, MAX_ADMIN_TEMPLATES, MAX_SSO_CERTIFICATES,
 };
 pub use scep_webhook::{ScepValidationOutcome, MAX_SCEP_WEBHOOK_URL_CHARS, SCEP_WEBHOOK_KEY_BYTES};
 

@@ -19,15 +19,20 @@ pub async fn login(ctx: &Ctx, request: LoginRequest) -> Result<Reply, ApiError> 
     let result = blocking(ctx.ra.clone(), move |ra| {
         ra.login_from(&username, &password, client)
             .map_err(|e| match e {
-                RaError::TooManyFailures { retry_after } => ApiError::throttled(retry_after),
+                RaError::TooManyFailures { retry_after } => ApiError::account_locked(retry_after),
                 other => other.into(),
             })
     })
     .await;
+    // The address's limit counts wrong passwords only: not the refusals of an account
+    // already locked (its failures were counted; a client retrying a stale password must
+    // not lock out the other administrators behind its address), nor a right password
+    // from outside the role's allow-list (403).
     if let Some(address) = ctx.client {
         match &result {
             Ok(_) => ctx.throttle.succeeded(address),
-            Err(_) => ctx.throttle.failed(address),
+            Err(e) if e.status() == http::StatusCode::UNAUTHORIZED => ctx.throttle.failed(address),
+            Err(_) => {}
         }
     }
     let (token, admin) = result?;

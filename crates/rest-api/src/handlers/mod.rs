@@ -2,6 +2,7 @@
 //! and the authenticated administrator, call the registration authority on
 //! the blocking pool (it may wait for a durable fsync), and return views.
 
+mod access;
 mod admins;
 mod audit;
 mod auth;
@@ -13,6 +14,7 @@ mod endpoints;
 mod organizations;
 mod profiles_cas;
 mod requests;
+mod sso;
 
 use std::sync::Arc;
 
@@ -199,6 +201,20 @@ pub(crate) async fn dispatch(ctx: Ctx, route: Route) -> Result<Reply, ApiError> 
         }
         R::LinkClientCertificate(id) => admins::link_certificate(&ctx, id, ctx.json()?).await,
         R::UnlinkClientCertificate(id) => admins::unlink_certificate(&ctx, id, ctx.json()?).await,
+        R::GetAllowLists => access::get(&ctx).await,
+        R::SetAllowLists => access::set(&ctx, ctx.json()?).await,
+        R::UnlockEstEndpoint(id) => {
+            ctx.empty()?;
+            access::unlock_est(&ctx, id).await
+        }
+        R::SetPasswordLogin(id) => sso::set_password_login(&ctx, id, ctx.json()?).await,
+        R::SetIdpIdentity(id) => sso::set_idp_identity(&ctx, id, ctx.json()?).await,
+        R::GetSsoIdentityProvider => sso::get_idp(&ctx).await,
+        R::SetSsoIdentityProvider => sso::set_idp(&ctx, ctx.json()?).await,
+        R::RemoveSsoIdentityProvider => sso::remove_idp(&ctx).await,
+        R::ListAdminTemplates => sso::list_templates(&ctx).await,
+        R::CreateAdminTemplate => sso::create_template(&ctx, ctx.json()?).await,
+        R::DeleteAdminTemplate(id) => sso::delete_template(&ctx, id).await,
         R::ListEndpoints => endpoints::list(&ctx).await,
         R::CreateEndpoint => endpoints::create(&ctx, ctx.json()?).await,
         R::CreateEabKey(id) => {

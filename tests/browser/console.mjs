@@ -1,0 +1,217 @@
+// Drives Debian's Chromium through the administrators' console, as a person
+// would: labels to find fields, the keyboard to reach and press buttons, links
+// to move between pages. The Rust tests (tests/tests/acme_interop.rs) start the
+// gateway and the ACME client, run one scenario of this script, and check what
+// it reports against the CA (CRL, openssl verify).
+//
+//   node console.mjs --base https://127.0.0.1:8443 --user admin --password-file pw \
+//        --out DIR approve --name q.test
+//   node console.mjs ... certificate --name q.test
+//
+// Every page it opens is checked for the basics of accessibility (one h1, a
+// label on every field, a name on every button and link) and for script or
+// style the Content-Security-Policy refused (any console error fails the run).
+// Screenshots are written to --out. The last line printed is a JSON report.
+
+import { chromium } from 'playwright-core';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+function parseArgs(argv) {
+  const opts = { positional: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      opts[a.slice(2)] = argv[++i];
+    } else {
+      opts.positional.push(a);
+    }
+  }
+  return opts;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const scenario = opts.positional[0];
+const base = opts.base;
+const out = opts.out;
+const password = readFileSync(opts['password-file'], 'utf8').trim();
+mkdirSync(out, { recursive: true });
+
+function fail(message) {
+  throw new Error(message);
+}
+
+const problems = [];
+
+/** Accessibility basics of the page that is open. */
+async function checkAccessibility(page, what) {
+  const report = await page.evaluate(() => {
+    const visible = (el) => {
+      const style = getComputedStyle(el);
+      return style.display !== 'none' && style.visibility !== 'hidden' && el.type !== 'hidden';
+    };
+    const unlabelled = [...document.querySelectorAll('input, select, textarea')]
+      .filter(visible)
+      .filter((el) => !(el.labels && el.labels.length > 0) && !el.getAttribute('aria-label'))
+      .map((el) => el.outerHTML.slice(0, 120));
+    const nameless = [...document.querySelectorAll('a, button')]
+      .filter(visible)
+      .filter((el) => !(el.textContent || '').trim() && !el.getAttribute('aria-label'))
+      .map((el) => el.outerHTML.slice(0, 120));
+    const unreachable = [...document.querySelectorAll('a[href], button, input, select')]
+      .filter(visible)
+      .filter((el) => el.tabIndex < 0 || el.disabled)
+      .map((el) => el.outerHTML.slice(0, 120));
+    return {
+      h1: document.querySelectorAll('h1').length,
+      lang: document.documentElement.lang,
+      title: document.title,
+      unlabelled,
+      nameless,
+      unreachable,
+    };
+  });
+  if (report.h1 !== 1) problems.push(`${what}: ${report.h1} h1 headings`);
+  if (!report.lang) problems.push(`${what}: no lang on <html>`);
+  if (!report.title) problems.push(`${what}: no <title>`);
+  for (const el of report.unlabelled) problems.push(`${what}: field without a label: ${el}`);
+  for (const el of report.nameless) problems.push(`${what}: control without a name: ${el}`);
+  for (const el of report.unreachable) problems.push(`${what}: not keyboard-reachable: ${el}`);
+}
+
+/** Presses Tab until `target` has the focus; fails if it never does. */
+async function tabTo(page, target, what) {
+  const handle = await target.elementHandle();
+  for (let i = 0; i < 400; i++) {
+    await page.keyboard.press('Tab');
+    if (await handle.evaluate((el) => el === document.activeElement)) return i + 1;
+  }
+  fail(`${what} is not reachable with the Tab key`);
+}
+
+async function signIn(page) {
+  await page.goto(`${base}/console/`);
+  if (!page.url().endsWith('/console/login')) fail(`not sent to the login form: ${page.url()}`);
+  await checkAccessibility(page, 'login');
+  await page.getByLabel('Username').fill(opts.user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByLabel('Password').press('Enter');
+  await page.waitForURL(`${base}/console/`);
+  const h1 = await page.locator('h1').textContent();
+  if (h1.trim() !== 'Dashboard') fail(`after sign-in the page is "${h1}"`);
+}
+
+async function dashboard(page) {
+  await checkAccessibility(page, 'dashboard');
+  const charts = await page.locator('svg[role=img]').count();
+  const bars = await page.locator('svg rect.bar').evaluateAll((rects) =>
+    rects.map((r) => r.getBBox().width),
+  );
+  const tables = await page.locator('section.card table').count();
+  if (charts < 8) fail(`the dashboard shows ${charts} charts`);
+  if (!bars.some((w) => w > 1)) fail('every bar of the dashboard is empty');
+  if (tables < charts) fail(`${charts} charts but ${tables} tables of their numbers`);
+  await page.screenshot({ path: join(out, 'dashboard.png'), fullPage: true });
+  return { charts, bars: bars.filter((w) => w > 1).length };
+}
+
+async function approve(page) {
+  await page.getByRole('link', { name: 'Approval queue' }).click();
+  await page.waitForURL(`${base}/console/queue`);
+  await checkAccessibility(page, 'queue');
+  const row = page.locator('tbody tr', { hasText: opts.name });
+  if ((await row.count()) !== 1) fail(`the queue lists ${await row.count()} requests for ${opts.name}`);
+  const request = (await row.locator('td').nth(1).textContent()).trim();
+  await page.screenshot({ path: join(out, 'queue.png'), fullPage: true });
+  await row.getByLabel('Message').fill('approved in the browser test');
+  const button = row.getByRole('button', { name: 'Approve', exact: true });
+  const presses = await tabTo(page, button, 'the Approve button');
+  await Promise.all([page.waitForURL(`${base}/console/queue`), page.keyboard.press('Enter')]);
+  const left = await page.locator('tbody tr', { hasText: opts.name }).count();
+  if (left !== 0) fail(`the request for ${opts.name} is still in the queue after approval`);
+  return { request, tab_presses: presses };
+}
+
+async function certificate(page) {
+  await page.getByRole('link', { name: 'Certificates', exact: true }).click();
+  await page.waitForURL(`${base}/console/certificates`);
+  await checkAccessibility(page, 'certificates');
+  await page.getByLabel('Name or subject contains').fill(opts.name);
+  await page.getByLabel('Status').selectOption('issued');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/\/console\/certificates\?/);
+  const rows = page.locator('#certificates tbody tr');
+  const count = await rows.count();
+  if (count < 1) fail(`filtering by ${opts.name} lists nothing`);
+  for (let i = 0; i < count; i++) {
+    const text = await rows.nth(i).textContent();
+    if (!text.includes(opts.name)) fail(`the filtered list shows a row without ${opts.name}: ${text}`);
+  }
+  const csvDownload = page.waitForEvent('download');
+  await page.getByRole('link', { name: 'Download CSV' }).click();
+  const csvPath = join(out, 'certificates.csv');
+  await (await csvDownload).saveAs(csvPath);
+  // Sorting by a column header keeps the filter.
+  await page.getByRole('link', { name: 'Expires' }).click();
+  await page.waitForURL(/sort=expires/);
+  if ((await rows.count()) !== count) fail('sorting changed what the filter selects');
+
+  const link = rows.first().locator('td').first().getByRole('link');
+  const id = (await link.textContent()).trim();
+  await link.click();
+  await page.waitForURL(`${base}/console/certificates/${id}`);
+  await checkAccessibility(page, 'certificate');
+  await page.screenshot({ path: join(out, 'certificate.png'), fullPage: true });
+  const pemDownload = page.waitForEvent('download');
+  await page.getByRole('link', { name: 'pem-chain' }).click();
+  const pemPath = join(out, 'downloaded.pem');
+  await (await pemDownload).saveAs(pemPath);
+
+  await page.getByLabel('Reason').selectOption('key-compromise');
+  await page.getByLabel('Message').fill('revoked in the browser test');
+  await Promise.all([
+    page.waitForURL(`${base}/console/certificates/${id}`),
+    page.getByRole('button', { name: 'Revoke' }).click(),
+  ]);
+  const status = await page.locator('tr', { hasText: 'Status' }).locator('td').textContent();
+  if (status.trim() !== 'revoked') fail(`after revocation the status is ${status}`);
+  return { certificate: id, pem: pemPath, csv: csvPath, listed: count };
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+let report;
+try {
+  // The gateway's certificate chains to a root made for this test only.
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error on ${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error on ${page.url()}: ${e}`));
+  await signIn(page);
+  const charts = await dashboard(page);
+  if (scenario === 'approve') {
+    report = { ...charts, ...(await approve(page)) };
+  } else if (scenario === 'certificate') {
+    report = await certificate(page);
+  } else {
+    fail(`unknown scenario ${scenario}`);
+  }
+  if (problems.length > 0) fail(`problems:\n${problems.join('\n')}`);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));
