@@ -22,23 +22,15 @@ command -v certbot >/dev/null 2>&1 || need_apt+=(certbot)
 command -v lego >/dev/null 2>&1 || need_apt+=(lego)
 command -v scepclient >/dev/null 2>&1 || need_apt+=(scep)
 [ -x /usr/lib/certmonger/scep-submit ] || need_apt+=(certmonger)
-# SAML single sign-on (crate saml-sp over samael): the build needs libxmlsec1's and
-# libxml2's headers, pkg-config and libclang (bindgen); the test IdP signs with xmlsec1.
-for pkg in libxmlsec1-dev libxml2-dev libclang-dev xmlsec1; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-    need_apt+=("$pkg")
-  fi
-done
-command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# What the build needs (scripts/build-deps.sh); the SAML test IdP signs with xmlsec1.
+. scripts/build-deps.sh
+if ! dpkg-query -W -f='${Status}' xmlsec1 2>/dev/null | grep -q "install ok installed"; then
+  need_apt+=(xmlsec1)
+fi
 # The console's browser tests: Debian's Chromium, driven by playwright-core from npm.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "installing ${need_apt[*]} (apt-get)"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+apt_install
 
 if ! command -v lint_pkix_cert >/dev/null 2>&1; then
   echo "installing pkilint (pip)"

@@ -7,6 +7,8 @@
 //   node console.mjs --base https://127.0.0.1:8443 --user admin --password-file pw \
 //        --out DIR approve --name q.test
 //   node console.mjs ... certificate --name q.test
+//   node console.mjs --base URL --out DIR sso-sp --expect-user alice
+//   node console.mjs --base URL --out DIR sso-idp --idp-start URL --expect-path /console/queue
 //
 // Every page it opens is checked for the basics of accessibility (one h1, a
 // label on every field, a name on every button and link) and for script or
@@ -34,7 +36,7 @@ const opts = parseArgs(process.argv.slice(2));
 const scenario = opts.positional[0];
 const base = opts.base;
 const out = opts.out;
-const password = readFileSync(opts['password-file'], 'utf8').trim();
+const password = opts['password-file'] ? readFileSync(opts['password-file'], 'utf8').trim() : '';
 mkdirSync(out, { recursive: true });
 
 function fail(message) {
@@ -178,6 +180,37 @@ async function certificate(page) {
   return { certificate: id, pem: pemPath, csv: csvPath, listed: count };
 }
 
+/** Who the console says is signed in (the header's "name (ROLE)"). */
+async function signedInAs(page) {
+  return (await page.locator('header > span').last().textContent()).trim();
+}
+
+/** SP-initiated: the login page's single sign-on link, the IdP, back to the dashboard. */
+async function ssoFromConsole(page) {
+  await page.goto(`${base}/console/`);
+  await page.waitForURL(`${base}/console/login`);
+  await checkAccessibility(page, 'login');
+  const link = page.getByRole('link', { name: 'Sign in with single sign-on' });
+  await tabTo(page, link, 'the single sign-on link');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(`${base}/console/`, { timeout: 30000 });
+  await page.locator('h1', { hasText: 'Dashboard' }).waitFor();
+  const who = await signedInAs(page);
+  if (opts['expect-user'] && !who.startsWith(opts['expect-user'])) fail(`signed in as ${who}`);
+  await page.screenshot({ path: join(out, 'sso-dashboard.png'), fullPage: true });
+  return { who, url: page.url() };
+}
+
+/** IdP-initiated: the IdP's own page posts a Response; the relay state picks the page. */
+async function ssoFromIdp(page) {
+  const expect = opts['expect-path'] || '/console/';
+  await page.goto(opts['idp-start']);
+  await page.waitForURL(`${base}${expect}`, { timeout: 30000 });
+  const who = await signedInAs(page);
+  if (opts['expect-user'] && !who.startsWith(opts['expect-user'])) fail(`signed in as ${who}`);
+  return { who, url: page.url() };
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: [
@@ -197,16 +230,26 @@ try {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true });
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
+  // Only the console's own pages are held to it (not the identity provider's).
+  const ours = () => page.url().startsWith(base);
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error on ${page.url()}: ${m.text()}`);
+    if (m.type() === 'error' && ours()) problems.push(`console error on ${page.url()}: ${m.text()}`);
   });
-  page.on('pageerror', (e) => problems.push(`page error on ${page.url()}: ${e}`));
-  await signIn(page);
-  const charts = await dashboard(page);
+  page.on('pageerror', (e) => {
+    if (ours()) problems.push(`page error on ${page.url()}: ${e}`);
+  });
   if (scenario === 'approve') {
+    await signIn(page);
+    const charts = await dashboard(page);
     report = { ...charts, ...(await approve(page)) };
   } else if (scenario === 'certificate') {
+    await signIn(page);
+    await dashboard(page);
     report = await certificate(page);
+  } else if (scenario === 'sso-sp') {
+    report = await ssoFromConsole(page);
+  } else if (scenario === 'sso-idp') {
+    report = await ssoFromIdp(page);
   } else {
     fail(`unknown scenario ${scenario}`);
   }

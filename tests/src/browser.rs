@@ -42,7 +42,7 @@ pub struct Console<'a> {
     pub base: &'a str,
     /// Who signs in.
     pub username: &'a str,
-    /// Their password.
+    /// Their password (empty for the single sign-on scenarios).
     pub password: &'a str,
     /// The test's directory (logs, the password file).
     pub dir: &'a Path,
@@ -55,8 +55,6 @@ impl Console<'_> {
     /// and fails the test with the script's output when it fails.
     pub fn run(&self, scenario: &str, args: &[&str]) -> Value {
         require();
-        let password_file = self.dir.join(format!("{}.browser-password", self.username));
-        std::fs::write(&password_file, self.password).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/console.mjs");
         let mut command = Command::new("node");
         command
@@ -64,9 +62,14 @@ impl Console<'_> {
             .arg("--base")
             .arg(self.base)
             .arg("--user")
-            .arg(self.username)
-            .arg("--password-file")
-            .arg(&password_file)
+            .arg(self.username);
+        // Single sign-on scenarios sign in without one.
+        if !self.password.is_empty() {
+            let password_file = self.dir.join(format!("{}.browser-password", self.username));
+            std::fs::write(&password_file, self.password).unwrap();
+            command.arg("--password-file").arg(&password_file);
+        }
+        command
             .arg("--out")
             .arg(self.out)
             .arg(scenario)

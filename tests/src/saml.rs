@@ -39,7 +39,12 @@ impl TestIdp {
     /// (a JSON object: user name → attribute → values) and `extra` arguments. It binds a
     /// port the system chooses and says which once its metadata is written (to
     /// `<dir>/idp-metadata.xml`). Panics, with its standard error, if it does not start.
-    pub fn start(dir: &Path, sp_metadata: &Path, users: &serde_json::Value, extra: &[&str]) -> Self {
+    pub fn start(
+        dir: &Path,
+        sp_metadata: &Path,
+        users: &serde_json::Value,
+        extra: &[&str],
+    ) -> Self {
         assert!(
             pysaml2_available(),
             "pysaml2 or xmlsec1 is missing: run the tests with scripts/test.sh, which installs them"
@@ -136,7 +141,10 @@ impl PostForm {
 /// HTML entities decoded, as a browser would submit it.
 pub fn post_form(html: &str) -> Option<PostForm> {
     let start = html.find("<form")?;
-    let form = &html[start..html[start..].find("</form>").map_or(html.len(), |e| start + e)];
+    let form = &html[start
+        ..html[start..]
+            .find("</form>")
+            .map_or(html.len(), |e| start + e)];
     let action = attribute(&form[..form.find('>')?], "action")?;
     let mut fields = Vec::new();
     let mut rest = form;
@@ -193,9 +201,13 @@ mod tests {
         let form = post_form(html).unwrap();
         assert_eq!(form.action, "https://sp.test/acs");
         assert_eq!(form.field("SAMLResponse"), Some("PD94b+/="));
-        assert_eq!(form.field("RelayState"), Some("/console/certificates?a=1&b=2"));
+        assert_eq!(
+            form.field("RelayState"),
+            Some("/console/certificates?a=1&b=2")
+        );
         assert_eq!(form.fields.len(), 2);
-        let page = r#"<head><meta http-equiv="refresh" content="0;url=/console/queue"><title>x</title>"#;
+        let page =
+            r#"<head><meta http-equiv="refresh" content="0;url=/console/queue"><title>x</title>"#;
         assert_eq!(meta_refresh(page).as_deref(), Some("/console/queue"));
         assert_eq!(meta_refresh("<p>no</p>"), None);
     }

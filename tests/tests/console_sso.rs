@@ -8,7 +8,9 @@
 //! - SP-initiated: the login page's link → AuthnRequest by the HTTP-Redirect binding →
 //!   the IdP's signed Response → a session on the RelayState page, for an administrator
 //!   linked by `admin set-idp-identity`; their password no longer signs them in
-//!   (`admin password-login off`: REST login and the console's form alike);
+//!   (`admin password-login off`: REST login, the certificate manager's `login` /
+//!   `password` headers and the console's form alike, answered as a wrong password),
+//!   and a console session begun with a password ends;
 //! - IdP-initiated, with just-in-time provisioning: a new user whose affiliation
 //!   matches a template becomes an administrator with the template's role and scope;
 //! - refused with a 403 page, audited, creating nothing: a tampered Response (the
@@ -66,7 +68,12 @@ impl Browser {
     /// Posts the IdP's auto-submitting form (its SAMLResponse and RelayState) to its
     /// action, the console's ACS, as a browser does.
     fn submit(&self, idp_page: &Answer) -> Answer {
-        assert_eq!(idp_page.status, 200, "the IdP answered: {}", idp_page.text());
+        assert_eq!(
+            idp_page.status,
+            200,
+            "the IdP answered: {}",
+            idp_page.text()
+        );
         let form = post_form(&idp_page.text())
             .unwrap_or_else(|| panic!("no form in the IdP's answer: {}", idp_page.text()));
         assert!(form.field("SAMLResponse").is_some(), "{form:?}");
@@ -89,7 +96,9 @@ fn admins(admin: &Operator) -> Vec<serde_json::Value> {
 }
 
 fn admin_named(admin: &Operator, username: &str) -> Option<serde_json::Value> {
-    admins(admin).into_iter().find(|a| a["username"] == username)
+    admins(admin)
+        .into_iter()
+        .find(|a| a["username"] == username)
 }
 
 /// An IdP-initiated Response for `user` in `mode`, as the IdP's form page.
@@ -122,7 +131,11 @@ fn single_sign_on_sp_and_idp_initiated_with_just_in_time_provisioning_and_refusa
     // Before an IdP is imported: the login page links to SSO, which says it is not set up.
     let visitor = Browser::new(dir, "visitor");
     let login = visitor.get(&format!("{base}/console/login"));
-    assert!(login.text().contains("href=\"/console/saml/login\""), "{}", login.text());
+    assert!(
+        login.text().contains("href=\"/console/saml/login\""),
+        "{}",
+        login.text()
+    );
     assert_refused(
         &visitor.get(&format!("{base}/console/saml/login")),
         "not set up",
@@ -136,7 +149,10 @@ fn single_sign_on_sp_and_idp_initiated_with_just_in_time_provisioning_and_refusa
         sp_xml.contains(&format!("entityID=\"{base}/console/saml/metadata\"")),
         "{sp_xml}"
     );
-    assert!(sp_xml.contains(&format!("Location=\"{base}/console/saml/acs\"")), "{sp_xml}");
+    assert!(
+        sp_xml.contains(&format!("Location=\"{base}/console/saml/acs\"")),
+        "{sp_xml}"
+    );
     assert!(sp_xml.contains("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"));
     std::fs::write(dir.join("sp-metadata.xml"), &sp_xml).unwrap();
 
@@ -160,18 +176,21 @@ fn single_sign_on_sp_and_idp_initiated_with_just_in_time_provisioning_and_refusa
         }),
         &[],
     );
-    let imported = admin.json(&[
-        "sso",
-        "import-metadata",
-        idp.metadata().to_str().unwrap(),
-    ]);
-    assert_eq!(imported["entity_id"], format!("{}/metadata", idp.url()), "{imported}");
+    let imported = admin.json(&["sso", "import-metadata", idp.metadata().to_str().unwrap()]);
+    assert_eq!(
+        imported["entity_id"],
+        format!("{}/metadata", idp.url()),
+        "{imported}"
+    );
     assert_eq!(imported["sso_url"], format!("{}/sso/redirect", idp.url()));
     assert_eq!(imported["certificates"].as_array().unwrap().len(), 1);
-    assert_eq!(admin.json(&["sso", "show"])["entity_id"], imported["entity_id"]);
+    assert_eq!(
+        admin.json(&["sso", "show"])["entity_id"],
+        imported["entity_id"]
+    );
 
     // Alice: an RAO with a password, linked to her IdP identity, password login off.
-    std::fs::write(dir.join("alice.password"), "alice's old password 2026\n").unwrap();
+    std::fs::write(dir.join("alice.password"), "an old officer password 2026\n").unwrap();
     let alice = admin.json(&[
         "admin",
         "create",
@@ -188,16 +207,44 @@ fn single_sign_on_sp_and_idp_initiated_with_just_in_time_provisioning_and_refusa
     ]);
     let alice_id = id(&alice);
     admin.ok(&["admin", "set-idp-identity", &alice_id, "alice@example.org"]);
+    // The certificate manager's API with the password in its headers: in, then not.
+    let scm = |password: &str| {
+        Curl::new(dir, ROOT_PEM).run(
+            "GET",
+            &format!("{base}/api/organization/v1"),
+            &[
+                "-H",
+                "login: alice",
+                "-H",
+                &format!("password: {password}"),
+                "-H",
+                "customerUri: demo",
+            ],
+        )
+    };
+    assert_eq!(scm("an old officer password 2026").status, 200);
     admin.ok(&["admin", "password-login", &alice_id, "off"]);
+    let off = scm("an old officer password 2026");
+    let wrong = scm("not her password at all");
+    assert_eq!(off.status, 401, "{}", off.text());
+    assert_eq!(
+        (off.status, off.text()),
+        (wrong.status, wrong.text()),
+        "no oracle"
+    );
     let listed = admin_named(&admin, "alice").unwrap();
     assert_eq!(listed["idp_identity"], "alice@example.org");
     assert_eq!(listed["password_login"], false);
 
     // Her password signs her in nowhere, with the answer a wrong password gets.
     let rest = Operator::new(BIN, dir, "alice-rest", &base).with_ca_cert(Some(Path::new(ROOT_PEM)));
-    let refused = rest.login_run("alice", "alice's old password 2026");
+    let refused = rest.login_run("alice", "an old officer password 2026");
     assert!(!refused.ok);
-    assert!(refused.stderr.contains("wrong username or password"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("wrong username or password"),
+        "{}",
+        refused.stderr
+    );
     let by_form = Browser::new(dir, "alice-password");
     let form = by_form.get(&format!("{base}/console/login"));
     let form = post_form(&form.text()).expect("the login form");
@@ -206,12 +253,48 @@ fn single_sign_on_sp_and_idp_initiated_with_just_in_time_provisioning_and_refusa
         &[
             ("csrf".to_string(), form.field("csrf").unwrap().to_string()),
             ("username".to_string(), "alice".to_string()),
-            ("password".to_string(), "alice's old password 2026".to_string()),
+            (
+                "password".to_string(),
+                "an old officer password 2026".to_string(),
+            ),
         ],
     );
     assert_eq!(posted.status, 401, "{}", posted.text());
     assert!(posted.text().contains("Wrong username or password"));
     assert!(!by_form.has_session());
+
+    // A console session begun with a password ends when password login is turned off.
+    std::fs::write(dir.join("dave.password"), "a night shift password 2026\n").unwrap();
+    let dave = admin.json(&[
+        "admin",
+        "create",
+        "--username",
+        "dave",
+        "--password-file",
+        dir.join("dave.password").to_str().unwrap(),
+        "--role",
+        "mrao",
+    ]);
+    let dave_browser = Browser::new(dir, "dave");
+    let form = dave_browser.get(&format!("{base}/console/login"));
+    let form = post_form(&form.text()).expect("the login form");
+    let posted = dave_browser.post(
+        &format!("{base}/console/login"),
+        &[
+            ("csrf".to_string(), form.field("csrf").unwrap().to_string()),
+            ("username".to_string(), "dave".to_string()),
+            (
+                "password".to_string(),
+                "a night shift password 2026".to_string(),
+            ),
+        ],
+    );
+    assert_eq!(posted.status, 303, "{}", posted.text());
+    assert_eq!(dave_browser.get(&format!("{base}/console/")).status, 200);
+    admin.ok(&["admin", "password-login", &id(&dave), "off"]);
+    let after = dave_browser.get(&format!("{base}/console/"));
+    assert_eq!(after.status, 303, "the password's session ended");
+    assert_eq!(after.header("location").as_deref(), Some("/console/login"));
 
     // The template that makes a PKI officer an RAO of Demo.
     let template = admin.json(&[
@@ -266,12 +349,19 @@ fn single_sign_on_sp_and_idp_initiated_with_just_in_time_provisioning_and_refusa
     let (next, page) = bob_browser.follow(&base, &signed_in);
     assert_eq!(next, "/console/certificates");
     assert_eq!(page.status, 200, "{}", page.text());
-    assert!(page.text().contains("bob_example.org (RAO)"), "{}", page.text());
+    assert!(
+        page.text().contains("bob_example.org (RAO)"),
+        "{}",
+        page.text()
+    );
     let bob = admin_named(&admin, "bob_example.org").expect("Bob was provisioned");
     assert_eq!(admins(&admin).len(), before + 1);
     assert_eq!(bob["role"], "rao");
     assert_eq!(bob["orgs"], json!([org.parse::<u64>().unwrap()]));
-    assert_eq!(bob["privileges"]["tls-server"], json!(["request", "approve"]));
+    assert_eq!(
+        bob["privileges"]["tls-server"],
+        json!(["request", "approve"])
+    );
     assert_eq!(bob["idp_identity"], "bob@example.org");
     assert_eq!(bob["password_login"], false);
     // Posting Bob's Response once more: a replay.
@@ -313,7 +403,13 @@ fn single_sign_on_sp_and_idp_initiated_with_just_in_time_provisioning_and_refusa
 
     // An absolute RelayState is not followed: Carol lands on the console (and is made).
     let carol = Browser::new(dir, "carol");
-    let page = idp_initiated(&carol, &idp, "carol", "normal", "https://evil.example/console/");
+    let page = idp_initiated(
+        &carol,
+        &idp,
+        "carol",
+        "normal",
+        "https://evil.example/console/",
+    );
     let signed_in = carol.submit(&page);
     let (next, page) = carol.follow(&base, &signed_in);
     assert_eq!(next, "/console/");
@@ -335,6 +431,9 @@ fn single_sign_on_sp_and_idp_initiated_with_just_in_time_provisioning_and_refusa
         "sso alice@example.org",
         "admin.password_login",
     ] {
-        assert!(audit.contains(needle), "{needle} not in the audit log: {audit}");
+        assert!(
+            audit.contains(needle),
+            "{needle} not in the audit log: {audit}"
+        );
     }
 }

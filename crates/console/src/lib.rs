@@ -384,8 +384,9 @@ impl Console {
             .ok()?
             .ok();
         match admin {
-            Some(admin) => Some((session, admin)),
-            None => {
+            // A password's session ends with the administrator's password login.
+            Some(admin) if admin.password_login || !session.by_password => Some((session, admin)),
+            _ => {
                 self.sessions.end(token);
                 None
             }

@@ -41,6 +41,9 @@ pub struct Session {
     pub admin: AdminId,
     /// The token every form of this session must carry.
     pub csrf: String,
+    /// Begun with a password (not by single sign-on): it ends once the administrator's
+    /// password login is turned off.
+    pub by_password: bool,
     began: Instant,
     seen: Instant,
 }
@@ -52,8 +55,17 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Starts a session; returns its cookie token.
+    /// Starts a session signed in with a password; returns its cookie token.
     pub fn begin(&self, admin: AdminId) -> String {
+        self.start(admin, true)
+    }
+
+    /// Starts a session signed in by single sign-on; returns its cookie token.
+    pub fn begin_sso(&self, admin: AdminId) -> String {
+        self.start(admin, false)
+    }
+
+    fn start(&self, admin: AdminId, by_password: bool) -> String {
         let token = random_token();
         let now = Instant::now();
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
@@ -74,6 +86,7 @@ impl Sessions {
             Session {
                 admin,
                 csrf: random_token(),
+                by_password,
                 began: now,
                 seen: now,
             },

@@ -221,7 +221,7 @@ impl Console {
                 )
             }
         };
-        let token = self.sessions.begin(admin);
+        let token = self.sessions.begin_sso(admin);
         let next = next.unwrap_or_else(|| "/console/".to_string());
         Page::Html(
             StatusCode::OK,
@@ -360,7 +360,12 @@ mod tests {
 
     #[test]
     fn only_console_paths_are_relay_states() {
-        for good in ["/console", "/console/", "/console/queue", "/console/certificates?name=a&status=issued"] {
+        for good in [
+            "/console",
+            "/console/",
+            "/console/queue",
+            "/console/certificates?name=a&status=issued",
+        ] {
             assert_eq!(console_path(good).as_deref(), Some(good), "{good}");
         }
         for bad in [

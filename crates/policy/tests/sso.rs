@@ -68,7 +68,10 @@ fn the_identity_provider_and_templates_are_the_mraos() {
         Err(RaError::Forbidden(_))
     ));
     assert!(env.ra.sso_identity_provider().unwrap().is_none());
-    let imported = env.ra.set_sso_identity_provider(&env.mrao, new.clone()).unwrap();
+    let imported = env
+        .ra
+        .set_sso_identity_provider(&env.mrao, new.clone())
+        .unwrap();
     assert_eq!(imported.certificates.len(), 1);
     assert_eq!(imported.certificates[0].sha256.len(), 64);
     assert_eq!(
@@ -108,7 +111,10 @@ fn the_identity_provider_and_templates_are_the_mraos() {
         env.ra.create_admin_template(&rao, template.clone()),
         Err(RaError::Forbidden(_))
     ));
-    let created = env.ra.create_admin_template(&env.mrao, template.clone()).unwrap();
+    let created = env
+        .ra
+        .create_admin_template(&env.mrao, template.clone())
+        .unwrap();
     assert!(matches!(
         env.ra.create_admin_template(&env.mrao, template.clone()),
         Err(RaError::Conflict(_))
@@ -124,7 +130,10 @@ fn the_identity_provider_and_templates_are_the_mraos() {
         env.ra.create_admin_template(&env.mrao, no_orgs),
         Err(RaError::InvalidInput(_))
     ));
-    assert_eq!(env.ra.admin_templates(&env.mrao).unwrap(), vec![created.clone()]);
+    assert_eq!(
+        env.ra.admin_templates(&env.mrao).unwrap(),
+        vec![created.clone()]
+    );
     env.ra.delete_admin_template(&env.mrao, created.id).unwrap();
     assert!(env.ra.admin_templates(&env.mrao).unwrap().is_empty());
 
@@ -166,8 +175,13 @@ fn sign_in_by_identity_and_just_in_time_from_the_first_matching_template() {
     let before = env.ra.admins(&env.mrao).unwrap().len();
 
     // No template matches: refused, nothing created.
-    let refused = env.ra.sso_sign_in(&claims("eve@example.test", &["staff"]), None);
-    assert!(matches!(refused, Err(RaError::Unauthenticated(_))), "{refused:?}");
+    let refused = env
+        .ra
+        .sso_sign_in(&claims("eve@example.test", &["staff"]), None);
+    assert!(
+        matches!(refused, Err(RaError::Unauthenticated(_))),
+        "{refused:?}"
+    );
     assert_eq!(env.ra.admins(&env.mrao).unwrap().len(), before);
 
     // The first matching template by id.
@@ -178,13 +192,21 @@ fn sign_in_by_identity_and_just_in_time_from_the_first_matching_template() {
     assert_eq!(signed.provisioned_by.as_deref(), Some(first.name.as_str()));
     let alice = signed.admin;
     assert_eq!(alice.username, "alice_example.test");
-    assert_eq!(alice.role, Role::Rao { orgs: BTreeSet::from([a]) });
+    assert_eq!(
+        alice.role,
+        Role::Rao {
+            orgs: BTreeSet::from([a])
+        }
+    );
     assert_eq!(alice.privileges, tls_request());
     assert_eq!(alice.idp_identity.as_deref(), Some("Alice@Example.test"));
     assert!(!alice.password_login);
     assert_eq!(env.ra.admins(&env.mrao).unwrap().len(), before + 1);
     let audit = format!("{:?}", env.ra.audit_log().list(0, 1000).unwrap());
-    assert!(audit.contains("jit: alice_example.test as rao from template 'RAO of A'"), "{audit}");
+    assert!(
+        audit.contains("jit: alice_example.test as rao from template 'RAO of A'"),
+        "{audit}"
+    );
 
     // Next time: the same administrator, found without case.
     let again = env
@@ -195,20 +217,34 @@ fn sign_in_by_identity_and_just_in_time_from_the_first_matching_template() {
 
     // A deactivated one is refused.
     env.ra.set_admin_active(&env.mrao, alice.id, false).unwrap();
-    assert!(env.ra.sso_sign_in(&claims("alice@example.test", &[]), None).is_err());
+    assert!(env
+        .ra
+        .sso_sign_in(&claims("alice@example.test", &[]), None)
+        .is_err());
 
     // An existing administrator linked by the MRAO; identities are unique.
     let (bob, _) = admin(&env, "bob", Role::Mrao, Privileges::all());
-    env.ra.set_idp_identity(&env.mrao, bob.id, Some("bob@example.test")).unwrap();
+    env.ra
+        .set_idp_identity(&env.mrao, bob.id, Some("bob@example.test"))
+        .unwrap();
     assert!(matches!(
-        env.ra.set_idp_identity(&env.mrao, env.mrao.id, Some("BOB@example.test")),
+        env.ra
+            .set_idp_identity(&env.mrao, env.mrao.id, Some("BOB@example.test")),
         Err(RaError::Conflict(_))
     ));
-    let signed = env.ra.sso_sign_in(&claims("bob@example.test", &[]), None).unwrap();
+    let signed = env
+        .ra
+        .sso_sign_in(&claims("bob@example.test", &[]), None)
+        .unwrap();
     assert_eq!(signed.admin.id, bob.id);
     env.ra.set_idp_identity(&env.mrao, bob.id, None).unwrap();
-    assert!(env.ra.sso_sign_in(&claims("bob@example.test", &[]), None).is_err());
-    env.ra.set_idp_identity(&env.mrao, env.mrao.id, Some("bob@example.test")).unwrap();
+    assert!(env
+        .ra
+        .sso_sign_in(&claims("bob@example.test", &[]), None)
+        .is_err());
+    env.ra
+        .set_idp_identity(&env.mrao, env.mrao.id, Some("bob@example.test"))
+        .unwrap();
 }
 
 #[test]
@@ -219,15 +255,22 @@ fn password_login_off_is_a_wrong_password_everywhere() {
         env.ra.set_password_login(&env.mrao, env.mrao.id, false),
         Err(RaError::InvalidInput(_))
     ));
-    env.ra.set_password_login(&env.mrao, carol.id, false).unwrap();
-    let wrong = env.ra.login("carol", "not the password at all").unwrap_err();
+    env.ra
+        .set_password_login(&env.mrao, carol.id, false)
+        .unwrap();
+    let wrong = env
+        .ra
+        .login("carol", "not the password at all")
+        .unwrap_err();
     let off = env.ra.login("carol", PASSWORD).unwrap_err();
     assert_eq!(off.to_string(), wrong.to_string(), "no oracle");
     assert!(matches!(
         env.ra.verify_credentials("carol", PASSWORD, None),
         Err(RaError::Unauthenticated(_))
     ));
-    env.ra.set_password_login(&env.mrao, carol.id, true).unwrap();
+    env.ra
+        .set_password_login(&env.mrao, carol.id, true)
+        .unwrap();
     env.ra.login("carol", PASSWORD).expect("on again");
 }
 
@@ -235,16 +278,26 @@ fn password_login_off_is_a_wrong_password_everywhere() {
 fn a_used_assertion_is_refused_also_after_a_reopen() {
     let env = setup();
     let until = time::OffsetDateTime::now_utc().unix_timestamp() + 300;
-    env.ra.consume_sso_assertion("https://idp", "_a1", until).unwrap();
+    env.ra
+        .consume_sso_assertion("https://idp", "_a1", until)
+        .unwrap();
     assert!(matches!(
         env.ra.consume_sso_assertion("https://idp", "_a1", until),
         Err(RaError::Conflict(_))
     ));
-    env.ra.consume_sso_assertion("https://other-idp", "_a1", until).unwrap();
+    env.ra
+        .consume_sso_assertion("https://other-idp", "_a1", until)
+        .unwrap();
     // Expired records are cleared by later sign-ins.
-    env.ra.consume_sso_assertion("https://idp", "_old", 1).unwrap();
-    env.ra.consume_sso_assertion("https://idp", "_a2", until).unwrap();
-    env.ra.consume_sso_assertion("https://idp", "_old", 1).unwrap();
+    env.ra
+        .consume_sso_assertion("https://idp", "_old", 1)
+        .unwrap();
+    env.ra
+        .consume_sso_assertion("https://idp", "_a2", until)
+        .unwrap();
+    env.ra
+        .consume_sso_assertion("https://idp", "_old", 1)
+        .unwrap();
     drop(env.ra);
     let ra = open_ra(env.dir.path());
     assert!(matches!(

@@ -19,7 +19,9 @@ pub enum SamlRefusal {
     #[error("the sign-in answer comes from another identity provider")]
     WrongIssuer,
     /// The assertion is not for this console (its Audience is not our entity id).
-    #[error("the sign-in answer is meant for another application (its audience is not this console)")]
+    #[error(
+        "the sign-in answer is meant for another application (its audience is not this console)"
+    )]
     WrongAudience,
     /// The Response's Destination or the assertion's Recipient is not our ACS URL.
     #[error("the sign-in answer was sent to another address (its recipient is not this console)")]

@@ -3,8 +3,8 @@
 //! this service provider's own.
 
 use samael::metadata::{
-    EntitiesDescriptor, EntityDescriptor, EntityDescriptorType, IdpSsoDescriptor,
-    IndexedEndpoint, KeyDescriptor, SpSsoDescriptor, HTTP_POST_BINDING, HTTP_REDIRECT_BINDING,
+    EntitiesDescriptor, EntityDescriptor, EntityDescriptorType, IdpSsoDescriptor, IndexedEndpoint,
+    KeyDescriptor, SpSsoDescriptor, HTTP_POST_BINDING, HTTP_REDIRECT_BINDING,
 };
 use samael::traits::ToXml;
 
@@ -28,13 +28,15 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdentityProvider, MetadataError> 
         Ok(entity) if entity.idp_sso_descriptors.is_some() => entity,
         first => {
             // The parser's own messages speak of Rust types; say what was expected.
-            let entities = xml.parse::<EntitiesDescriptor>().map_err(|_| match &first {
-                Ok(_) => MetadataError::NoIdentityProvider,
-                Err(_) => MetadataError::Parse(
-                    "expected an EntityDescriptor or EntitiesDescriptor of SAML 2.0 metadata"
-                        .into(),
-                ),
-            })?;
+            let entities = xml
+                .parse::<EntitiesDescriptor>()
+                .map_err(|_| match &first {
+                    Ok(_) => MetadataError::NoIdentityProvider,
+                    Err(_) => MetadataError::Parse(
+                        "expected an EntityDescriptor or EntitiesDescriptor of SAML 2.0 metadata"
+                            .into(),
+                    ),
+                })?;
             first_identity_provider(entities).ok_or(MetadataError::NoIdentityProvider)?
         }
     };
@@ -63,12 +65,19 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdentityProvider, MetadataError> 
         .map(|s| s.location.trim().to_string())
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
         .ok_or(MetadataError::NoRedirectBinding)?;
-    let keys: Vec<&KeyDescriptor> = descriptors.iter().flat_map(|d| &d.key_descriptors).collect();
+    let keys: Vec<&KeyDescriptor> = descriptors
+        .iter()
+        .flat_map(|d| &d.key_descriptors)
+        .collect();
     // Keys for signing, or for any use when the metadata says none.
     let signing: Vec<&KeyDescriptor> = keys
         .iter()
         .copied()
-        .filter(|k| k.key_use.as_deref().is_none_or(|u| u.is_empty() || u == "signing"))
+        .filter(|k| {
+            k.key_use
+                .as_deref()
+                .is_none_or(|u| u.is_empty() || u == "signing")
+        })
         .collect();
     let mut certificates: Vec<Vec<u8>> = Vec::new();
     for key in signing {
@@ -133,8 +142,9 @@ pub fn sp_metadata_xml(sp: &ServiceProvider) -> String {
         }]),
         ..EntityDescriptor::default()
     };
+    // samael writes the XML declaration itself.
     let xml = descriptor
         .to_string()
         .expect("metadata built from plain strings serializes");
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{xml}\n")
+    format!("{xml}\n")
 }

@@ -26,7 +26,11 @@ impl ServiceProvider {
     /// An AuthnRequest to `idp` for the HTTP-POST binding to our ACS, with a random
     /// 128-bit ID, sent by the HTTP-Redirect binding with `relay_state` (dropped when
     /// longer than [`MAX_RELAY_STATE_BYTES`]). Not signed (the metadata says so).
-    pub fn authn_request(&self, idp: &IdentityProvider, relay_state: &str) -> Option<AuthnRedirect> {
+    pub fn authn_request(
+        &self,
+        idp: &IdentityProvider,
+        relay_state: &str,
+    ) -> Option<AuthnRedirect> {
         let sp = samael::service_provider::ServiceProvider {
             entity_id: Some(self.entity_id().to_string()),
             acs_url: Some(self.acs_url().to_string()),
@@ -64,7 +68,10 @@ impl OutstandingRequests {
         if table.len() >= MAX_OUTSTANDING {
             table.retain(|_, expires| *expires > now);
             while table.len() >= MAX_OUTSTANDING {
-                let Some(oldest) = table.iter().min_by_key(|(_, e)| **e).map(|(k, _)| k.clone())
+                let Some(oldest) = table
+                    .iter()
+                    .min_by_key(|(_, e)| **e)
+                    .map(|(k, _)| k.clone())
                 else {
                     break;
                 };

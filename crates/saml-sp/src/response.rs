@@ -71,9 +71,9 @@ impl VerifiedAssertion {
     pub fn values(&self, names: &[&str]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for attribute in &self.attributes {
-            let named = names.iter().any(|n| {
-                attribute.name == *n || attribute.friendly_name.as_deref() == Some(*n)
-            });
+            let named = names
+                .iter()
+                .any(|n| attribute.name == *n || attribute.friendly_name.as_deref() == Some(*n));
             if named {
                 for value in &attribute.values {
                     if !out.contains(value) {
@@ -148,12 +148,20 @@ impl ServiceProvider {
         let raw: Response = xml
             .parse()
             .map_err(|_| SamlRefusal::Malformed("not a SAML Response".into()))?;
-        if let Some(code) = raw.status.as_ref().and_then(|s| s.status_code.value.as_deref()) {
+        if let Some(code) = raw
+            .status
+            .as_ref()
+            .and_then(|s| s.status_code.value.as_deref())
+        {
             if code != SUCCESS {
                 return Err(SamlRefusal::Status(short(code)));
             }
         }
-        if raw.destination.as_deref().is_some_and(|d| d != self.acs_url()) {
+        if raw
+            .destination
+            .as_deref()
+            .is_some_and(|d| d != self.acs_url())
+        {
             return Err(SamlRefusal::WrongRecipient);
         }
         if raw.encrypted_assertion.is_some() {
@@ -302,7 +310,11 @@ impl ServiceProvider {
                 refusal = SamlRefusal::WrongRecipient;
                 continue;
             }
-            if data.not_before.as_ref().is_some_and(|t| now + skew < unix(t)) {
+            if data
+                .not_before
+                .as_ref()
+                .is_some_and(|t| now + skew < unix(t))
+            {
                 refusal = SamlRefusal::NotYetValid;
                 continue;
             }
@@ -310,7 +322,11 @@ impl ServiceProvider {
                 refusal = SamlRefusal::Expired;
                 continue;
             }
-            confirmed_until = Some(confirmed_until.unwrap_or(i64::MIN).max(not_on_or_after + skew));
+            confirmed_until = Some(
+                confirmed_until
+                    .unwrap_or(i64::MIN)
+                    .max(not_on_or_after + skew),
+            );
             if let Some(id) = data.in_response_to.as_deref() {
                 answers.push(id);
             }

@@ -199,18 +199,31 @@ fn an_assertion_signed_by_the_idp_is_read() {
     assert_eq!(verified.id, claims.assertion_id);
     assert_eq!(verified.issuer, IDP_ENTITY);
     assert_eq!(verified.in_response_to.as_deref(), Some(REQUEST_ID));
-    assert_eq!(verified.first(attributes::EPPN).as_deref(), Some("alice@example.test"));
+    assert_eq!(
+        verified.first(attributes::EPPN).as_deref(),
+        Some("alice@example.test")
+    );
     assert_eq!(
         verified.first(attributes::MAIL).as_deref(),
         Some("alice@mail.example.test"),
         "mail by its OID"
     );
-    assert_eq!(verified.first(attributes::GIVEN_NAME).as_deref(), Some("Alice"));
+    assert_eq!(
+        verified.first(attributes::GIVEN_NAME).as_deref(),
+        Some("Alice")
+    );
     assert_eq!(verified.values(&["groups"]), ["pki-admins", "staff"]);
     let by_name = verified.by_name();
-    assert_eq!(by_name["mail"], ["alice@mail.example.test"], "OIDs get their friendly names");
+    assert_eq!(
+        by_name["mail"],
+        ["alice@mail.example.test"],
+        "OIDs get their friendly names"
+    );
     assert_eq!(by_name["eduPersonPrincipalName"], ["alice@example.test"]);
-    assert!(verified.valid_until > now() && verified.valid_until <= claims.not_on_or_after + CLOCK_SKEW_SECONDS);
+    assert!(
+        verified.valid_until > now()
+            && verified.valid_until <= claims.not_on_or_after + CLOCK_SKEW_SECONDS
+    );
 }
 
 #[test]
@@ -218,10 +231,16 @@ fn a_response_signed_as_a_whole_is_read() {
     let idp = Idp::new("Test IdP");
     let claims = Claims::new();
     let verified = verify(&idp, &claims.response_signed(&idp)).expect("verified");
-    assert_eq!(verified.first(attributes::EPPN).as_deref(), Some("alice@example.test"));
+    assert_eq!(
+        verified.first(attributes::EPPN).as_deref(),
+        Some("alice@example.test")
+    );
     // Both signed: still one assertion.
     let both = claims.response(&claims.assertion(Some(&idp)), Some(&idp));
-    assert_eq!(verify(&idp, &both).expect("verified").id, claims.assertion_id);
+    assert_eq!(
+        verify(&idp, &both).expect("verified").id,
+        claims.assertion_id
+    );
 }
 
 #[test]
@@ -283,7 +302,10 @@ fn signature_wrapping_never_reads_the_unsigned_assertion() {
         match verify(&idp, &wrapped) {
             Ok(verified) => {
                 assert_eq!(verified.id, claims.assertion_id);
-                assert_eq!(verified.first(attributes::EPPN).as_deref(), Some("alice@example.test"));
+                assert_eq!(
+                    verified.first(attributes::EPPN).as_deref(),
+                    Some("alice@example.test")
+                );
             }
             Err(e) => assert!(
                 matches!(e, SamlRefusal::BadSignature | SamlRefusal::Malformed(_)),
@@ -292,10 +314,7 @@ fn signature_wrapping_never_reads_the_unsigned_assertion() {
         }
     }
     // The signed assertion hidden inside the evil one's Subject.
-    let nested = evil_assertion.replace(
-        "<saml:Subject>",
-        &format!("<saml:Subject>{}", signed),
-    );
+    let nested = evil_assertion.replace("<saml:Subject>", &format!("<saml:Subject>{}", signed));
     match verify(&idp, &claims.response(&nested, None)) {
         Ok(verified) => assert_ne!(
             verified.first(attributes::EPPN).as_deref(),
@@ -320,14 +339,23 @@ fn audience_issuer_recipient_and_destination_must_be_ours() {
     let idp = Idp::new("Test IdP");
     let mut wrong = Claims::new();
     wrong.audience = Some("https://other.example.test/metadata".into());
-    assert_eq!(verify(&idp, &wrong.assertion_signed(&idp)), Err(SamlRefusal::WrongAudience));
+    assert_eq!(
+        verify(&idp, &wrong.assertion_signed(&idp)),
+        Err(SamlRefusal::WrongAudience)
+    );
     let mut missing = Claims::new();
     missing.audience = None;
-    assert_eq!(verify(&idp, &missing.assertion_signed(&idp)), Err(SamlRefusal::WrongAudience));
+    assert_eq!(
+        verify(&idp, &missing.assertion_signed(&idp)),
+        Err(SamlRefusal::WrongAudience)
+    );
 
     let mut issuer = Claims::new();
     issuer.issuer = "https://evil.example.test/idp".into();
-    assert_eq!(verify(&idp, &issuer.assertion_signed(&idp)), Err(SamlRefusal::WrongIssuer));
+    assert_eq!(
+        verify(&idp, &issuer.assertion_signed(&idp)),
+        Err(SamlRefusal::WrongIssuer)
+    );
 
     let mut recipient = Claims::new();
     recipient.recipient = "https://other.example.test/acs".into();
@@ -337,7 +365,10 @@ fn audience_issuer_recipient_and_destination_must_be_ours() {
     );
     let mut destination = Claims::new();
     destination.destination = "https://other.example.test/acs".into();
-    for xml in [destination.assertion_signed(&idp), destination.response_signed(&idp)] {
+    for xml in [
+        destination.assertion_signed(&idp),
+        destination.response_signed(&idp),
+    ] {
         assert_eq!(verify(&idp, &xml), Err(SamlRefusal::WrongRecipient));
     }
 }
@@ -350,11 +381,17 @@ fn times_are_checked_with_the_skew() {
     expired.issued = now - 600;
     expired.not_before = now - 600;
     expired.not_on_or_after = now - CLOCK_SKEW_SECONDS - 5;
-    assert_eq!(verify(&idp, &expired.assertion_signed(&idp)), Err(SamlRefusal::Expired));
+    assert_eq!(
+        verify(&idp, &expired.assertion_signed(&idp)),
+        Err(SamlRefusal::Expired)
+    );
 
     let mut early = Claims::new();
     early.not_before = now + CLOCK_SKEW_SECONDS + 120;
-    assert_eq!(verify(&idp, &early.assertion_signed(&idp)), Err(SamlRefusal::NotYetValid));
+    assert_eq!(
+        verify(&idp, &early.assertion_signed(&idp)),
+        Err(SamlRefusal::NotYetValid)
+    );
 
     // Within the skew: accepted.
     let mut skewed = Claims::new();
@@ -366,7 +403,10 @@ fn times_are_checked_with_the_skew() {
     let mut stale = Claims::new();
     stale.issued = now - MAX_ISSUE_DELAY_SECONDS - CLOCK_SKEW_SECONDS - 60;
     stale.not_before = stale.issued;
-    assert_eq!(verify(&idp, &stale.assertion_signed(&idp)), Err(SamlRefusal::Expired));
+    assert_eq!(
+        verify(&idp, &stale.assertion_signed(&idp)),
+        Err(SamlRefusal::Expired)
+    );
 }
 
 #[test]
@@ -389,11 +429,19 @@ fn status_in_response_to_and_malformed_input() {
     let mut unsolicited = Claims::new();
     unsolicited.in_response_to = None;
     unsolicited.response_in_response_to = None;
-    assert_eq!(verify(&idp, &unsolicited.assertion_signed(&idp)).unwrap().in_response_to, None);
+    assert_eq!(
+        verify(&idp, &unsolicited.assertion_signed(&idp))
+            .unwrap()
+            .in_response_to,
+        None
+    );
 
     let sp = sp();
     let config = idp.config();
-    assert!(matches!(sp.verify_response(&config, "", now()), Err(SamlRefusal::Malformed(_))));
+    assert!(matches!(
+        sp.verify_response(&config, "", now()),
+        Err(SamlRefusal::Malformed(_))
+    ));
     assert!(matches!(
         sp.verify_response(&config, "%%%not base64", now()),
         Err(SamlRefusal::Malformed(_))
@@ -402,7 +450,10 @@ fn status_in_response_to_and_malformed_input() {
         "<!DOCTYPE x [<!ENTITY e \"alice\">]>{}",
         Claims::new().assertion_signed(&idp)
     );
-    assert!(matches!(verify(&idp, &doctype), Err(SamlRefusal::Malformed(_))));
+    assert!(matches!(
+        verify(&idp, &doctype),
+        Err(SamlRefusal::Malformed(_))
+    ));
     assert!(matches!(
         verify(&idp, "<html>not saml</html>"),
         Err(SamlRefusal::Malformed(_))
@@ -415,9 +466,16 @@ fn authn_requests_go_by_the_redirect_binding() {
     let redirect = sp()
         .authn_request(&idp.config(), "/console/queue")
         .expect("a request");
-    assert!(redirect.id.starts_with('_') && redirect.id.len() == 33, "{}", redirect.id);
+    assert!(
+        redirect.id.starts_with('_') && redirect.id.len() == 33,
+        "{}",
+        redirect.id
+    );
     let url = redirect.url;
-    assert!(url.starts_with("https://idp.example.test/sso?SAMLRequest="), "{url}");
+    assert!(
+        url.starts_with("https://idp.example.test/sso?SAMLRequest="),
+        "{url}"
+    );
     assert!(url.contains("&RelayState=%2Fconsole%2Fqueue"), "{url}");
     let query = url.split_once('?').unwrap().1;
     let encoded = query
@@ -425,15 +483,29 @@ fn authn_requests_go_by_the_redirect_binding() {
         .find_map(|p| p.strip_prefix("SAMLRequest="))
         .unwrap();
     let encoded = percent_decode(encoded);
-    let deflated = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+    let deflated = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
     let mut xml = String::new();
     flate2::read::DeflateDecoder::new(&deflated[..])
         .read_to_string(&mut xml)
         .unwrap();
     assert!(xml.contains(&format!("ID=\"{}\"", redirect.id)), "{xml}");
-    assert!(xml.contains(&format!("AssertionConsumerServiceURL=\"{BASE}/console/saml/acs\"")), "{xml}");
-    assert!(xml.contains(&format!("{BASE}/console/saml/metadata</saml2:Issuer>")) || xml.contains(&format!(">{BASE}/console/saml/metadata<")), "{xml}");
-    assert!(xml.contains("Destination=\"https://idp.example.test/sso\""), "{xml}");
+    assert!(
+        xml.contains(&format!(
+            "AssertionConsumerServiceURL=\"{BASE}/console/saml/acs\""
+        )),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!("{BASE}/console/saml/metadata</saml2:Issuer>"))
+            || xml.contains(&format!(">{BASE}/console/saml/metadata<")),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("Destination=\"https://idp.example.test/sso\""),
+        "{xml}"
+    );
 
     // A RelayState beyond 80 bytes is not sent.
     let long = format!("/console/{}", "x".repeat(100));
@@ -465,16 +537,20 @@ fn outstanding_requests_answer_once_within_their_lifetime() {
     assert!(requests.take("_a", 1001));
     assert!(!requests.take("_a", 1002), "once");
     assert!(!requests.take("_c", 1002), "never issued");
-    assert!(!requests.take("_b", 1000 + request::REQUEST_LIFETIME_SECONDS), "expired");
+    assert!(
+        !requests.take("_b", 1000 + request::REQUEST_LIFETIME_SECONDS),
+        "expired"
+    );
 }
 
 #[test]
 fn idp_metadata_is_read_and_sp_metadata_written() {
     let idp = Idp::new("Test IdP");
     let cert = base64::engine::general_purpose::STANDARD.encode(&idp.cert_der);
-    // As Entra ID writes it: a signature, WS-Federation role descriptors, then the IdP.
+    // Shaped as Entra ID writes it: a signature, WS-Federation role descriptors (with
+    // their claim types and endpoints), then the IdP.
     let entra = format!(
-        r##"<?xml version="1.0" encoding="utf-8"?><EntityDescriptor ID="_abc" entityID="https://sts.windows.net/0000/" xmlns="urn:oasis:names:tc:SAML:2.0:metadata"><Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><Reference URI="#_abc"><Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></Transforms><DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue>AAAA</DigestValue></Reference></SignedInfo><SignatureValue>AAAA</SignatureValue></Signature><RoleDescriptor xsi:type="fed:SecurityTokenServiceType" protocolSupportEnumeration="http://docs.oasis-open.org/wsfed/federation/200706" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:fed="http://docs.oasis-open.org/wsfed/federation/200706"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>{cert}</X509Certificate></X509Data></KeyInfo></KeyDescriptor></RoleDescriptor><IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>
+        r##"<?xml version="1.0" encoding="utf-8"?><EntityDescriptor ID="_abc" entityID="https://sts.windows.net/0000/" xmlns="urn:oasis:names:tc:SAML:2.0:metadata"><Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><Reference URI="#_abc"><Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></Transforms><DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue>AAAA</DigestValue></Reference></SignedInfo><SignatureValue>AAAA</SignatureValue></Signature><RoleDescriptor xsi:type="fed:SecurityTokenServiceType" protocolSupportEnumeration="http://docs.oasis-open.org/wsfed/federation/200706" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:fed="http://docs.oasis-open.org/wsfed/federation/200706"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>{cert}</X509Certificate></X509Data></KeyInfo></KeyDescriptor><fed:ClaimTypesOffered><auth:ClaimType Uri="http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name" xmlns:auth="http://docs.oasis-open.org/wsfed/authorization/200706"><auth:DisplayName>Name</auth:DisplayName><auth:Description>A name.</auth:Description></auth:ClaimType></fed:ClaimTypesOffered><fed:SecurityTokenServiceEndpoint><wsa:EndpointReference xmlns:wsa="http://www.w3.org/2005/08/addressing"><wsa:Address>https://login.microsoftonline.com/0000/wsfed</wsa:Address></wsa:EndpointReference></fed:SecurityTokenServiceEndpoint><fed:PassiveRequestorEndpoint><wsa:EndpointReference xmlns:wsa="http://www.w3.org/2005/08/addressing"><wsa:Address>https://login.microsoftonline.com/0000/wsfed</wsa:Address></wsa:EndpointReference></fed:PassiveRequestorEndpoint></RoleDescriptor><RoleDescriptor xsi:type="fed:ApplicationServiceType" protocolSupportEnumeration="http://docs.oasis-open.org/wsfed/federation/200706" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:fed="http://docs.oasis-open.org/wsfed/federation/200706"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>{cert}</X509Certificate></X509Data></KeyInfo></KeyDescriptor><fed:TargetScopes><wsa:EndpointReference xmlns:wsa="http://www.w3.org/2005/08/addressing"><wsa:Address>https://sts.windows.net/0000/</wsa:Address></wsa:EndpointReference></fed:TargetScopes><fed:ApplicationServiceEndpoint><wsa:EndpointReference xmlns:wsa="http://www.w3.org/2005/08/addressing"><wsa:Address>https://login.microsoftonline.com/0000/wsfed</wsa:Address></wsa:EndpointReference></fed:ApplicationServiceEndpoint></RoleDescriptor><IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>
 {cert}
 </X509Certificate></X509Data></KeyInfo></KeyDescriptor><SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://login.microsoftonline.com/0000/saml2"/><SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://login.microsoftonline.com/0000/saml2"/><SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://login.microsoftonline.com/0000/saml2"/></IDPSSODescriptor></EntityDescriptor>"##
     );
@@ -492,18 +568,46 @@ fn idp_metadata_is_read_and_sp_metadata_written() {
     assert_eq!(read.sso_url, "http://127.0.0.1:1234/sso/redirect");
 
     let no_redirect = wrapped.replace("HTTP-Redirect", "HTTP-POST");
-    assert_eq!(parse_idp_metadata(&no_redirect), Err(MetadataError::NoRedirectBinding));
+    assert_eq!(
+        parse_idp_metadata(&no_redirect),
+        Err(MetadataError::NoRedirectBinding)
+    );
     let no_key = wrapped.replace(&cert, "");
     assert!(parse_idp_metadata(&no_key).is_err());
     let bad_key = wrapped.replace(&cert, "bm90IGEgY2VydGlmaWNhdGU=");
-    assert_eq!(parse_idp_metadata(&bad_key), Err(MetadataError::BadCertificate));
+    assert_eq!(
+        parse_idp_metadata(&bad_key),
+        Err(MetadataError::BadCertificate)
+    );
     let sp_only = sp_metadata_xml(&sp());
-    assert_eq!(parse_idp_metadata(&sp_only), Err(MetadataError::NoIdentityProvider));
-    assert!(matches!(parse_idp_metadata("not xml"), Err(MetadataError::Parse(_))));
+    assert_eq!(
+        parse_idp_metadata(&sp_only),
+        Err(MetadataError::NoIdentityProvider)
+    );
+    assert!(matches!(
+        parse_idp_metadata("not xml"),
+        Err(MetadataError::Parse(_))
+    ));
 
-    // Ours: the entity id, the ACS with the POST binding, unsigned requests.
-    assert!(sp_only.contains(&format!("entityID=\"{BASE}/console/saml/metadata\"")), "{sp_only}");
-    assert!(sp_only.contains(&format!("Location=\"{BASE}/console/saml/acs\"")), "{sp_only}");
-    assert!(sp_only.contains("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"), "{sp_only}");
-    assert!(sp_only.contains("AuthnRequestsSigned=\"false\""), "{sp_only}");
+    // Ours: one XML declaration, the entity id, the ACS with the POST binding, unsigned requests.
+    assert!(
+        sp_only.starts_with("<?xml") && sp_only.matches("<?xml").count() == 1,
+        "{sp_only}"
+    );
+    assert!(
+        sp_only.contains(&format!("entityID=\"{BASE}/console/saml/metadata\"")),
+        "{sp_only}"
+    );
+    assert!(
+        sp_only.contains(&format!("Location=\"{BASE}/console/saml/acs\"")),
+        "{sp_only}"
+    );
+    assert!(
+        sp_only.contains("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"),
+        "{sp_only}"
+    );
+    assert!(
+        sp_only.contains("AuthnRequestsSigned=\"false\""),
+        "{sp_only}"
+    );
 }

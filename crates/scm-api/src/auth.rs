@@ -91,7 +91,12 @@ impl CredentialCache {
             })
         };
         if let Some(id) = remembered {
-            return ra.active_admin(id).map_err(|_| ScmError::unknown_user());
+            match ra.active_admin(id) {
+                Ok(admin) if admin.password_login => return Ok(admin),
+                // Password login turned off since: the RA answers, as to a wrong password.
+                Ok(_) => {}
+                Err(_) => return Err(ScmError::unknown_user()),
+            }
         }
         let admin = ra
             .verify_credentials(login, password, client)

@@ -144,9 +144,9 @@ pub fn admin(args: &Admin) -> Result<(), String> {
                     ("orgs", "orgs"),
                     ("depts", "depts"),
                     ("active", "active"),
-                    ("client certs", "client_certificate_count"),
                     ("password login", "password_login"),
                     ("idp identity", "idp_identity"),
+                    ("client certs", "client_certificate_count"),
                 ],
             )
         }),

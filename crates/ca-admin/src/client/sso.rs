@@ -171,8 +171,12 @@ pub fn sso(args: &Sso) -> Result<(), String> {
             })
         }
         SsoCommand::Template(TemplateCommand::Delete { id }) => {
-            let response =
-                client.send(Method::DELETE, &format!("sso/templates/{id}"), None, Vec::new())?;
+            let response = client.send(
+                Method::DELETE,
+                &format!("sso/templates/{id}"),
+                None,
+                Vec::new(),
+            )?;
             if !response.status.is_success() {
                 return Err(response.error_message());
             }
@@ -193,9 +197,23 @@ mod tests {
     #[test]
     fn the_sso_commands_parse() {
         let cli = crate::cli::Cli::try_parse_from([
-            "ca-admin", "sso", "template", "create", "--name", "PKI", "--attribute", "groups",
-            "--value", "pki", "--role", "rao", "--org", "3", "--privileges",
-            "tls-server=request", "--json",
+            "ca-admin",
+            "sso",
+            "template",
+            "create",
+            "--name",
+            "PKI",
+            "--attribute",
+            "groups",
+            "--value",
+            "pki",
+            "--role",
+            "rao",
+            "--org",
+            "3",
+            "--privileges",
+            "tls-server=request",
+            "--json",
         ])
         .unwrap();
         match cli.command {
@@ -219,22 +237,45 @@ mod tests {
             crate::cli::Cli::try_parse_from(["ca-admin", "sso", "import-metadata", "-"]).unwrap();
         assert!(matches!(
             cli.command,
-            crate::cli::Command::Sso(Sso { command: SsoCommand::ImportMetadata { .. }, .. })
+            crate::cli::Command::Sso(Sso {
+                command: SsoCommand::ImportMetadata { .. },
+                ..
+            })
         ));
         assert!(crate::cli::Cli::try_parse_from([
-            "ca-admin", "sso", "template", "create", "--name", "x", "--attribute", "a",
-            "--value", "v", "--role", "root",
+            "ca-admin",
+            "sso",
+            "template",
+            "create",
+            "--name",
+            "x",
+            "--attribute",
+            "a",
+            "--value",
+            "v",
+            "--role",
+            "root",
         ])
         .is_err());
         for args in [
             &["ca-admin", "admin", "password-login", "3", "off"][..],
-            &["ca-admin", "admin", "set-idp-identity", "3", "alice@example.org"][..],
+            &[
+                "ca-admin",
+                "admin",
+                "set-idp-identity",
+                "3",
+                "alice@example.org",
+            ][..],
         ] {
             assert!(crate::cli::Cli::try_parse_from(args).is_ok(), "{args:?}");
         }
-        assert!(
-            crate::cli::Cli::try_parse_from(["ca-admin", "admin", "password-login", "3", "maybe"])
-                .is_err()
-        );
+        assert!(crate::cli::Cli::try_parse_from([
+            "ca-admin",
+            "admin",
+            "password-login",
+            "3",
+            "maybe"
+        ])
+        .is_err());
     }
 }

@@ -88,11 +88,11 @@ pub use scep::{
     ChallengeBinding, ChallengeUse, OneTimeChallenge, DEFAULT_ONE_TIME_CHALLENGE_SECONDS,
     DEMO_SCEP_ENDPOINT, MAX_ONE_TIME_CHALLENGE_SECONDS,
 };
+pub use scep_webhook::{ScepValidationOutcome, MAX_SCEP_WEBHOOK_URL_CHARS, SCEP_WEBHOOK_KEY_BYTES};
 pub use sso::{
     AdminTemplate, NewAdminTemplate, NewSsoIdentityProvider, SsoCertificate, SsoClaims,
     SsoIdentityProvider, SsoSignIn, MAX_ADMIN_TEMPLATES, MAX_SSO_CERTIFICATES,
 };
-pub use scep_webhook::{ScepValidationOutcome, MAX_SCEP_WEBHOOK_URL_CHARS, SCEP_WEBHOOK_KEY_BYTES};
 
 /// A unique-name claim: the id of the record that holds the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -370,7 +370,12 @@ impl RegistrationAuthority {
         NAMES.delete(&mut batch, template_claim(&template.name).as_bytes());
         self.commit(
             batch,
-            AuditEvent::success(&actor.username, "sso.template.delete", &object, template.name),
+            AuditEvent::success(
+                &actor.username,
+                "sso.template.delete",
+                &object,
+                template.name,
+            ),
             "administrator template",
         )?;
         Ok(())
@@ -532,9 +537,8 @@ impl RegistrationAuthority {
                 break;
             }
         }
-        let username = username.ok_or_else(|| {
-            RaError::Conflict(format!("an administrator named like '{base}'"))
-        })?;
+        let username = username
+            .ok_or_else(|| RaError::Conflict(format!("an administrator named like '{base}'")))?;
         let unusable = zeroize::Zeroizing::new(credentials::random_token::<32>());
         let admin = Administrator {
             id: AdminId(0),
@@ -597,7 +601,10 @@ mod tests {
 
     #[test]
     fn usernames_from_identities_are_slugs() {
-        assert_eq!(username_from("Alice.Smith@Example.org"), "alice.smith_example.org");
+        assert_eq!(
+            username_from("Alice.Smith@Example.org"),
+            "alice.smith_example.org"
+        );
         assert_eq!(username_from("bob smith@x"), "bob-smith_x");
         assert_eq!(username_from("@@@"), "sso-admin");
         assert_eq!(username_from(&"a".repeat(100)).len(), 60);
