@@ -75,8 +75,12 @@ impl Console<'_> {
             .arg(scenario)
             .args(args)
             .current_dir(self.dir);
-        let run = ClientRun::spawn(&self.dir.join("logs"), &format!("chromium-{scenario}"), command)
-            .wait(SCENARIO_TIMEOUT);
+        let run = ClientRun::spawn(
+            &self.dir.join("logs"),
+            &format!("chromium-{scenario}"),
+            command,
+        )
+        .wait(SCENARIO_TIMEOUT);
         assert!(
             run.ok,
             "the browser scenario {scenario} failed:\nstdout: {}\nstderr: {}",

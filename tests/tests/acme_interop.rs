@@ -816,7 +816,8 @@ fn certbot_finishes_when_an_administrator_approves_in_the_console_in_chromium() 
         args.extend(strings(&listener));
         ca.certbot("certonly", &args)
     });
-    let out = certwright_tests::browser::screenshot_dir(env!("CARGO_TARGET_TMPDIR"), "acme-console");
+    let out =
+        certwright_tests::browser::screenshot_dir(env!("CARGO_TARGET_TMPDIR"), "acme-console");
     let browser = certwright_tests::browser::Console {
         base: ca.gateway.https_url(),
         username: "admin",
@@ -842,11 +843,16 @@ fn certbot_finishes_when_an_administrator_approves_in_the_console_in_chromium() 
 
     // Filter the list, download the CSV and the chain, revoke with a reason.
     let found = browser.run("certificate", &["--name", "q.test"]);
-    assert_eq!(found["certificate"], certificate.to_string().as_str(), "{found}");
+    assert_eq!(
+        found["certificate"],
+        certificate.to_string().as_str(),
+        "{found}"
+    );
     let csv = std::fs::read_to_string(found["csv"].as_str().unwrap()).unwrap();
     assert!(csv.starts_with("id,serial,status,subject"), "{csv}");
     assert!(
-        csv.lines().any(|l| l.starts_with(&format!("{certificate},")) && l.contains("dns:q.test")),
+        csv.lines()
+            .any(|l| l.starts_with(&format!("{certificate},")) && l.contains("dns:q.test")),
         "{csv}"
     );
     let pem = found["pem"].as_str().unwrap();
@@ -855,7 +861,12 @@ fn certbot_finishes_when_an_administrator_approves_in_the_console_in_chromium() 
         "openssl",
         &["verify", "-CAfile", "root.pem", "-untrusted", pem, pem],
     );
-    assert!(verify.stdout.contains(": OK"), "{}{}", verify.stdout, verify.stderr);
+    assert!(
+        verify.stdout.contains(": OK"),
+        "{}{}",
+        verify.stdout,
+        verify.stderr
+    );
     let downloaded = std::fs::read_to_string(pem).unwrap();
     let certbot_leaf = std::fs::read_to_string(live.join("cert.pem")).unwrap();
     assert_eq!(
@@ -879,7 +890,9 @@ fn certbot_finishes_when_an_administrator_approves_in_the_console_in_chromium() 
     );
     assert!(crl.contains("Key Compromise"), "{crl}");
     for shot in ["dashboard.png", "queue.png", "certificate.png"] {
-        let size = std::fs::metadata(out.join(shot)).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::metadata(out.join(shot))
+            .map(|m| m.len())
+            .unwrap_or(0);
         assert!(size > 10_000, "{shot}: {size} bytes");
     }
     println!("screenshots in {}", out.display());

@@ -458,12 +458,21 @@ fn management_pages_lists_csv_and_a_department_officer_s_scope() {
     assert!(office_at < lab_at, "sorted by subject, descending");
     assert!(tls.body.contains("aria-sort=\"descending\""));
     let devices = mrao.get("/console/certificates?class=device");
-    assert!(!devices.body.contains("lab.test"), "a TLS certificate is not a device's");
+    assert!(
+        !devices.body.contains("lab.test"),
+        "a TLS certificate is not a device's"
+    );
     let by_dept = mrao.get(&format!("/console/certificates?dept={office}"));
     assert!(by_dept.body.contains("office.test") && !by_dept.body.contains("lab.test"));
     let csv = mrao.get("/console/certificates.csv?name=lab.test");
-    assert!(header(&csv, "content-type").iter().any(|t| t.starts_with("text/csv")));
-    assert!(csv.body.starts_with("id,serial,status,subject"), "{}", csv.body);
+    assert!(header(&csv, "content-type")
+        .iter()
+        .any(|t| t.starts_with("text/csv")));
+    assert!(
+        csv.body.starts_with("id,serial,status,subject"),
+        "{}",
+        csv.body
+    );
     assert!(csv.body.contains(&format!("\r\n{lab_cert},")) && !csv.body.contains("office.test"));
 
     // The management pages.
@@ -477,7 +486,11 @@ fn management_pages_lists_csv_and_a_department_officer_s_scope() {
     ] {
         let page = mrao.get(path);
         assert_eq!(page.status, 200, "{path}: {}", page.body);
-        assert!(page.body.contains(expect), "{path} lacks {expect}: {}", page.body);
+        assert!(
+            page.body.contains(expect),
+            "{path} lacks {expect}: {}",
+            page.body
+        );
     }
     // A new EAB key is shown once.
     let endpoints = admin.json(&["endpoint", "list"]);
@@ -486,48 +499,81 @@ fn management_pages_lists_csv_and_a_department_officer_s_scope() {
         .find(|e| e["name"] == "default")
         .map(|e| id(&e))
         .expect("the demo ACME endpoint");
-    let eab = mrao.post(&format!("/console/endpoints/{default}/eab-keys"), &[("csrf", &csrf)]);
+    let eab = mrao.post(
+        &format!("/console/endpoints/{default}/eab-keys"),
+        &[("csrf", &csrf)],
+    );
     assert_eq!(eab.status, 200, "{}", eab.body);
-    let hmac_at = eab.body.find("id=\"eab-hmac\">").expect("the HMAC key") + "id=\"eab-hmac\">".len();
+    let hmac_at =
+        eab.body.find("id=\"eab-hmac\">").expect("the HMAC key") + "id=\"eab-hmac\">".len();
     let hmac = eab.body[hmac_at..].split('<').next().unwrap().to_string();
     assert!(hmac.len() >= 40, "{hmac}");
-    assert!(!mrao.get("/console/endpoints").body.contains(&hmac), "shown once only");
+    assert!(
+        !mrao.get("/console/endpoints").body.contains(&hmac),
+        "shown once only"
+    );
 
     // The DRAO sees their department only, and cannot reach another's by URL.
     let officer = Browser::new(dir, gateway.https_url(), "drao");
     let officer_csrf = officer.sign_in("labofficer", "lab officer of 2026");
     let list = officer.get("/console/certificates");
     assert!(list.body.contains("lab.test") && !list.body.contains("office.test"));
-    assert_eq!(officer.get(&format!("/console/certificates/{lab_cert}")).status, 200);
-    assert_eq!(officer.get(&format!("/console/certificates/{office_cert}")).status, 404);
     assert_eq!(
         officer
-            .get(&format!("/console/certificates/{office_cert}/download?format=pem"))
+            .get(&format!("/console/certificates/{lab_cert}"))
+            .status,
+        200
+    );
+    assert_eq!(
+        officer
+            .get(&format!("/console/certificates/{office_cert}"))
+            .status,
+        404
+    );
+    assert_eq!(
+        officer
+            .get(&format!(
+                "/console/certificates/{office_cert}/download?format=pem"
+            ))
             .status,
         404
     );
     let revoke = officer.post(
         &format!("/console/certificates/{office_cert}/revoke"),
-        &[("csrf", &officer_csrf), ("reason", "superseded"), ("message", "x")],
+        &[
+            ("csrf", &officer_csrf),
+            ("reason", "superseded"),
+            ("message", "x"),
+        ],
     );
     assert_eq!(revoke.status, 404);
-    assert_eq!(admin.json(&["cert", "show", &office_cert.to_string()])["status"], "issued");
+    assert_eq!(
+        admin.json(&["cert", "show", &office_cert.to_string()])["status"],
+        "issued"
+    );
     let csv = officer.get("/console/certificates.csv");
     assert!(csv.body.contains("lab.test") && !csv.body.contains("office.test"));
     assert_eq!(officer.get("/console/audit").status, 403);
     let admins = officer.get("/console/administrators");
-    assert!(!admins.body.contains(">admin<"), "a DRAO sees only themself");
+    assert!(
+        !admins.body.contains(">admin<"),
+        "a DRAO sees only themself"
+    );
     let forbidden = officer.post(
         "/console/administrators/1/active",
         &[("csrf", &officer_csrf), ("active", "no")],
     );
     assert_eq!(forbidden.status, 403);
     // Renewal from the certificate's page (an MRAO's renewal is issued at once).
-    let renewed = mrao.post(&format!("/console/certificates/{lab_cert}/renew"), &[("csrf", &csrf)]);
+    let renewed = mrao.post(
+        &format!("/console/certificates/{lab_cert}/renew"),
+        &[("csrf", &csrf)],
+    );
     assert_eq!(renewed.status, 303, "{}", renewed.body);
     let location = header(&renewed, "location").join("");
     assert!(
-        location.starts_with("/console/certificates/") && !location.ends_with(&format!("/{lab_cert}")),
+        location.starts_with("/console/certificates/")
+            && !location.ends_with(&format!("/{lab_cert}")),
         "{location}"
     );
 
@@ -539,5 +585,8 @@ fn management_pages_lists_csv_and_a_department_officer_s_scope() {
     assert_eq!(off.status, 303, "{}", off.body);
     assert_eq!(officer.get("/console/certificates").status, 303);
     let audit = admin.json(&["audit", "list", "--limit", "500"]).to_string();
-    assert!(audit.contains("endpoint.eab.create") && audit.contains("admin.update"), "{audit}");
+    assert!(
+        audit.contains("endpoint.eab.create") && audit.contains("admin.update"),
+        "{audit}"
+    );
 }

@@ -416,6 +416,53 @@ fn single_sign_on_sp_and_idp_initiated_with_just_in_time_provisioning_and_refusa
     assert_eq!(page.status, 200);
     assert!(admin_named(&admin, "carol_example.org").is_some());
 
+    // In Chromium: SP-initiated from the login page's link (the IdP answers for Bob,
+    // made above), and IdP-initiated with a relay state (Alice, to the queue).
+    let chrome_out =
+        certwright_tests::browser::screenshot_dir(env!("CARGO_TARGET_TMPDIR"), "console-sso");
+    let made = admins(&admin).len();
+    let control = Browser::new(dir, "control");
+    assert_eq!(
+        control
+            .get(&format!("{}/control?user=bob&mode=normal", idp.url()))
+            .status,
+        200
+    );
+    let chromium = |username: &'static str| certwright_tests::browser::Console {
+        base: &base,
+        username,
+        password: "",
+        dir,
+        out: &chrome_out,
+    };
+    let sp = chromium("bob").run("sso-sp", &["--expect-user", "bob_example.org"]);
+    assert_eq!(sp["url"], format!("{base}/console/"), "{sp}");
+    let idp_start = format!(
+        "{}/idp-initiated?user=alice&mode=normal&relay_state=%2Fconsole%2Fqueue",
+        idp.url()
+    );
+    let from_idp = chromium("alice").run(
+        "sso-idp",
+        &[
+            "--idp-start",
+            &idp_start,
+            "--expect-path",
+            "/console/queue",
+            "--expect-user",
+            "alice",
+        ],
+    );
+    assert_eq!(
+        from_idp["url"],
+        format!("{base}/console/queue"),
+        "{from_idp}"
+    );
+    assert_eq!(
+        admins(&admin).len(),
+        made,
+        "Chromium's sign-ins made nobody new"
+    );
+
     // The audit log: each refusal, the provisioning, the sign-ins.
     let audit = admin.json(&["audit", "list", "--limit", "500"]).to_string();
     for needle in [

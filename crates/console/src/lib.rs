@@ -602,16 +602,9 @@ impl Console {
                 }
             }
             _ => {
-                let page = management::route(
-                    ra,
-                    admin,
-                    csrf,
-                    method.as_str(),
-                    &segments,
-                    query,
-                    &active,
-                )
-                .await;
+                let page =
+                    management::route(ra, admin, csrf, method.as_str(), &segments, query, &active)
+                        .await;
                 page.unwrap_or_else(|| {
                     refused(
                         StatusCode::NOT_FOUND,

@@ -50,16 +50,25 @@ pub(crate) async fn route(
         ("POST", ["console", "administrators", target, "active"]) => {
             let target = id(target)?;
             let active = active == "yes";
-            act(ra, admin, "/console/administrators".into(), move |ra, admin| {
-                ra.set_admin_active(admin, AdminId(target), active).map(|_| ())
-            })
+            act(
+                ra,
+                admin,
+                "/console/administrators".into(),
+                move |ra, admin| {
+                    ra.set_admin_active(admin, AdminId(target), active)
+                        .map(|_| ())
+                },
+            )
             .await
         }
         ("POST", ["console", "administrators", target, "unlock"]) => {
             let target = id(target)?;
-            act(ra, admin, "/console/administrators".into(), move |ra, admin| {
-                ra.unlock_login(admin, AdminId(target)).map(|_| ())
-            })
+            act(
+                ra,
+                admin,
+                "/console/administrators".into(),
+                move |ra, admin| ra.unlock_login(admin, AdminId(target)).map(|_| ()),
+            )
             .await
         }
         ("GET", ["console", "endpoints"]) => {

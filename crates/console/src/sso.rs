@@ -315,11 +315,7 @@ fn sso_refused(text: &str) -> Page {
         html! {
             (DOCTYPE)
             html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    title { "Single sign-on refused · Certwright" }
-                    link rel="stylesheet" href="/console/assets/console.css";
-                }
+                (crate::pages::head("Single sign-on refused", None))
                 body {
                     main.login {
                         h1 { "Single sign-on refused" }
@@ -338,12 +334,7 @@ fn signed_in(next: &str) -> maud::Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta http-equiv="refresh" content=(format!("0;url={next}"));
-                title { "Signed in · Certwright" }
-                link rel="stylesheet" href="/console/assets/console.css";
-            }
+            (crate::pages::head("Signed in", Some(next)))
             body {
                 main.login {
                     h1 { "Signed in" }

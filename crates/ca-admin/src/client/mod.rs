@@ -3,10 +3,10 @@
 
 pub mod access;
 pub mod args;
-pub mod sso;
 mod http;
 mod output;
 mod session;
+pub mod sso;
 
 mod audit;
 mod certificates;
@@ -16,11 +16,11 @@ mod organizations;
 
 pub use access::access;
 pub use audit::audit;
-pub use sso::sso;
 pub use certificates::{cert, request};
 pub use custom_fields::custom_field;
 pub use endpoints::endpoint;
 pub use organizations::{admin, dept, domain, org};
+pub use sso::sso;
 
 use std::path::{Path, PathBuf};
 

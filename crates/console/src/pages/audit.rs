@@ -9,7 +9,15 @@ const PAGE: u64 = 100;
 
 fn when(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(|t| format!("{} {:02}:{:02}:{:02}", t.date(), t.hour(), t.minute(), t.second()))
+        .map(|t| {
+            format!(
+                "{} {:02}:{:02}:{:02}",
+                t.date(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
         .unwrap_or_default()
 }
 

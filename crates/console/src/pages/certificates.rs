@@ -197,7 +197,10 @@ impl ListQuery {
         if let Some(d) = self.dept {
             q.append_pair("dept", &d.0.to_string());
         }
-        for (k, d) in [("expires_from", self.expires_from), ("expires_to", self.expires_to)] {
+        for (k, d) in [
+            ("expires_from", self.expires_from),
+            ("expires_to", self.expires_to),
+        ] {
             if let Some(d) = d.and_then(|d| d.format(DATE).ok()) {
                 q.append_pair(k, &d);
             }
@@ -440,7 +443,10 @@ mod tests {
         assert_eq!(q.status.as_deref(), Some("revoked"));
         assert_eq!(q.org, Some(OrgId(3)));
         assert_eq!(q.dept, None);
-        assert_eq!(q.expires_from.map(|d| d.to_string()).as_deref(), Some("2027-01-31"));
+        assert_eq!(
+            q.expires_from.map(|d| d.to_string()).as_deref(),
+            Some("2027-01-31")
+        );
         assert_eq!(q.expires_to, None);
         assert_eq!(q.sort, SortColumn::Expires);
         assert!(q.descending);

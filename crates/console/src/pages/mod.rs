@@ -28,18 +28,29 @@ pub use queue::queue;
 use maud::{html, Markup, DOCTYPE};
 use policy::model::Administrator;
 
+/// The `<head>` every page shares: its title, the stylesheet, the icon (without one a
+/// browser asks for `/favicon.ico`), and for a page that moves on by itself, where to.
+pub fn head(title: &str, refresh: Option<&str>) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            @if let Some(next) = refresh {
+                meta http-equiv="refresh" content=(format!("0;url={next}"));
+            }
+            title { (title) " · Certwright" }
+            link rel="stylesheet" href="/console/assets/console.css";
+            link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml";
+        }
+    }
+}
+
 /// The page around every signed-in view: navigation, the administrator, logout.
 pub fn layout(title: &str, admin: &Administrator, csrf: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Certwright" }
-                link rel="stylesheet" href="/console/assets/console.css";
-                link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml";
-            }
+            (head(title, None))
             body {
                 header {
                     span.brand { "Certwright" }
@@ -73,13 +84,7 @@ pub fn login(csrf: &str, error: Option<&str>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Sign in · Certwright" }
-                link rel="stylesheet" href="/console/assets/console.css";
-                link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml";
-            }
+            (head("Sign in", None))
             body {
                 main.login {
                     h1 { "Sign in to Certwright" }
@@ -106,12 +111,7 @@ pub fn message(title: &str, text: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                title { (title) " · Certwright" }
-                link rel="stylesheet" href="/console/assets/console.css";
-                link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml";
-            }
+            (head(title, None))
             body { main.login { h1 { (title) } p { (text) } p { a href="/console/" { "Back to the console" } } } }
         }
     }

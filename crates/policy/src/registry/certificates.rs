@@ -90,7 +90,11 @@ impl CertificateFilter {
             && self.expires_before.is_none_or(|t| record.not_after < t)
             && self.expires_after.is_none_or(|t| record.not_after >= t)
             && serial.as_ref().is_none_or(|s| {
-                record.serial.to_hex().to_ascii_lowercase().contains(s.as_str())
+                record
+                    .serial
+                    .to_hex()
+                    .to_ascii_lowercase()
+                    .contains(s.as_str())
             })
             && needle.as_ref().is_none_or(|n| {
                 record.subject.to_ascii_lowercase().contains(n)
