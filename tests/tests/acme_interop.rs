@@ -337,6 +337,23 @@ impl Ca {
         command
     }
 
+    /// `certbot certonly --standalone` for one name against an ACME directory, with no
+    /// account e-mail, its http-01 listener on the relay's target.
+    fn certbot_standalone(&self, server: &str, name: &str) -> Command {
+        let listener = self.certbot_http();
+        let mut args = vec![
+            "--standalone",
+            "--server",
+            server,
+            "--agree-tos",
+            "--register-unsafely-without-email",
+            "-d",
+            name,
+        ];
+        args.extend(strings(&listener));
+        self.certbot("certonly", &args)
+    }
+
     /// Where certbot keeps the current certificate of a lineage.
     fn certbot_live(&self, name: &str) -> PathBuf {
         self.dir.join("certbot/config/live").join(name)
@@ -754,18 +771,7 @@ fn certbot_waits_in_the_approval_queue_until_an_administrator_approves() {
     let server = ca.directory("queued");
     // certbot 2.1 polls a processing order for up to 90 s after finalize.
     let (mut client, request) = ca.spawn_until_queued("certbot-queued", "q.test", || {
-        let listener = ca.certbot_http();
-        let mut args = vec![
-            "--standalone",
-            "--server",
-            &server,
-            "--agree-tos",
-            "--register-unsafely-without-email",
-            "-d",
-            "q.test",
-        ];
-        args.extend(strings(&listener));
-        ca.certbot("certonly", &args)
+        ca.certbot_standalone(&server, "q.test")
     });
     ca.step(&format!("request {request} is in the queue"));
     // Still waiting: nothing was issued before the approval.
@@ -803,18 +809,7 @@ fn certbot_finishes_when_an_administrator_approves_in_the_console_in_chromium() 
     ca.create_endpoint("queued", "queue", false);
     let server = ca.directory("queued");
     let (client, request) = ca.spawn_until_queued("certbot-console", "q.test", || {
-        let listener = ca.certbot_http();
-        let mut args = vec![
-            "--standalone",
-            "--server",
-            &server,
-            "--agree-tos",
-            "--register-unsafely-without-email",
-            "-d",
-            "q.test",
-        ];
-        args.extend(strings(&listener));
-        ca.certbot("certonly", &args)
+        ca.certbot_standalone(&server, "q.test")
     });
     let out =
         certwright_tests::browser::screenshot_dir(env!("CARGO_TARGET_TMPDIR"), "acme-console");
