@@ -177,7 +177,16 @@ async function certificate(page) {
   ]);
   const status = await page.locator('tr', { hasText: 'Status' }).locator('td').textContent();
   if (status.trim() !== 'revoked') fail(`after revocation the status is ${status}`);
-  return { certificate: id, pem: pemPath, csv: csvPath, listed: count };
+  // The management pages, each through its link in the navigation.
+  const visited = [];
+  for (const name of ['Organizations', 'Administrators', 'Endpoints', 'CAs', 'Profiles', 'Audit log']) {
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name, exact: true }).click();
+    await page.waitForLoadState();
+    const h1 = (await page.locator('h1').textContent()).trim();
+    await checkAccessibility(page, name);
+    visited.push(h1);
+  }
+  return { certificate: id, pem: pemPath, csv: csvPath, listed: count, visited };
 }
 
 /** Who the console says is signed in (the header's "name (ROLE)"). */

@@ -843,6 +843,18 @@ fn certbot_finishes_when_an_administrator_approves_in_the_console_in_chromium() 
         certificate.to_string().as_str(),
         "{found}"
     );
+    assert_eq!(
+        found["visited"],
+        serde_json::json!([
+            "Organizations",
+            "Administrators",
+            "Enrollment endpoints",
+            "Certification authorities",
+            "Certificate profiles",
+            "Audit log"
+        ]),
+        "{found}"
+    );
     let csv = std::fs::read_to_string(found["csv"].as_str().unwrap()).unwrap();
     assert!(csv.starts_with("id,serial,status,subject"), "{csv}");
     assert!(

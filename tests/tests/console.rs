@@ -492,6 +492,47 @@ fn management_pages_lists_csv_and_a_department_officer_s_scope() {
             page.body
         );
     }
+    // Organizations, departments and delegations made with the page's forms.
+    let made = mrao.post(
+        "/console/organizations",
+        &[("csrf", &csrf), ("name", "Branch Office")],
+    );
+    assert_eq!(made.status, 303, "{}", made.body);
+    let branch = certwright_tests::cli::items(&admin.json(&["org", "list"]))
+        .into_iter()
+        .find(|o| o["name"] == "Branch Office")
+        .map(|o| id(&o))
+        .expect("the new organization");
+    let dept = mrao.post(
+        "/console/departments",
+        &[("csrf", &csrf), ("org", &branch), ("name", "Branch lab")],
+    );
+    assert_eq!(dept.status, 303, "{}", dept.body);
+    let delegated = mrao.post(
+        "/console/domains",
+        &[
+            ("csrf", &csrf),
+            ("name", "branch.example"),
+            ("org", &branch),
+            ("dept", ""),
+        ],
+    );
+    assert_eq!(delegated.status, 303, "{}", delegated.body);
+    let bad = mrao.post(
+        "/console/domains",
+        &[
+            ("csrf", &csrf),
+            ("name", "not a domain!"),
+            ("org", &branch),
+            ("dept", ""),
+        ],
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let page = mrao.get("/console/organizations");
+    assert!(page.body.contains("Branch lab") && page.body.contains("branch.example"));
+    let domains = admin.json(&["domain", "list"]).to_string();
+    assert!(domains.contains("branch.example"), "{domains}");
+
     // A new EAB key is shown once.
     let endpoints = admin.json(&["endpoint", "list"]);
     let default = certwright_tests::cli::items(&endpoints)
@@ -554,6 +595,11 @@ fn management_pages_lists_csv_and_a_department_officer_s_scope() {
     let csv = officer.get("/console/certificates.csv");
     assert!(csv.body.contains("lab.test") && !csv.body.contains("office.test"));
     assert_eq!(officer.get("/console/audit").status, 403);
+    let refused = officer.post(
+        "/console/organizations",
+        &[("csrf", &officer_csrf), ("name", "Not mine")],
+    );
+    assert_eq!(refused.status, 403, "a DRAO creates no organization");
     let admins = officer.get("/console/administrators");
     assert!(
         !admins.body.contains(">admin<"),

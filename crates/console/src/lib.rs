@@ -275,7 +275,7 @@ impl Console {
                             .take(500)
                             .collect(),
                         replace: field("replace") == "yes",
-                        active: field("active"),
+                        form: form.clone(),
                     },
                 )
                 .await
@@ -412,7 +412,7 @@ impl Console {
             reason,
             ids,
             replace,
-            active,
+            form,
         } = action;
         match (method.as_str(), segments.as_slice()) {
             ("POST", ["console", "logout"]) => {
@@ -603,7 +603,7 @@ impl Console {
             }
             _ => {
                 let page =
-                    management::route(ra, admin, csrf, method.as_str(), &segments, query, &active)
+                    management::route(ra, admin, csrf, method.as_str(), &segments, query, &form)
                         .await;
                 page.unwrap_or_else(|| {
                     refused(
@@ -694,8 +694,8 @@ struct Action {
     ids: Vec<u64>,
     /// A renewal replaces the certificate (the "Replace" button).
     replace: bool,
-    /// "yes" or "no": an administrator's activation.
-    active: String,
+    /// The whole form, for the management pages' forms.
+    form: Vec<(String, String)>,
 }
 
 /// The `format` of a download (PEM when none or an unknown one is asked).

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use policy::model::{AdminId, Administrator, EndpointId};
+use policy::model::{AdminId, Administrator, DeptId, EndpointId, OrgId};
 use policy::registry::{RaError, RegistrationAuthority};
 
 use crate::{pages, ra_refusal, refused, render, Page};
@@ -34,14 +34,51 @@ pub(crate) async fn route(
     method: &str,
     segments: &[&str],
     query: &str,
-    active: &str,
+    form: &[(String, String)],
 ) -> Option<Page> {
     let id = |s: &str| s.parse::<u64>().ok();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
     Some(match (method, segments) {
         ("GET", ["console", "organizations"]) => {
-            render(ra, admin, csrf, "Organizations", |ra, admin, _| {
-                pages::organizations(ra, admin)
-            })
+            render(ra, admin, csrf, "Organizations", pages::organizations).await
+        }
+        ("POST", ["console", "organizations"]) => {
+            let name = field("name");
+            act(
+                ra,
+                admin,
+                "/console/organizations".into(),
+                move |ra, admin| {
+                    ra.create_organization(admin, &name, Default::default())
+                        .map(|_| ())
+                },
+            )
+            .await
+        }
+        ("POST", ["console", "departments"]) => {
+            let (org, name) = (OrgId(id(&field("org"))?), field("name"));
+            act(
+                ra,
+                admin,
+                "/console/organizations".into(),
+                move |ra, admin| ra.create_department(admin, org, &name).map(|_| ()),
+            )
+            .await
+        }
+        ("POST", ["console", "domains"]) => {
+            let (name, org) = (field("name"), OrgId(id(&field("org"))?));
+            let dept = id(&field("dept")).map(DeptId);
+            act(
+                ra,
+                admin,
+                "/console/organizations".into(),
+                move |ra, admin| ra.delegate_domain(admin, &name, org, dept).map(|_| ()),
+            )
             .await
         }
         ("GET", ["console", "administrators"]) => {
@@ -49,7 +86,7 @@ pub(crate) async fn route(
         }
         ("POST", ["console", "administrators", target, "active"]) => {
             let target = id(target)?;
-            let active = active == "yes";
+            let active = field("active") == "yes";
             act(
                 ra,
                 admin,

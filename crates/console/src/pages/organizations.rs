@@ -5,7 +5,11 @@ use policy::model::Administrator;
 use policy::registry::{RaError, RegistrationAuthority};
 
 /// The page's body: what the administrator's scope holds.
-pub fn organizations(ra: &RegistrationAuthority, admin: &Administrator) -> Result<Markup, RaError> {
+pub fn organizations(
+    ra: &RegistrationAuthority,
+    admin: &Administrator,
+    csrf: &str,
+) -> Result<Markup, RaError> {
     let orgs = ra.organizations(admin)?;
     let depts = ra.departments(admin, None)?;
     let domains = ra.domains(admin)?;
@@ -54,6 +58,40 @@ pub fn organizations(ra: &RegistrationAuthority, admin: &Administrator) -> Resul
                 }
             }
         }
-        p.note { "Organizations, departments and delegations are created with `ca-admin org`, `ca-admin dept` and `ca-admin domain`, or the REST API." }
+        h2 { "Add" }
+        p.note { "The RA decides who may: an MRAO creates organizations; an RAO who manages an organization adds its departments and delegations." }
+        div.cards {
+            form.card method="post" action="/console/organizations" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="new-org" { "New organization's name" }
+                input #new-org type="text" name="name" maxlength="128" required;
+                p { button type="submit" { "Create organization" } }
+            }
+            form.card method="post" action="/console/departments" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="dept-org" { "Organization" }
+                select #dept-org name="org" {
+                    @for o in &orgs { option value=(o.id.0) { (o.name) } }
+                }
+                label for="new-dept" { "New department's name" }
+                input #new-dept type="text" name="name" maxlength="128" required;
+                p { button type="submit" { "Create department" } }
+            }
+            form.card method="post" action="/console/domains" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="domain-name" { "Domain or network (example.com, 10.0.0.0/8)" }
+                input #domain-name type="text" name="name" maxlength="253" required;
+                label for="domain-org" { "Organization" }
+                select #domain-org name="org" {
+                    @for o in &orgs { option value=(o.id.0) { (o.name) } }
+                }
+                label for="domain-dept" { "Department (none: the whole organization)" }
+                select #domain-dept name="dept" {
+                    option value="" { "none" }
+                    @for d in &depts { option value=(d.id.0) { (org_name(d.org)) ": " (d.name) } }
+                }
+                p { button type="submit" { "Delegate" } }
+            }
+        }
     })
 }
