@@ -39,6 +39,7 @@ use policy::model::Administrator;
 use policy::registry::RegistrationAuthority;
 
 pub use error::ApiError;
+pub use handlers::access::allow_lists_view;
 use handlers::{blocking, Ctx};
 use routes::{BodyKind, Matched};
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use ::http::Method;
 use clap::{Args, Subcommand};
-use policy::registry::{parse_networks, AllowList, RegistrationAuthority, RoleName};
+use policy::registry::{parse_networks, RegistrationAuthority, RoleName};
 use serde_json::{json, Value};
 
 use super::args::Connection;
@@ -147,23 +147,7 @@ fn offline_lists(args: &OfflineArgs, change: Option<(&str, Vec<String>)>) -> Res
             .map_err(|e| e.to_string())?;
     }
     let lists = ra.allow_lists_offline().map_err(|e| e.to_string())?;
-    Ok(lists_json(&lists))
-}
-
-/// The lists as the REST API shows them.
-fn lists_json(lists: &[AllowList]) -> Value {
-    let mut out = serde_json::Map::new();
-    for list in lists {
-        out.insert(
-            list.role.name().to_string(),
-            json!({
-                "networks": list.networks.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "restricted": !list.networks.is_empty(),
-                "updated_by": list.updated_by,
-            }),
-        );
-    }
-    Value::Object(out)
+    Ok(rest_api::allow_lists_view(&lists))
 }
 
 fn print_lists(lists: &Value) {

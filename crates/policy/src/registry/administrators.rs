@@ -387,11 +387,8 @@ impl RegistrationAuthority {
         }
         let mut admin = self.admin(id)?;
         admin.active = active;
-        let mut batch = WriteBatch::new();
-        ADMINS.require_present(&mut batch, &id_key(id.0));
-        ADMINS.put(&mut batch, &id_key(id.0), &admin)?;
-        self.commit(
-            batch,
+        self.save_admin(
+            &admin,
             AuditEvent::success(
                 &actor.username,
                 if active {
@@ -402,11 +399,18 @@ impl RegistrationAuthority {
                 &id.label(),
                 "",
             ),
-            "administrator",
         )?;
         if !active {
             self.sessions.revoke_all(id);
         }
         Ok(admin)
+    }
+
+    /// Writes back a changed administrator, which must still exist, with its audit event.
+    pub(super) fn save_admin(&self, admin: &Administrator, event: AuditEvent) -> RaResult<()> {
+        let mut batch = WriteBatch::new();
+        ADMINS.require_present(&mut batch, &id_key(admin.id.0));
+        ADMINS.put(&mut batch, &id_key(admin.id.0), admin)?;
+        self.commit(batch, event, "administrator").map(|_| ())
     }
 }

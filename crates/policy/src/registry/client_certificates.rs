@@ -68,18 +68,14 @@ impl RegistrationAuthority {
             )));
         }
         admin.client_certificates.push(linked.clone());
-        let mut batch = WriteBatch::new();
-        ADMINS.require_present(&mut batch, &id_key(id.0));
-        ADMINS.put(&mut batch, &id_key(id.0), &admin)?;
-        self.commit(
-            batch,
+        self.save_admin(
+            &admin,
             AuditEvent::success(
                 &actor.username,
                 "admin.certificate.link",
                 &id.label(),
                 format!("{} sha256 {}", linked.subject, linked.sha256),
             ),
-            "administrator",
         )?;
         Ok(linked)
     }

@@ -397,18 +397,14 @@ impl RegistrationAuthority {
         }
         let mut admin = self.admin(id)?;
         admin.password_login = on;
-        let mut batch = WriteBatch::new();
-        ADMINS.require_present(&mut batch, &id_key(id.0));
-        ADMINS.put(&mut batch, &id_key(id.0), &admin)?;
-        self.commit(
-            batch,
+        self.save_admin(
+            &admin,
             AuditEvent::success(
                 &actor.username,
                 "admin.password_login",
                 &id.label(),
                 if on { "on" } else { "off" },
             ),
-            "administrator",
         )?;
         if !on {
             self.sessions.revoke_all(id);

@@ -10,8 +10,8 @@ use crate::error::ApiError;
 use crate::views::rfc3339;
 use crate::wire::AllowListsRequest;
 
-/// Every role's list, keyed by role name.
-fn view(lists: &[AllowList]) -> Value {
+/// Every role's list, keyed by role name (as REST and the CLI's offline path show it).
+pub fn allow_lists_view(lists: &[AllowList]) -> Value {
     let mut out = serde_json::Map::new();
     for list in lists {
         out.insert(
@@ -30,7 +30,7 @@ fn view(lists: &[AllowList]) -> Value {
 /// GET /access/allow-lists.
 pub async fn get(ctx: &Ctx) -> Result<Reply, ApiError> {
     let lists = ctx.run(|ra, admin| Ok(ra.allow_lists(admin)?)).await?;
-    Reply::ok(&view(&lists))
+    Reply::ok(&allow_lists_view(&lists))
 }
 
 /// PUT /access/allow-lists. The caller's own address goes to the RA, which refuses a
@@ -41,7 +41,7 @@ pub async fn set(ctx: &Ctx, request: AllowListsRequest) -> Result<Reply, ApiErro
     let lists = ctx
         .run(move |ra, admin| Ok(ra.set_allow_lists(admin, from, &changes)?))
         .await?;
-    Reply::ok(&view(&lists))
+    Reply::ok(&allow_lists_view(&lists))
 }
 
 /// POST /endpoints/{id}/unlock.

@@ -2,7 +2,7 @@
 //! and the authenticated administrator, call the registration authority on
 //! the blocking pool (it may wait for a durable fsync), and return views.
 
-mod access;
+pub(crate) mod access;
 mod admins;
 mod audit;
 mod auth;
