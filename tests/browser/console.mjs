@@ -7,6 +7,9 @@
 //   node console.mjs --base https://127.0.0.1:8443 --user admin --password-file pw \
 //        --out DIR approve --name q.test
 //   node console.mjs ... certificate --name q.test
+//   node console.mjs ... manage --new-admin rao1 --new-password-file pw2 --org Demo \
+//        --endpoint lab-est --rotate default
+//   node console.mjs ... access --revoke-key ID
 //   node console.mjs --base URL --out DIR sso-sp --expect-user alice
 //   node console.mjs --base URL --out DIR sso-idp --idp-start URL --expect-path /console/queue
 //
@@ -44,6 +47,8 @@ function fail(message) {
 }
 
 const problems = [];
+/** The status of a refusal the scenario provokes on purpose (not a problem), or null. */
+let expectedRefusal = null;
 
 /** Accessibility basics of the page that is open. */
 async function checkAccessibility(page, what) {
@@ -179,7 +184,7 @@ async function certificate(page) {
   if (status.trim() !== 'revoked') fail(`after revocation the status is ${status}`);
   // The management pages, each through its link in the navigation.
   const visited = [];
-  for (const name of ['Organizations', 'Administrators', 'Endpoints', 'CAs', 'Profiles', 'Audit log']) {
+  for (const name of ['Organizations', 'Administrators', 'Endpoints', 'CAs', 'Profiles', 'Access', 'Audit log']) {
     await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name, exact: true }).click();
     await page.waitForLoadState();
     const h1 = (await page.locator('h1').textContent()).trim();
@@ -187,6 +192,118 @@ async function certificate(page) {
     visited.push(h1);
   }
   return { certificate: id, pem: pemPath, csv: csvPath, listed: count, visited };
+}
+
+/** Opens a page through its link in the navigation. */
+async function navigate(page, name, path) {
+  await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name, exact: true }).click();
+  await page.waitForURL(`${base}${path}`);
+  await checkAccessibility(page, name);
+}
+
+/** Submits a form with its button and waits for the page that answers it. */
+async function submit(page, button, what) {
+  await Promise.all([page.waitForNavigation(), button.click()]);
+  await checkAccessibility(page, what);
+  const h1 = (await page.locator('h1').textContent()).trim();
+  if (h1 === 'Refused' || h1 === 'Error') {
+    fail(`${what}: ${(await page.locator('main').textContent()).trim()}`);
+  }
+  return h1;
+}
+
+/** The text of an element that must be on the page. */
+async function shown(page, selector, what) {
+  const element = page.locator(selector);
+  if ((await element.count()) !== 1) fail(`${what} is not shown on ${page.url()}`);
+  return (await element.textContent()).trim();
+}
+
+/**
+ * An MRAO's management: a new RAO with privileges ticked, an API key for them
+ * (shown once), a new EST endpoint (its password shown once), a new password for
+ * an existing one, and a one-time SCEP challenge.
+ */
+async function manage(page) {
+  const newPassword = readFileSync(opts['new-password-file'], 'utf8').trim();
+  await navigate(page, 'Administrators', '/console/administrators');
+  const form = page.locator('#new-admin');
+  await form.getByLabel('Username', { exact: true }).fill(opts['new-admin']);
+  await form.getByLabel(/^Initial password/).fill(newPassword);
+  await form.getByLabel('Role', { exact: true }).selectOption('rao');
+  await form.getByRole('group', { name: "An RAO's organizations" }).getByLabel(opts.org).check();
+  await form.getByLabel('TLS server request').check();
+  await form.getByLabel('TLS server approve').check();
+  await submit(page, form.getByRole('button', { name: 'Create administrator' }), 'new administrator');
+  const row = page.locator('#administrators tbody tr', { hasText: opts['new-admin'] });
+  if ((await row.count()) !== 1) fail(`${opts['new-admin']} is not listed after creation`);
+  const rowText = (await row.textContent()).replace(/\s+/g, ' ');
+  if (!rowText.includes('RAO') || !rowText.includes(opts.org)) fail(`the new row reads: ${rowText}`);
+  await page.screenshot({ path: join(out, 'administrators.png'), fullPage: true });
+
+  await page.getByLabel('For', { exact: true }).selectOption({ label: opts['new-admin'] });
+  await page.getByLabel('Label (what the key is for)').fill('browser-test');
+  await submit(page, page.getByRole('button', { name: 'Create API key' }), 'new API key');
+  const apiKey = await shown(page, '#api-key', 'the new API key');
+  await page.getByRole('link', { name: 'Back to the administrators' }).click();
+  await page.waitForURL(`${base}/console/administrators`);
+  const keyRow = page.locator('#api-keys tbody tr', { hasText: 'browser-test' });
+  if ((await keyRow.count()) !== 1) fail('the new API key is not listed');
+  if ((await page.content()).includes(apiKey)) fail('the administrators page shows an API key');
+  const keyId = (await keyRow.locator('td').nth(1).textContent()).trim();
+
+  await navigate(page, 'Endpoints', '/console/endpoints');
+  const create = page.locator('#new-endpoint');
+  await create.getByLabel(/^Name/).fill(opts.endpoint);
+  await create.getByLabel('Protocol').selectOption('est');
+  await create.getByLabel('Organization', { exact: true }).selectOption({ label: opts.org });
+  await create.getByLabel('Profile').selectOption('device');
+  await create.getByLabel('Approval').selectOption('auto');
+  await submit(page, create.getByRole('button', { name: 'Create endpoint' }), 'new endpoint');
+  const createdPassword = await shown(page, '#endpoint-secret', 'the new endpoint\'s password');
+  await page.getByRole('link', { name: 'Back to the endpoints' }).click();
+  await page.waitForURL(`${base}/console/endpoints`);
+  if ((await page.locator('#endpoints tbody tr', { hasText: opts.endpoint }).count()) !== 1) {
+    fail(`${opts.endpoint} is not listed`);
+  }
+  const rotate = page.getByRole('button', { name: `New password for ${opts.rotate}`, exact: true });
+  await submit(page, rotate, 'new EST password');
+  const rotatedPassword = await shown(page, '#endpoint-secret', 'the rotated password');
+  await page.getByRole('link', { name: 'Back to the endpoints' }).click();
+  await page.waitForURL(`${base}/console/endpoints`);
+  const mint = page.getByRole('button', { name: `New one-time challenge for ${opts.rotate}`, exact: true });
+  await submit(page, mint, 'one-time challenge');
+  const challenge = await shown(page, '#scep-challenge', 'the one-time challenge');
+  await page.screenshot({ path: join(out, 'scep-challenge.png'), fullPage: true });
+  return { api_key: apiKey, api_key_id: keyId, created_password: createdPassword, rotated_password: rotatedPassword, challenge };
+}
+
+/**
+ * The allow-lists: the RAO list set to a network this browser is outside of; the
+ * MRAO's own list refused when it would shut the MRAO out; an API key revoked.
+ */
+async function access(page) {
+  await navigate(page, 'Access', '/console/access');
+  const own = await shown(page, '#client-address', 'your address');
+  await page.getByLabel(/^RAO networks/).fill('192.0.2.0/24\n2001:db8::/32');
+  await submit(page, page.getByRole('button', { name: 'Save allow-lists' }), 'allow-lists');
+  const saved = await page.getByLabel(/^RAO networks/).inputValue();
+  await page.screenshot({ path: join(out, 'access.png'), fullPage: true });
+  await page.getByLabel(/^MRAO networks/).fill('192.0.2.0/24');
+  expectedRefusal = 400;
+  const answer = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save allow-lists' }).click()]);
+  await checkAccessibility(page, 'refused allow-list');
+  const refusal = (await page.locator('main').textContent()).trim();
+  expectedRefusal = null;
+  if (answer[0].status() !== 400) fail(`the refused allow-list was answered with ${answer[0].status()}`);
+  await page.goto(`${base}/console/access`);
+  const mraoAfter = await page.getByLabel(/^MRAO networks/).inputValue();
+
+  await navigate(page, 'Administrators', '/console/administrators');
+  const revoke = page.getByRole('button', { name: new RegExp(`^Revoke API key ${opts['revoke-key']} `) });
+  await submit(page, revoke, 'revoked API key');
+  const left = await page.locator('#api-keys tbody tr', { hasText: opts['revoke-key'] }).count();
+  return { address: own, rao_list: saved.split('\n'), refusal, mrao_list_after: mraoAfter, keys_left: left };
 }
 
 /** Who the console says is signed in (the header's "name (ROLE)"). */
@@ -242,7 +359,10 @@ try {
   // Only the console's own pages are held to it (not the identity provider's).
   const ours = () => page.url().startsWith(base);
   page.on('console', (m) => {
-    if (m.type() === 'error' && ours()) problems.push(`console error on ${page.url()}: ${m.text()}`);
+    if (m.type() !== 'error' || !ours()) return;
+    // A refusal the scenario asks for is answered with its status, which Chromium logs.
+    if (expectedRefusal && m.text().includes(`status of ${expectedRefusal}`)) return;
+    problems.push(`console error on ${page.url()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => {
     if (ours()) problems.push(`page error on ${page.url()}: ${e}`);
@@ -255,6 +375,12 @@ try {
     await signIn(page);
     await dashboard(page);
     report = await certificate(page);
+  } else if (scenario === 'manage') {
+    await signIn(page);
+    report = await manage(page);
+  } else if (scenario === 'access') {
+    await signIn(page);
+    report = await access(page);
   } else if (scenario === 'sso-sp') {
     report = await ssoFromConsole(page);
   } else if (scenario === 'sso-idp') {

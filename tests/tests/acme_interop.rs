@@ -851,6 +851,7 @@ fn certbot_finishes_when_an_administrator_approves_in_the_console_in_chromium() 
             "Enrollment endpoints",
             "Certification authorities",
             "Certificate profiles",
+            "Access control",
             "Audit log"
         ]),
         "{found}"

@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use certwright_tests::cli::id;
+use certwright_tests::est::Est;
 use certwright_tests::{openssl_csr, run_in, Gateway, Operator};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
@@ -635,4 +636,147 @@ fn management_pages_lists_csv_and_a_department_officer_s_scope() {
         audit.contains("endpoint.eab.create") && audit.contains("admin.update"),
         "{audit}"
     );
+}
+
+/// Chromium as an MRAO, and what the forms made, used by the clients they are for:
+/// an RAO created with ticked privileges; an API key for them, shown once, that curl
+/// then calls the REST API with; an EST endpoint and a new password for the demo one,
+/// each shown once, that curl enrolls with (and the replaced password is refused); a
+/// one-time SCEP challenge. Then the RAO allow-list set to networks the browser is
+/// outside of, which the REST API enforces; an MRAO list that would shut the MRAO out
+/// refused; the API key revoked, after which curl is refused with it.
+#[test]
+fn administrators_api_keys_endpoints_and_allow_lists_are_managed_in_chromium() {
+    certwright_tests::browser::require();
+    let est = Est::start(BIN);
+    let dir = est.dir.as_path();
+    let base = est.gateway.https_url().to_string();
+    let mrao_password = est.gateway.first_admin_password();
+    let rao_password = "registration officer 2026";
+    std::fs::write(dir.join("rao1.password"), rao_password).unwrap();
+    let out =
+        certwright_tests::browser::screenshot_dir(env!("CARGO_TARGET_TMPDIR"), "console-manage");
+    let browser = certwright_tests::browser::Console {
+        base: &base,
+        username: "admin",
+        password: &mrao_password,
+        dir,
+        out: &out,
+    };
+    let made = browser.run(
+        "manage",
+        &[
+            "--new-admin",
+            "rao1",
+            "--new-password-file",
+            dir.join("rao1.password").to_str().unwrap(),
+            "--org",
+            "Demo",
+            "--endpoint",
+            "lab-est",
+            "--rotate",
+            "default",
+        ],
+    );
+    let text = |key: &str| {
+        made[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key}: {made}"))
+            .to_string()
+    };
+
+    // The RAO as the form made it.
+    let org: u64 = est.admin.demo_org().parse().unwrap();
+    let admins = est.admin.json(&["admin", "list"]);
+    let rao = certwright_tests::cli::items(&admins)
+        .into_iter()
+        .find(|a| a["username"] == "rao1")
+        .unwrap_or_else(|| panic!("no rao1 in {admins}"));
+    assert_eq!(rao["role"], "rao", "{rao}");
+    assert_eq!(rao["orgs"], serde_json::json!([org]), "{rao}");
+    assert_eq!(
+        rao["privileges"],
+        serde_json::json!({ "tls-server": ["request", "approve"] }),
+        "{rao}"
+    );
+
+    // The API key works with curl, for the RAO it was made for.
+    let bearer = format!("Authorization: Bearer {}", text("api_key"));
+    let me = est.curl(&format!("{base}/api/v1/admins"), &["-H", &bearer]);
+    assert_eq!(me.status, 200, "{}", me.text());
+    assert!(
+        me.text().contains("\"rao1\"") && !me.text().contains("\"admin\""),
+        "{}",
+        me.text()
+    );
+
+    // The rotated demo password: the old one is refused, the new one enrolls.
+    let csr = est.csr("rotated", "/CN=rotated", Some("DNS:rotated.test"));
+    let old = est.post("simpleenroll", &csr, &["--user", &est.user()]);
+    assert_eq!(old.status, 401, "{}", old.text());
+    let new_user = format!("est:{}", text("rotated_password"));
+    let enrolled = est.post("simpleenroll", &csr, &["--user", &new_user]);
+    est.certificates(&enrolled, "rotated.pem");
+    est.check_certificate("rotated.pem", "rotated");
+    // The endpoint made in the console enrolls with the password it showed.
+    let lab_csr = est.csr("lab", "/CN=lab", Some("DNS:lab.test"));
+    let lab_user = format!("lab-est:{}", text("created_password"));
+    let lab = est.post("lab-est/simpleenroll", &lab_csr, &["--user", &lab_user]);
+    est.certificates(&lab, "lab.pem");
+    est.check_certificate("lab.pem", "lab");
+    let challenge = text("challenge");
+    assert!(
+        challenge.len() == 32 && challenge.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{challenge}"
+    );
+
+    let access = browser.run("access", &["--revoke-key", &text("api_key_id")]);
+    assert_eq!(access["address"], "127.0.0.1", "{access}");
+    assert_eq!(
+        access["rao_list"],
+        serde_json::json!(["192.0.2.0/24", "2001:db8::/32"]),
+        "{access}"
+    );
+    let refusal = access["refusal"].as_str().unwrap_or_default();
+    assert!(
+        refusal.contains("lock yourself out") && refusal.contains("127.0.0.1"),
+        "{access}"
+    );
+    assert_eq!(access["mrao_list_after"], "", "{access}");
+    assert_eq!(access["keys_left"], 0, "{access}");
+    let lists = est.admin.json(&["access", "allow-list", "show"]);
+    assert_eq!(
+        lists["rao"]["networks"],
+        serde_json::json!(["192.0.2.0/24", "2001:db8::/32"]),
+        "{lists}"
+    );
+    assert_eq!(lists["mrao"]["networks"], serde_json::json!([]), "{lists}");
+
+    // The revoked key is refused; the RAO's password is refused from outside their list.
+    let revoked = est.curl(&format!("{base}/api/v1/admins"), &["-H", &bearer]);
+    assert_eq!(revoked.status, 401, "{}", revoked.text());
+    let login = est.curl(
+        &format!("{base}/api/v1/login"),
+        &[
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &serde_json::json!({ "username": "rao1", "password": rao_password }).to_string(),
+        ],
+    );
+    assert_eq!(login.status, 403, "{}", login.text());
+    assert!(login.text().contains("allow-list"), "{}", login.text());
+    // Every change is in the audit log under the MRAO's name.
+    let audit = est.admin.ok(&["audit", "list", "--limit", "200"]);
+    for action in [
+        "admin.create",
+        "apikey.create",
+        "apikey.revoke",
+        "endpoint.create",
+        "endpoint.secret.rotate",
+        "endpoint.scep_challenge.create",
+        "access.allow-list",
+    ] {
+        assert!(audit.contains(action), "{action} is not audited:\n{audit}");
+    }
 }

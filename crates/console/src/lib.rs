@@ -276,6 +276,7 @@ impl Console {
                             .collect(),
                         replace: field("replace") == "yes",
                         form: form.clone(),
+                        client,
                     },
                 )
                 .await
@@ -413,6 +414,7 @@ impl Console {
             ids,
             replace,
             form,
+            client,
         } = action;
         match (method.as_str(), segments.as_slice()) {
             ("POST", ["console", "logout"]) => {
@@ -602,9 +604,14 @@ impl Console {
                 }
             }
             _ => {
-                let page =
-                    management::route(ra, admin, csrf, method.as_str(), &segments, query, &form)
-                        .await;
+                let asked = management::Asked {
+                    method: method.as_str(),
+                    segments: &segments,
+                    query,
+                    form: &form,
+                    client,
+                };
+                let page = management::route(ra, admin, csrf, asked).await;
                 page.unwrap_or_else(|| {
                     refused(
                         StatusCode::NOT_FOUND,
@@ -696,6 +703,9 @@ struct Action {
     replace: bool,
     /// The whole form, for the management pages' forms.
     form: Vec<(String, String)>,
+    /// The address the request came from (a change of the allow-lists is checked
+    /// against it).
+    client: Option<IpAddr>,
 }
 
 /// The `format` of a download (PEM when none or an unknown one is asked).

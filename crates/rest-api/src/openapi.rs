@@ -348,6 +348,26 @@ fn schemas() -> Value {
             })),
         ),
         (
+            "RevokeApiKeyRequest",
+            closed(
+                &["id"],
+                json!({ "id": { "type": "string", "maxLength": 64, "description": "The key's id (the part before the dot)." } }),
+            ),
+        ),
+        (
+            "ApiKey",
+            open(json!({
+                "id": { "type": "string" },
+                "admin_id": id(),
+                "label": { "type": "string" },
+                "created_at": time()
+            })),
+        ),
+        (
+            "ApiKeyList",
+            open(json!({ "items": { "type": "array", "items": reference("ApiKey") } })),
+        ),
+        (
             "OrganizationRequest",
             closed(
                 &["name"],
@@ -664,6 +684,14 @@ fn schemas() -> Value {
                     "est_password": { "type": "string", "description": "EST endpoints: shown once." }
                 }))]
             }),
+        ),
+        (
+            "EndpointSecretRotated",
+            open(json!({
+                "endpoint": id(),
+                "scep_challenge": { "type": "string", "description": "SCEP endpoints: the new challenge password; shown once." },
+                "est_password": { "type": "string", "description": "EST endpoints: the new Basic password; shown once." }
+            })),
         ),
         (
             "EabKeyCreated",

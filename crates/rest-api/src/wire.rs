@@ -81,6 +81,14 @@ pub struct ApiKeyRequest {
     pub label: String,
 }
 
+/// POST /api-keys/revoke.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeApiKeyRequest {
+    /// The key's id.
+    pub id: String,
+}
+
 /// An organization's address.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

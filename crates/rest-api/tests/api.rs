@@ -377,6 +377,59 @@ async fn login_tokens_api_keys_and_deactivation() {
         .await
         .expect_error(403, "forbidden");
 
+    // Keys are listed without their secrets, and a revoked key is refused at once.
+    let second = h
+        .post(
+            "/api/v1/api-keys",
+            &drao_token,
+            json!({ "label": "old-ci" }),
+        )
+        .await
+        .expect(201);
+    let second_key = second["key"].as_str().expect("key").to_string();
+    h.get("/api/v1/requests", &second_key).await.expect(200);
+    let listed = h
+        .get(&format!("/api/v1/admins/{drao}/api-keys"), &drao_token)
+        .await
+        .expect(200);
+    let mut labels: Vec<&str> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|k| k["label"].as_str().unwrap())
+        .collect();
+    labels.sort_unstable();
+    assert_eq!(labels, ["ci", "old-ci"]);
+    assert!(!listed.to_string().contains(&second_key[16..]), "{listed}");
+    h.get("/api/v1/admins/1/api-keys", &drao_token)
+        .await
+        .expect_error(403, "forbidden");
+    h.post(
+        "/api/v1/api-keys/revoke",
+        &drao_token,
+        json!({ "id": "000000000000" }),
+    )
+    .await
+    .expect_error(404, "not_found");
+    let revoked = h
+        .post(
+            "/api/v1/api-keys/revoke",
+            &drao_token,
+            json!({ "id": second["id"] }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(revoked["label"], "old-ci");
+    h.get("/api/v1/requests", &second_key)
+        .await
+        .expect_error(401, "unauthenticated");
+    h.get("/api/v1/requests", &key).await.expect(200);
+    let listed = h
+        .get(&format!("/api/v1/admins/{drao}/api-keys"), &token)
+        .await
+        .expect(200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+
     let deactivated = h
         .post(
             &format!("/api/v1/admins/{drao}/deactivate"),

@@ -148,6 +148,17 @@ pub enum AdminCommand {
         #[arg(long)]
         label: String,
     },
+    /// List an administrator's API keys: ids, labels, creation times (never the keys).
+    ApiKeys {
+        /// The administrator's id (yourself, or anyone as an MRAO).
+        id: u64,
+    },
+    /// Revoke an API key by its id (the `cw_<id>_` part of the key, as `api-keys` lists
+    /// it): calls with it are refused from then on.
+    RevokeApiKey {
+        /// The key's id.
+        key_id: String,
+    },
     /// Link a TLS client certificate to an administrator (yourself, or anyone as an
     /// MRAO): with it, they log in on the certificate manager's /private/api/.
     LinkCertificate {
@@ -282,6 +293,12 @@ pub enum EndpointCommand {
     /// address, at once (MRAO).
     Unlock {
         /// The EST endpoint's id.
+        id: u64,
+    },
+    /// Replace a SCEP endpoint's challenge password or an EST endpoint's Basic password
+    /// with a new one, printed once; the old one stops working at once.
+    RotateSecret {
+        /// The endpoint's id.
         id: u64,
     },
 }

@@ -161,6 +161,22 @@ pub fn endpoint(args: &EndpointArgs) -> Result<(), String> {
                 println!("  trust anchors {}", output::cell(v.get("trust_anchors")));
             });
         }
+        EndpointCommand::RotateSecret { id } => {
+            let answer = client.send_json(
+                Method::POST,
+                &format!("endpoints/{id}/rotate-secret"),
+                &json!({}),
+            )?;
+            emit(json_out, &answer, |v| {
+                if let Some(challenge) = v.get("scep_challenge") {
+                    println!("endpoint {id}: new SCEP challenge password (shown once):");
+                    println!("{}", output::cell(Some(challenge)));
+                } else if let Some(password) = v.get("est_password") {
+                    println!("endpoint {id}: new EST password (shown once):");
+                    println!("{}", output::cell(Some(password)));
+                }
+            });
+        }
         EndpointCommand::Unlock { id } => {
             let answer =
                 client.send_json(Method::POST, &format!("endpoints/{id}/unlock"), &json!({}))?;

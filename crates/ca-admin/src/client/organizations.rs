@@ -207,6 +207,26 @@ pub fn admin(args: &Admin) -> Result<(), String> {
                 println!("{}", output::cell(v.get("key")));
             });
         }
+        AdminCommand::ApiKeys { id } => {
+            let keys = client.get_json(&format!("admins/{id}/api-keys"))?;
+            emit(json_out, &keys, |v| {
+                output::table(
+                    v,
+                    &[("ID", "id"), ("LABEL", "label"), ("CREATED", "created_at")],
+                )
+            });
+        }
+        AdminCommand::RevokeApiKey { key_id } => {
+            let revoked =
+                client.send_json(Method::POST, "api-keys/revoke", &json!({"id": key_id}))?;
+            emit(json_out, &revoked, |v| {
+                println!(
+                    "API key {} ({}) revoked",
+                    output::cell(v.get("id")),
+                    output::cell(v.get("label"))
+                )
+            });
+        }
         AdminCommand::LinkCertificate { id, certificate } => {
             let pem = certificate_pem(certificate)?;
             let linked = client.send_json(

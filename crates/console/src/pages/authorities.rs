@@ -5,11 +5,7 @@ use policy::model::{Administrator, CertificateClass};
 use policy::registry::RegistrationAuthority;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-fn day(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(|t| t.date().to_string())
-        .unwrap_or_default()
-}
+use super::day;
 
 /// The CAs: their place in the hierarchy, keys, state and validity.
 pub fn authorities(ra: &RegistrationAuthority) -> Markup {

@@ -7,11 +7,7 @@ use maud::{html, Markup};
 use policy::model::Administrator;
 use policy::registry::{RaError, RegistrationAuthority};
 
-fn date(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(|t| format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute()))
-        .unwrap_or_default()
-}
+use super::date_time as date;
 
 /// The issuing CA and its parents up to the root, as ids.
 fn chain(ra: &RegistrationAuthority, issuer: &str) -> Vec<String> {

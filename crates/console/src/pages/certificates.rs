@@ -396,7 +396,7 @@ pub fn certificates(
                         td { (c.record.names.iter().map(|n| n.value()).collect::<Vec<_>>().join(", ")) }
                         td { (c.record.profile) }
                         td { code { (c.record.serial.to_hex()) } }
-                        td { (time::OffsetDateTime::from_unix_timestamp(c.record.not_after).map(|t| t.date().to_string()).unwrap_or_default()) }
+                        td { (super::day(c.record.not_after)) }
                         td { (c.record.status.name()) }
                     }
                 }

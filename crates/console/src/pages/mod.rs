@@ -2,6 +2,7 @@
 //! the dashboard, the approval queue, the certificate lists and the
 //! management pages.
 
+mod access;
 mod administrators;
 mod audit;
 mod authorities;
@@ -13,20 +14,37 @@ mod key_facts;
 mod organizations;
 mod queue;
 
-pub use administrators::administrators;
+pub use access::access;
+pub use administrators::{administrators, new_api_key};
 pub use audit::audit;
 pub use authorities::{authorities, profiles};
-pub use endpoints::{endpoints, new_eab_key};
+pub use endpoints::{endpoints, new_eab_key, new_endpoint_secret, new_scep_challenge};
 pub use organizations::organizations;
 
+pub use administrators::privilege_word;
 pub use certificate::certificate;
 pub use certificates::certificates;
+pub use certificates::class_word;
 pub use certificates::ListQuery;
 pub use dashboard::dashboard;
 pub use queue::queue;
 
 use maud::{html, Markup, DOCTYPE};
 use policy::model::Administrator;
+
+/// A unix time as the pages show it: `2026-12-07 20:41 UTC`.
+pub(crate) fn date_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute()))
+        .unwrap_or_default()
+}
+
+/// A unix time's date: `2026-12-07`.
+pub(crate) fn day(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| t.date().to_string())
+        .unwrap_or_default()
+}
 
 /// The `<head>` every page shares: its title, the stylesheet, the icon (without one a
 /// browser asks for `/favicon.ico`), and for a page that moves on by itself, where to.
@@ -64,6 +82,7 @@ pub fn layout(title: &str, admin: &Administrator, csrf: &str, body: Markup) -> M
                         a href="/console/authorities" { "CAs" }
                         a href="/console/profiles" { "Profiles" }
                         @if admin.role == policy::model::Role::Mrao {
+                            a href="/console/access" { "Access" }
                             a href="/console/audit" { "Audit log" }
                         }
                     }

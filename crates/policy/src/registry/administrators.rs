@@ -266,6 +266,64 @@ impl RegistrationAuthority {
         Ok((record, key.key))
     }
 
+    /// The API keys of an administrator (their own, or anyone's for an MRAO), oldest
+    /// first: ids, labels and creation times; the keys themselves are not kept.
+    pub fn api_keys(&self, actor: &Administrator, admin: AdminId) -> RaResult<Vec<ApiKeyRecord>> {
+        if actor.id != admin {
+            self.require(
+                actor,
+                Action::Administer,
+                crate::authz::org_scope(OrgId(0)),
+                "apikey.list",
+                &admin.label(),
+            )?;
+        }
+        let mut keys: Vec<ApiKeyRecord> = API_KEYS
+            .scan(&self.store, KeyRange::all(), usize::MAX)?
+            .into_iter()
+            .map(|(_, k)| k)
+            .filter(|k| k.admin == admin)
+            .collect();
+        keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(keys)
+    }
+
+    /// Revokes an API key (one's own, or anyone's for an MRAO): from the commit on, a
+    /// call with it is refused as unauthenticated.
+    pub fn revoke_api_key(&self, actor: &Administrator, key_id: &str) -> RaResult<ApiKeyRecord> {
+        let record = API_KEYS
+            .get(&self.store, key_id.as_bytes())?
+            .ok_or_else(|| {
+                RaError::NotFound(format!(
+                    "API key {}",
+                    key_id.chars().take(40).collect::<String>()
+                ))
+            })?;
+        if record.admin != actor.id {
+            self.require(
+                actor,
+                Action::Administer,
+                crate::authz::org_scope(OrgId(0)),
+                "apikey.revoke",
+                &record.admin.label(),
+            )?;
+        }
+        let mut batch = WriteBatch::new();
+        API_KEYS.require_present(&mut batch, record.id.as_bytes());
+        API_KEYS.delete(&mut batch, record.id.as_bytes());
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                "apikey.revoke",
+                &record.admin.label(),
+                format!("key {} ({})", record.id, record.label),
+            ),
+            "API key",
+        )?;
+        Ok(record)
+    }
+
     pub(super) fn admin_by_username(&self, username: &str) -> RaResult<Option<Administrator>> {
         match NAMES.get(&self.store, format!("admin:{username}").as_bytes())? {
             Some(claim) => Ok(ADMINS.get(&self.store, &id_key(claim.id))?),

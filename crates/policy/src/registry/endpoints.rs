@@ -371,6 +371,54 @@ impl RegistrationAuthority {
 
     /// An endpoint the actor may manage (`manage` on its profile's certificate class
     /// within its scope), for the action named `action` in the audit log.
+    /// Replaces a SCEP endpoint's static challenge or an EST endpoint's Basic password
+    /// with a new random one, shown once (needs `manage` on the endpoint's class in its
+    /// scope). The old secret stops working at the commit; devices and MDM profiles that
+    /// hold it must be given the new one.
+    pub fn rotate_endpoint_secret(
+        &self,
+        actor: &Administrator,
+        endpoint_id: EndpointId,
+    ) -> RaResult<EndpointSecret> {
+        let mut endpoint = self.endpoint_to_manage(actor, endpoint_id, "endpoint.secret.rotate")?;
+        let (secret, what) = match &mut endpoint.kind {
+            EndpointKind::Scep { challenge_hash, .. } => {
+                let (challenge, hash) = super::scep::new_static_challenge();
+                *challenge_hash = hash;
+                (
+                    EndpointSecret::ScepChallenge(challenge),
+                    "new SCEP challenge password",
+                )
+            }
+            EndpointKind::Est { password_hash, .. } => {
+                let password = Zeroizing::new(credentials::random_token::<18>());
+                *password_hash = credentials::hash_password(&password);
+                (EndpointSecret::EstPassword(password), "new EST password")
+            }
+            _ => {
+                return Err(RaError::InvalidInput(format!(
+                    "endpoint '{}' ({}) has no secret to rotate: SCEP and EST endpoints do",
+                    endpoint.name,
+                    endpoint.kind.name()
+                )))
+            }
+        };
+        let mut batch = WriteBatch::new();
+        ENDPOINTS.require_present(&mut batch, &id_key(endpoint.id.0));
+        ENDPOINTS.put(&mut batch, &id_key(endpoint.id.0), &endpoint)?;
+        self.commit(
+            batch,
+            AuditEvent::success(
+                &actor.username,
+                "endpoint.secret.rotate",
+                &endpoint.id.label(),
+                what.to_string(),
+            ),
+            "endpoint",
+        )?;
+        Ok(secret)
+    }
+
     pub(super) fn endpoint_to_manage(
         &self,
         actor: &Administrator,

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{blocking, Ctx, Reply};
 use crate::error::ApiError;
 use crate::views::{rfc3339, AdminView};
-use crate::wire::{ApiKeyRequest, LoginRequest};
+use crate::wire::{ApiKeyRequest, LoginRequest, RevokeApiKeyRequest};
 
 /// POST /login.
 pub async fn login(ctx: &Ctx, request: LoginRequest) -> Result<Reply, ApiError> {
@@ -60,4 +60,29 @@ pub async fn create_api_key(ctx: &Ctx, request: ApiKeyRequest) -> Result<Reply, 
         })
         .await?;
     Reply::created(&value)
+}
+
+fn api_key_json(record: &policy::registry::ApiKeyRecord) -> serde_json::Value {
+    json!({
+        "id": record.id,
+        "admin_id": record.admin.0,
+        "label": record.label,
+        "created_at": rfc3339(record.created_at),
+    })
+}
+
+/// GET /admins/{id}/api-keys.
+pub async fn list_api_keys(ctx: &Ctx, id: AdminId) -> Result<Reply, ApiError> {
+    let keys = ctx
+        .run(move |ra, admin| Ok(ra.api_keys(admin, id)?))
+        .await?;
+    Reply::ok(&json!({ "items": keys.iter().map(api_key_json).collect::<Vec<_>>() }))
+}
+
+/// POST /api-keys/revoke.
+pub async fn revoke_api_key(ctx: &Ctx, request: RevokeApiKeyRequest) -> Result<Reply, ApiError> {
+    let record = ctx
+        .run(move |ra, admin| Ok(ra.revoke_api_key(admin, request.id.trim())?))
+        .await?;
+    Reply::ok(&api_key_json(&record))
 }

@@ -1,7 +1,7 @@
 //! Enrollment endpoints, their ACME EAB keys, and their SCEP one-time challenges and webhooks.
 
 use policy::model::EndpointId;
-use policy::registry::{ChallengeBinding, NewEndpoint, NewIntuneApplication};
+use policy::registry::{ChallengeBinding, EndpointSecret, NewEndpoint, NewIntuneApplication};
 use serde_json::json;
 
 use super::{Ctx, Reply};
@@ -129,6 +129,24 @@ pub async fn set_est_settings(
                 "pop_required": pop_required,
                 "trust_anchors": trust_anchors.iter().map(|a| a.subject.clone()).collect::<Vec<_>>(),
             }))
+        })
+        .await?;
+    Reply::ok(&value)
+}
+
+/// POST /endpoints/{id}/rotate-secret: the new secret is in this answer and nowhere else.
+pub async fn rotate_secret(ctx: &Ctx, id: EndpointId) -> Result<Reply, ApiError> {
+    let value = ctx
+        .run(move |ra, admin| {
+            Ok(match ra.rotate_endpoint_secret(admin, id)? {
+                EndpointSecret::ScepChallenge(c) => {
+                    json!({ "endpoint": id.0, "scep_challenge": c.as_str() })
+                }
+                EndpointSecret::EstPassword(p) => {
+                    json!({ "endpoint": id.0, "est_password": p.as_str() })
+                }
+                EndpointSecret::None => json!({ "endpoint": id.0 }),
+            })
         })
         .await?;
     Reply::ok(&value)

@@ -178,6 +178,8 @@ pub(crate) async fn dispatch(ctx: Ctx, route: Route) -> Result<Reply, ApiError> 
     match route {
         R::Login => auth::login(&ctx, ctx.json()?).await,
         R::CreateApiKey => auth::create_api_key(&ctx, ctx.json()?).await,
+        R::RevokeApiKey => auth::revoke_api_key(&ctx, ctx.json()?).await,
+        R::ListApiKeys(id) => auth::list_api_keys(&ctx, id).await,
         R::ListOrganizations => organizations::list(&ctx).await,
         R::CreateOrganization => organizations::create(&ctx, ctx.json()?).await,
         R::GetOrganization(id) => organizations::get(&ctx, id).await,
@@ -220,6 +222,10 @@ pub(crate) async fn dispatch(ctx: Ctx, route: Route) -> Result<Reply, ApiError> 
         R::CreateEabKey(id) => {
             ctx.empty()?;
             endpoints::add_eab_key(&ctx, id).await
+        }
+        R::RotateEndpointSecret(id) => {
+            ctx.empty()?;
+            endpoints::rotate_secret(&ctx, id).await
         }
         R::CreateScepChallenge(id) => {
             endpoints::mint_scep_challenge(&ctx, id, ctx.json_or_default()?).await
