@@ -463,6 +463,15 @@ fn single_sign_on_sp_and_idp_initiated_with_just_in_time_provisioning_and_refusa
         "Chromium's sign-ins made nobody new"
     );
 
+    // From outside the RAO allow-list, Bob (an RAO) is refused and gets no session.
+    admin.ok(&["access", "allow-list", "set", "rao", "192.0.2.0/24"]);
+    let outside = Browser::new(dir, "bob-outside");
+    let refused = outside.submit(&idp_initiated(&outside, &idp, "bob", "normal", ""));
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert!(refused.text().contains("allow-list"), "{}", refused.text());
+    assert!(!outside.has_session());
+    admin.ok(&["access", "allow-list", "clear", "rao"]);
+
     // The audit log: each refusal, the provisioning, the sign-ins.
     let audit = admin.json(&["audit", "list", "--limit", "500"]).to_string();
     for needle in [
