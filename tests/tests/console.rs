@@ -624,6 +624,88 @@ fn management_pages_lists_csv_and_a_department_officer_s_scope() {
         "{location}"
     );
 
+    // Replace: the new certificate is issued and the old one is replaced.
+    let replaced = mrao.post(
+        &format!("/console/certificates/{office_cert}/renew"),
+        &[("csrf", &csrf), ("replace", "yes")],
+    );
+    assert_eq!(replaced.status, 303, "{}", replaced.body);
+    let location = header(&replaced, "location").join("");
+    let successor = location
+        .strip_prefix("/console/certificates/")
+        .unwrap_or_else(|| panic!("{location}"));
+    assert_ne!(successor, office_cert.to_string());
+    assert_eq!(
+        admin.json(&["cert", "show", &office_cert.to_string()])["status"],
+        "replaced"
+    );
+    assert_eq!(admin.json(&["cert", "show", successor])["status"], "issued");
+
+    // The new management forms hold the DRAO to their scope too.
+    for (path, form) in [
+        (
+            format!("/console/endpoints/{default}/rotate-secret"),
+            vec![],
+        ),
+        (format!("/console/endpoints/{default}/eab-keys"), vec![]),
+        (
+            "/console/administrators".to_string(),
+            vec![
+                ("username", "sneaky"),
+                ("password", "a long enough password"),
+                ("role", "mrao"),
+            ],
+        ),
+        ("/console/access".to_string(), vec![("drao", "")]),
+    ] {
+        let mut fields = vec![("csrf", officer_csrf.as_str())];
+        fields.extend(form);
+        let refused = officer.post(&path, &fields);
+        assert_eq!(refused.status, 403, "{path}: {}", refused.body);
+    }
+    assert_eq!(officer.get("/console/access").status, 403);
+    assert!(admin_named_absent(&admin, "sneaky"));
+
+    // The audit log pages backwards past its first 100 entries, verified on each page.
+    let entries = admin.json(&["audit", "verify"])["entries"]
+        .as_u64()
+        .expect("entries");
+    for _ in entries..=120 {
+        let made = mrao.post(
+            &format!("/console/endpoints/{default}/eab-keys"),
+            &[("csrf", &csrf)],
+        );
+        assert_eq!(made.status, 200, "{}", made.body);
+    }
+    let newest = mrao.get("/console/audit");
+    let older_at = newest
+        .body
+        .find("href=\"/console/audit?before=")
+        .expect("an Older entries link")
+        + "href=\"".len();
+    let older_path = newest.body[older_at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let older = mrao.get(&older_path.replace("&amp;", "&"));
+    assert_eq!(older.status, 200, "{}", older.body);
+    assert!(
+        older.body.contains("The hash chain verifies"),
+        "{}",
+        older.body
+    );
+    assert!(older.body.contains("Newest entries"), "{}", older.body);
+    let first_row = |html: &str| -> u64 {
+        let at = html.find("<tbody><tr><td>").expect("a row") + "<tbody><tr><td>".len();
+        html[at..].split('<').next().unwrap().parse().unwrap()
+    };
+    let (newest_first, older_first) = (first_row(&newest.body), first_row(&older.body));
+    assert!(
+        older_first < newest_first - 99,
+        "{older_first} {newest_first}"
+    );
+
     // Deactivating the DRAO ends what their session can do.
     let off = mrao.post(
         &format!("/console/administrators/{drao}/active"),
@@ -779,4 +861,10 @@ fn administrators_api_keys_endpoints_and_allow_lists_are_managed_in_chromium() {
     ] {
         assert!(audit.contains(action), "{action} is not audited:\n{audit}");
     }
+}
+
+fn admin_named_absent(admin: &Operator, username: &str) -> bool {
+    !certwright_tests::cli::items(&admin.json(&["admin", "list"]))
+        .iter()
+        .any(|a| a["username"] == username)
 }
