@@ -131,6 +131,13 @@ pub struct HttpsConfig {
     /// The certificate profile the server certificate is issued under.
     #[serde(default = "default_https_profile")]
     pub profile: String,
+    /// The URL clients reach this listener at when it is not the bound address, e.g.
+    /// `https://pki.example.com` behind a load balancer on port 443: the ACME
+    /// directory's links, the REST API's and the SAML entity id and ACS URL are made
+    /// from it. Without it, the bound address (for a wildcard bind, the first of
+    /// `names` with the bound port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 /// How CA private keys are protected at rest.
@@ -182,6 +189,20 @@ fn default_https_listen() -> SocketAddr {
 fn default_https_names() -> Vec<String> {
     vec!["localhost".to_string(), "127.0.0.1".to_string()]
 }
+/// A public base URL: `https://host[:port]`, without a path, query or credentials (the
+/// gateway's paths are appended to it).
+fn check_public_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| format!("'{url}' must start with https://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+        return Err(format!(
+            "'{url}' must be https://host or https://host:port, without a path, query or user"
+        ));
+    }
+    Ok(())
+}
+
 fn default_https_profile() -> String {
     "tls-server".to_string()
 }
@@ -208,6 +229,7 @@ impl Default for HttpsConfig {
             listen: default_https_listen(),
             names: default_https_names(),
             profile: default_https_profile(),
+            public_url: None,
         }
     }
 }
@@ -260,6 +282,13 @@ impl GatewayConfig {
                 "{}: http.base_url must start with http:// or https://",
                 path.display()
             ));
+        }
+        if let Some(url) = &mut config.https.public_url {
+            // `https://pki.example.com/` means the same as without the slash.
+            while url.ends_with('/') {
+                url.pop();
+            }
+            check_public_url(url).map_err(|e| format!("{}: https.public_url {e}", path.display()))?;
         }
         if config.https.enabled && config.https.names.iter().all(|n| n.trim().is_empty()) {
             return Err(format!(
@@ -324,6 +353,20 @@ mod tests {
             .unwrap_err()
             .contains("https.names"));
         assert!(load_text("[https]\nnames = []\nenabled = false\n").is_ok());
+        let public = load_text("[https]\npublic_url = \"https://pki.example.com/\"\n").unwrap();
+        assert_eq!(
+            public.https.public_url.as_deref(),
+            Some("https://pki.example.com")
+        );
+        for bad in [
+            "http://pki.example.com",
+            "https://pki.example.com/acme",
+            "https://user@pki.example.com",
+            "https://",
+        ] {
+            let error = load_text(&format!("[https]\npublic_url = \"{bad}\"\n")).unwrap_err();
+            assert!(error.contains("https.public_url"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -56,9 +56,10 @@ const TLS_HANDSHAKE_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 /// the listener's URL as bound (a `:0` port is the one the system picked), else, with
 /// HTTPS off, the configured address.
 fn https_base_url(config: &GatewayConfig, https: Option<&HttpsListener>) -> String {
-    match https {
-        Some(https) => https.url.clone(),
-        None => format!("https://{}", config.https.listen),
+    match (https, &config.https.public_url) {
+        (Some(https), _) => https.url.clone(),
+        (None, Some(public)) => public.clone(),
+        (None, None) => format!("https://{}", config.https.listen),
     }
 }
 
@@ -370,7 +371,11 @@ async fn start_https(
         listener,
         acceptor,
         certificate,
-        url: https_url(local, &config.https.names),
+        url: config
+            .https
+            .public_url
+            .clone()
+            .unwrap_or_else(|| https_url(local, &config.https.names)),
     })
 }
 
