@@ -9,7 +9,7 @@
 //   node console.mjs ... certificate --name q.test
 //   node console.mjs ... manage --new-admin rao1 --new-password-file pw2 --org Demo \
 //        --endpoint lab-est --rotate default
-//   node console.mjs ... access --revoke-key ID
+//   node console.mjs ... access --revoke-key ID --change-password-file pw3
 //   node console.mjs --base URL --out DIR sso-sp --expect-user alice
 //   node console.mjs --base URL --out DIR sso-idp --idp-start URL --expect-path /console/queue
 //
@@ -303,7 +303,23 @@ async function access(page) {
   const revoke = page.getByRole('button', { name: new RegExp(`^Revoke API key ${opts['revoke-key']} `) });
   await submit(page, revoke, 'revoked API key');
   const left = await page.locator('#api-keys tbody tr', { hasText: opts['revoke-key'] }).count();
-  return { address: own, rao_list: saved.split('\n'), refusal, mrao_list_after: mraoAfter, keys_left: left };
+
+  // One's own password: the session ends, and the new password signs in.
+  const next = readFileSync(opts['change-password-file'], 'utf8').trim();
+  const change = page.locator('#change-password');
+  await change.getByLabel(/^Your current password/).fill(password);
+  await change.getByLabel(/^New password/).fill(next);
+  await Promise.all([
+    page.waitForURL(`${base}/console/login`),
+    change.getByRole('button', { name: 'Change password' }).click(),
+  ]);
+  await page.goto(`${base}/console/`);
+  if (!page.url().endsWith('/console/login')) fail('the old session outlived the password change');
+  await page.getByLabel('Username').fill(opts.user);
+  await page.getByLabel('Password').fill(next);
+  await Promise.all([page.waitForURL(`${base}/console/`), page.getByLabel('Password').press('Enter')]);
+  const after = await signedInAs(page);
+  return { address: own, rao_list: saved.split('\n'), refusal, mrao_list_after: mraoAfter, keys_left: left, signed_in_after_change: after };
 }
 
 /** Who the console says is signed in (the header's "name (ROLE)"). */

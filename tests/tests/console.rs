@@ -812,7 +812,32 @@ fn administrators_api_keys_endpoints_and_allow_lists_are_managed_in_chromium() {
         "{challenge}"
     );
 
-    let access = browser.run("access", &["--revoke-key", &text("api_key_id")]);
+    let changed_password = "a new passphrase for the mrao";
+    std::fs::write(dir.join("mrao.new-password"), changed_password).unwrap();
+    let access = browser.run(
+        "access",
+        &[
+            "--revoke-key",
+            &text("api_key_id"),
+            "--change-password-file",
+            dir.join("mrao.new-password").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(access["signed_in_after_change"], "admin (MRAO)", "{access}");
+    // The CLI's session ended with the old password; the new one signs it in.
+    let stale = est.admin.run(&["access", "allow-list", "show"]);
+    assert!(!stale.ok, "{}", stale.stdout);
+    est.admin.login("admin", changed_password);
+    let old_login = est.curl(
+        &format!("{base}/api/v1/login"),
+        &[
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &serde_json::json!({ "username": "admin", "password": mrao_password }).to_string(),
+        ],
+    );
+    assert_eq!(old_login.status, 401, "{}", old_login.text());
     assert_eq!(access["address"], "127.0.0.1", "{access}");
     assert_eq!(
         access["rao_list"],
@@ -858,6 +883,7 @@ fn administrators_api_keys_endpoints_and_allow_lists_are_managed_in_chromium() {
         "endpoint.secret.rotate",
         "endpoint.scep_challenge.create",
         "access.allow-list",
+        "admin.password",
     ] {
         assert!(audit.contains(action), "{action} is not audited:\n{audit}");
     }

@@ -288,7 +288,8 @@ impl GatewayConfig {
             while url.ends_with('/') {
                 url.pop();
             }
-            check_public_url(url).map_err(|e| format!("{}: https.public_url {e}", path.display()))?;
+            check_public_url(url)
+                .map_err(|e| format!("{}: https.public_url {e}", path.display()))?;
         }
         if config.https.enabled && config.https.names.iter().all(|n| n.trim().is_empty()) {
             return Err(format!(

@@ -320,7 +320,7 @@ impl Console {
         }
         match result {
             Ok(Ok(admin)) => {
-                let token = self.sessions.begin(admin.id);
+                let token = self.sessions.begin(admin.id, &admin.password_hash);
                 // The login form's token has served; the session's own takes over.
                 Page::Redirect(
                     "/console/".into(),
@@ -385,8 +385,16 @@ impl Console {
             .ok()?
             .ok();
         match admin {
-            // A password's session ends with the administrator's password login.
-            Some(admin) if admin.password_login || !session.by_password => Some((session, admin)),
+            // A password's session ends with the administrator's password login, and
+            // with that password.
+            Some(admin)
+                if session
+                    .password_hash
+                    .as_ref()
+                    .is_none_or(|h| admin.password_login && *h == admin.password_hash) =>
+            {
+                Some((session, admin))
+            }
             _ => {
                 self.sessions.end(token);
                 None

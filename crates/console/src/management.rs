@@ -32,6 +32,16 @@ impl Form<'_> {
             .unwrap_or_default()
     }
 
+    /// The first value of a field as typed: passwords are not trimmed (the login form
+    /// does not trim them either).
+    fn secret(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
     /// Every value of a field (checkboxes), trimmed.
     fn all<'n>(&'n self, name: &'n str) -> impl Iterator<Item = &'n str> + 'n {
         self.0
@@ -247,7 +257,7 @@ pub(crate) async fn route(
             render(ra, admin, csrf, "Administrators", pages::administrators).await
         }
         ("POST", ["console", "administrators"]) => {
-            let (username, password) = (field("username"), field("password"));
+            let (username, password) = (field("username"), form.secret("password"));
             let (role, privileges) = match (role_of(&form), privileges_of(&form)) {
                 (Ok(role), Ok(privileges)) => (role, privileges),
                 (Err(e), _) | (_, Err(e)) => return Some(ra_refusal(&e)),
@@ -261,6 +271,22 @@ pub(crate) async fn route(
                         .map(|_| ())
                 },
             )
+            .await
+        }
+        ("POST", ["console", "password"]) => {
+            let target = AdminId(id(&field("admin"))?);
+            let (current, new) = (form.secret("current"), form.secret("new"));
+            // One's own password ends one's session: sign in again with the new one.
+            let then = if target == admin.id {
+                "/console/login"
+            } else {
+                "/console/administrators"
+            };
+            act(ra, admin, then.into(), move |ra, admin| {
+                let current = Some(current.as_str()).filter(|c| !c.is_empty());
+                ra.change_password(admin, target, current, &new, client)
+                    .map(|_| ())
+            })
             .await
         }
         ("POST", ["console", "api-keys"]) => {

@@ -41,9 +41,10 @@ pub struct Session {
     pub admin: AdminId,
     /// The token every form of this session must carry.
     pub csrf: String,
-    /// Begun with a password (not by single sign-on): it ends once the administrator's
-    /// password login is turned off.
-    pub by_password: bool,
+    /// For a session begun with a password (not by single sign-on), the password hash it
+    /// was checked against: the session ends once that password is changed or the
+    /// administrator's password login is turned off.
+    pub password_hash: Option<String>,
     began: Instant,
     seen: Instant,
 }
@@ -55,17 +56,18 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Starts a session signed in with a password; returns its cookie token.
-    pub fn begin(&self, admin: AdminId) -> String {
-        self.start(admin, true)
+    /// Starts a session signed in with a password (whose hash it keeps); returns its
+    /// cookie token.
+    pub fn begin(&self, admin: AdminId, password_hash: &str) -> String {
+        self.start(admin, Some(password_hash.to_string()))
     }
 
     /// Starts a session signed in by single sign-on; returns its cookie token.
     pub fn begin_sso(&self, admin: AdminId) -> String {
-        self.start(admin, false)
+        self.start(admin, None)
     }
 
-    fn start(&self, admin: AdminId, by_password: bool) -> String {
+    fn start(&self, admin: AdminId, password_hash: Option<String>) -> String {
         let token = random_token();
         let now = Instant::now();
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
@@ -86,7 +88,7 @@ impl Sessions {
             Session {
                 admin,
                 csrf: random_token(),
-                by_password,
+                password_hash,
                 began: now,
                 seen: now,
             },
@@ -157,7 +159,7 @@ mod tests {
     #[test]
     fn sessions_begin_resolve_and_end() {
         let sessions = Sessions::default();
-        let token = sessions.begin(AdminId(7));
+        let token = sessions.begin(AdminId(7), "$argon2id$test");
         let s = sessions.get(&token).expect("alive");
         assert_eq!(s.admin, AdminId(7));
         assert_ne!(s.csrf, token);

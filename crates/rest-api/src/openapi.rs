@@ -472,6 +472,16 @@ fn schemas() -> Value {
             closed(&["enabled"], json!({ "enabled": { "type": "boolean" } })),
         ),
         (
+            "PasswordChangeRequest",
+            closed(
+                &["new_password"],
+                json!({
+                    "current_password": { "type": "string", "maxLength": 1024, "description": "Required to change your own password." },
+                    "new_password": { "type": "string", "minLength": 12, "maxLength": 1024 }
+                }),
+            ),
+        ),
+        (
             "IdpIdentityRequest",
             closed(
                 &["identity"],

@@ -457,6 +457,16 @@ pub struct PasswordLoginRequest {
     pub enabled: bool,
 }
 
+/// PUT /admins/{id}/password.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeRequest {
+    /// The caller's current password (changing their own).
+    pub current_password: Option<String>,
+    /// The new password.
+    pub new_password: String,
+}
+
 /// PUT /admins/{id}/idp-identity.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

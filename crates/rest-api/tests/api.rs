@@ -430,6 +430,76 @@ async fn login_tokens_api_keys_and_deactivation() {
         .expect(200);
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 
+    // A password change: one's own needs the current password and passes the policy;
+    // it ends the tokens; an MRAO sets another's without it.
+    let own = format!("/api/v1/admins/{drao}/password");
+    let change =
+        |current: &str, new: &str| json!({ "current_password": current, "new_password": new });
+    h.send(
+        "PUT",
+        &own,
+        Some(&drao_token),
+        change("not the password", "a brand new passphrase"),
+    )
+    .await
+    .expect_error(400, "invalid_input");
+    h.send(
+        "PUT",
+        &own,
+        Some(&drao_token),
+        change(STRONG_PASSWORD, "short"),
+    )
+    .await
+    .expect_error(400, "invalid_input");
+    h.send(
+        "PUT",
+        &own,
+        Some(&drao_token),
+        change(STRONG_PASSWORD, "the drao of the lab"),
+    )
+    .await
+    .expect_error(400, "invalid_input");
+    h.send(
+        "PUT",
+        &own,
+        Some(&drao_token),
+        json!({ "new_password": "a brand new passphrase" }),
+    )
+    .await
+    .expect_error(400, "invalid_input");
+    h.send(
+        "PUT",
+        &own,
+        Some(&drao_token),
+        change(STRONG_PASSWORD, "a brand new passphrase"),
+    )
+    .await
+    .expect(200);
+    h.get("/api/v1/requests", &drao_token)
+        .await
+        .expect_error(401, "unauthenticated");
+    let renewed_token = h.login("drao", "a brand new passphrase").await;
+    h.send(
+        "PUT",
+        "/api/v1/admins/1/password",
+        Some(&renewed_token),
+        json!({ "new_password": "taking over the mrao" }),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    h.send(
+        "PUT",
+        &own,
+        Some(&token),
+        json!({ "new_password": STRONG_PASSWORD }),
+    )
+    .await
+    .expect(200);
+    h.get("/api/v1/requests", &renewed_token)
+        .await
+        .expect_error(401, "unauthenticated");
+    let drao_token = h.login("drao", STRONG_PASSWORD).await;
+
     let deactivated = h
         .post(
             &format!("/api/v1/admins/{drao}/deactivate"),
@@ -1302,6 +1372,10 @@ fn overlong_body(path: &str, method: &str) -> Value {
         }
         ("PATCH", _) => json!({ "term_days": 1, long: 1 }),
         ("PUT", p) if p.ends_with("/scep-webhook") => json!({ "url": long }),
+        ("PUT", p) if p.ends_with("/password") => {
+            json!({ "current_password": long, "new_password": long })
+        }
+        ("POST", "/api/v1/api-keys/revoke") => json!({ "id": long }),
         ("PUT", p) if p.ends_with("/est-settings") => json!({ "auth": long }),
         ("PUT", p) if p.ends_with("/intune") => {
             json!({ "tenant": long, "application_id": "a", "client_secret": "s" })

@@ -148,6 +148,21 @@ pub enum AdminCommand {
         #[arg(long)]
         label: String,
     },
+    /// Change a password: your own (with your current one), or anyone's as an MRAO. The
+    /// new one needs 12 characters and must not contain the username; the
+    /// administrator's sessions end.
+    Password {
+        /// The administrator's id.
+        id: u64,
+        /// A file whose first line is the new password (else it is asked for).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Changing your own: a file whose first line is your current password (an
+        /// RAO or DRAO is asked for it when this is not given; an MRAO changing their
+        /// own gives it).
+        #[arg(long, value_name = "FILE")]
+        current_password_file: Option<PathBuf>,
+    },
     /// List an administrator's API keys: ids, labels, creation times (never the keys).
     ApiKeys {
         /// The administrator's id (yourself, or anyone as an MRAO).

@@ -207,6 +207,35 @@ pub fn admin(args: &Admin) -> Result<(), String> {
                 println!("{}", output::cell(v.get("key")));
             });
         }
+        AdminCommand::Password {
+            id,
+            password_file,
+            current_password_file,
+        } => {
+            let me = client.get_json("admins")?;
+            let own = me
+                .get("items")
+                .and_then(|items| items.as_array())
+                .is_some_and(|items| items.len() == 1 && items[0]["id"] == *id);
+            let current = if own || current_password_file.is_some() {
+                Some(read_secret(
+                    current_password_file.as_deref(),
+                    "",
+                    "current password",
+                )?)
+            } else {
+                None
+            };
+            let new = read_secret(password_file.as_deref(), "", "new password")?;
+            let updated = client.send_json(
+                Method::PUT,
+                &format!("admins/{id}/password"),
+                &json!({"current_password": current, "new_password": new}),
+            )?;
+            emit(json_out, &updated, |_| {
+                println!("administrator {id}: password changed")
+            });
+        }
         AdminCommand::ApiKeys { id } => {
             let keys = client.get_json(&format!("admins/{id}/api-keys"))?;
             emit(json_out, &keys, |v| {

@@ -87,6 +87,7 @@ pub fn administrators(
             }
         }
         (api_keys(ra, actor, &admins, csrf)?)
+        (password_form(actor, &admins, csrf))
         @if mrao { (create_form(ra, actor, csrf)?) }
     })
 }
@@ -243,5 +244,27 @@ pub fn new_api_key(owner: &str, key: &ApiKeyRecord, secret: &str) -> Markup {
             }
         }
         p { a href="/console/administrators" { "Back to the administrators" } }
+    }
+}
+
+/// A password change: one's own with the current password (the session ends, and the
+/// browser signs in again), or, for an MRAO, anyone's.
+fn password_form(actor: &Administrator, admins: &[Administrator], csrf: &str) -> Markup {
+    html! {
+        h2 { "Change a password" }
+        form.card #change-password method="post" action="/console/password" {
+            input type="hidden" name="csrf" value=(csrf);
+            label for="password-admin" { "Whose" }
+            select #password-admin name="admin" {
+                @for a in admins {
+                    option value=(a.id.0) selected[a.id == actor.id] { (a.username) }
+                }
+            }
+            label for="password-current" { "Your current password (to change your own)" }
+            input #password-current type="password" name="current" autocomplete="current-password";
+            label for="password-new" { "New password (at least 12 characters, not the username)" }
+            input #password-new type="password" name="new" minlength="12" autocomplete="new-password" required;
+            p { button type="submit" { "Change password" } }
+        }
     }
 }

@@ -464,6 +464,58 @@ impl RegistrationAuthority {
         Ok(admin)
     }
 
+    /// Changes a password. One's own needs the current password (checked as a login
+    /// is, from `client`: wrong guesses count toward the account's lock); an MRAO sets
+    /// another administrator's without it. The new one must pass the password policy
+    /// (length, not the username). Every token of the administrator ends, and every
+    /// console session begun with the old password.
+    pub fn change_password(
+        &self,
+        actor: &Administrator,
+        id: AdminId,
+        current: Option<&str>,
+        new: &str,
+        client: Option<IpAddr>,
+    ) -> RaResult<Administrator> {
+        let mut admin = if actor.id == id {
+            let Some(current) = current else {
+                return Err(RaError::InvalidInput(
+                    "changing your own password needs your current password".into(),
+                ));
+            };
+            self.check_password(&actor.username, current, client)
+                .map_err(|e| match e {
+                    RaError::Unauthenticated(_) => {
+                        RaError::InvalidInput("the current password is wrong".into())
+                    }
+                    other => other,
+                })?
+        } else {
+            self.require(
+                actor,
+                Action::Administer,
+                crate::authz::org_scope(OrgId(0)),
+                "admin.password",
+                &id.label(),
+            )?;
+            self.admin(id)?
+        };
+        credentials::check_password_strength(new, &admin.username)
+            .map_err(RaError::InvalidInput)?;
+        admin.password_hash = credentials::hash_password(new);
+        let detail = if actor.id == id {
+            "changed by the administrator"
+        } else {
+            "set by an MRAO"
+        };
+        self.save_admin(
+            &admin,
+            AuditEvent::success(&actor.username, "admin.password", &id.label(), detail),
+        )?;
+        self.sessions.revoke_all(id);
+        Ok(admin)
+    }
+
     /// Writes back a changed administrator, which must still exist, with its audit event.
     pub(super) fn save_admin(&self, admin: &Administrator, event: AuditEvent) -> RaResult<()> {
         let mut batch = WriteBatch::new();

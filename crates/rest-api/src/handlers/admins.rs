@@ -5,7 +5,9 @@ use policy::model::AdminId;
 use super::{Ctx, Reply};
 use crate::error::ApiError;
 use crate::views::{AdminView, LinkedCertificateView};
-use crate::wire::{AdminRequest, ClientCertificateRequest, UnlinkClientCertificateRequest};
+use crate::wire::{
+    AdminRequest, ClientCertificateRequest, PasswordChangeRequest, UnlinkClientCertificateRequest,
+};
 
 /// GET /admins.
 pub async fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
@@ -72,4 +74,25 @@ pub async fn unlink_certificate(
     ctx.run(move |ra, admin| Ok(ra.unlink_client_certificate(admin, id, &sha256)?))
         .await?;
     Ok(Reply::NoContent)
+}
+
+/// PUT /admins/{id}/password.
+pub async fn change_password(
+    ctx: &Ctx,
+    id: AdminId,
+    request: PasswordChangeRequest,
+) -> Result<Reply, ApiError> {
+    let client = ctx.client;
+    let updated = ctx
+        .run(move |ra, admin| {
+            Ok(ra.change_password(
+                admin,
+                id,
+                request.current_password.as_deref(),
+                &request.new_password,
+                client,
+            )?)
+        })
+        .await?;
+    Reply::ok(&AdminView::from(&updated))
 }

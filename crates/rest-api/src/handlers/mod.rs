@@ -210,6 +210,7 @@ pub(crate) async fn dispatch(ctx: Ctx, route: Route) -> Result<Reply, ApiError> 
             access::unlock_est(&ctx, id).await
         }
         R::SetPasswordLogin(id) => sso::set_password_login(&ctx, id, ctx.json()?).await,
+        R::ChangePassword(id) => admins::change_password(&ctx, id, ctx.json()?).await,
         R::SetIdpIdentity(id) => sso::set_idp_identity(&ctx, id, ctx.json()?).await,
         R::GetSsoIdentityProvider => sso::get_idp(&ctx).await,
         R::SetSsoIdentityProvider => sso::set_idp(&ctx, ctx.json()?).await,

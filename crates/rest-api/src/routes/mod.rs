@@ -62,6 +62,8 @@ route_ids! {
     UnlinkClientCertificate,
     /// PUT /admins/{id}/password-login.
     SetPasswordLogin,
+    /// PUT /admins/{id}/password.
+    ChangePassword,
     /// PUT /admins/{id}/idp-identity.
     SetIdpIdentity,
     /// GET /sso/idp.
@@ -276,6 +278,7 @@ pub enum Route {
     GetAllowLists,
     SetAllowLists,
     SetPasswordLogin(AdminId),
+    ChangePassword(AdminId),
     SetIdpIdentity(AdminId),
     GetSsoIdentityProvider,
     SetSsoIdentityProvider,
@@ -345,6 +348,7 @@ impl Route {
             I::GetAllowLists => Route::GetAllowLists,
             I::SetAllowLists => Route::SetAllowLists,
             I::SetPasswordLogin => Route::SetPasswordLogin(AdminId(param?)),
+            I::ChangePassword => Route::ChangePassword(AdminId(param?)),
             I::SetIdpIdentity => Route::SetIdpIdentity(AdminId(param?)),
             I::GetSsoIdentityProvider => Route::GetSsoIdentityProvider,
             I::SetSsoIdentityProvider => Route::SetSsoIdentityProvider,
@@ -413,6 +417,7 @@ impl Route {
             Route::GetAllowLists => I::GetAllowLists,
             Route::SetAllowLists => I::SetAllowLists,
             Route::SetPasswordLogin(_) => I::SetPasswordLogin,
+            Route::ChangePassword(_) => I::ChangePassword,
             Route::SetIdpIdentity(_) => I::SetIdpIdentity,
             Route::GetSsoIdentityProvider => I::GetSsoIdentityProvider,
             Route::SetSsoIdentityProvider => I::SetSsoIdentityProvider,

@@ -347,6 +347,17 @@ pub const ROUTES: &[RouteSpec] = &[
         response: R::Json(200, "Admin"),
     },
     RouteSpec {
+        id: I::ChangePassword,
+        method: "PUT",
+        path: "/api/v1/admins/{id}/password",
+        tag: "admins",
+        summary: "Change a password: your own with your current one, or anyone's as an MRAO. The new one needs 12 characters and must not contain the username; the administrator's tokens and password sessions end.",
+        auth: true,
+        query: &[],
+        body: B::Json("PasswordChangeRequest"),
+        response: R::Json(200, "Admin"),
+    },
+    RouteSpec {
         id: I::SetIdpIdentity,
         method: "PUT",
         path: "/api/v1/admins/{id}/idp-identity",
