@@ -48,6 +48,16 @@ impl CertificateStatus {
         }
     }
 
+    /// The status index's code of a state's name ("issued", "revoked", "replaced").
+    pub fn code_of_name(name: &str) -> Option<u8> {
+        match name {
+            "issued" => Some(1),
+            "revoked" => Some(2),
+            "replaced" => Some(3),
+            _ => None,
+        }
+    }
+
     /// The state's name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -164,6 +174,10 @@ const CERTIFICATES: Table<CertificateRecord> = Table::new("certificates");
 const BY_SERIAL: Table<SerialEntry> = Table::new("certificates_by_serial");
 const BY_STATUS: IndexTable = IndexTable::new("certificates_by_status");
 const BY_EXPIRY: IndexTable = IndexTable::new("certificates_by_expiry");
+const BY_PROFILE: IndexTable = IndexTable::new("certificates_by_profile");
+/// Which indexes added after the first release are complete (built over the records that
+/// predate them): the key is the index's name, the value its version.
+const INDEX_VERSIONS: Table<IndexVersion> = Table::new("certificates_index_versions");
 const REVOKED_BY_CA: Table<RevokedSerial> = Table::new("revoked_by_ca");
 const CRLS: Table<CrlRecord> = Table::new("crls");
 
@@ -186,6 +200,25 @@ fn expiry_key(not_after: i64, id: u64) -> Vec<u8> {
     KeyBuilder::new().i64(not_after).u64(id).build()
 }
 
+fn profile_prefix(profile: &str) -> Vec<u8> {
+    KeyBuilder::new().str(profile).build()
+}
+
+fn profile_key(profile: &str, id: u64) -> Vec<u8> {
+    KeyBuilder::new().str(profile).u64(id).build()
+}
+
+/// The version of an index built over records that predate it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexVersion {
+    /// Version 1: the index holds an entry for every record.
+    pub version: u16,
+}
+
+impl Record for IndexVersion {
+    const SCHEMA_VERSION: u16 = 1;
+}
+
 fn revoked_key(ca: &str, serial: &Serial) -> Vec<u8> {
     KeyBuilder::new().str(ca).bytes(serial.as_bytes()).build()
 }
@@ -197,6 +230,7 @@ impl CertificateRepository {
             .last_key(&store)?
             .and_then(|k| u64_from_key(&k))
             .unwrap_or(0);
+        build_profile_index(&store)?;
         Ok(Self {
             store,
             next_id: AtomicU64::new(last + 1),
@@ -234,6 +268,7 @@ impl CertificateRepository {
         BY_SERIAL.put(batch, &serial_key, &SerialEntry { id: record.id })?;
         BY_STATUS.insert(batch, &status_key(&record.status, record.id));
         BY_EXPIRY.insert(batch, &expiry_key(record.not_after, record.id));
+        BY_PROFILE.insert(batch, &profile_key(&record.profile, record.id));
         if let CertificateStatus::Revoked {
             revoked_at, reason, ..
         } = &record.status
@@ -294,6 +329,7 @@ impl CertificateRepository {
         BY_SERIAL.delete(batch, record.serial.as_bytes());
         BY_STATUS.remove(batch, &status_key(&record.status, record.id));
         BY_EXPIRY.remove(batch, &expiry_key(record.not_after, record.id));
+        BY_PROFILE.remove(batch, &profile_key(&record.profile, record.id));
     }
 
     /// A record by id.
@@ -334,6 +370,28 @@ impl CertificateRepository {
                 r.u64()
             })
             .collect())
+    }
+
+    /// Ids with a given status (by status code) greater than `after`, ascending, at most
+    /// `limit`: a page of a listing by status.
+    pub fn ids_with_status_after(
+        &self,
+        status_code: u8,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        BY_STATUS.ids_after(&self.store, &[status_code], after, limit)
+    }
+
+    /// Ids of certificates of a profile greater than `after`, ascending, at most `limit`:
+    /// a page of a listing by profile.
+    pub fn ids_with_profile_after(
+        &self,
+        profile: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        BY_PROFILE.ids_after(&self.store, &profile_prefix(profile), after, limit)
     }
 
     /// Ids of certificates expiring in `[from, to)` (unix times), at most `limit`.
@@ -386,6 +444,35 @@ impl CertificateRepository {
         CRLS.put(&mut batch, ca_id.as_bytes(), crl)?;
         self.store.write(batch)
     }
+}
+
+/// Fills the profile index over records stored before it existed, once: a data directory
+/// from an older release opens with complete listings by profile.
+fn build_profile_index(store: &Store) -> Result<(), StoreError> {
+    const NAME: &[u8] = b"certificates_by_profile";
+    if INDEX_VERSIONS.get(store, NAME)?.is_some() {
+        return Ok(());
+    }
+    let mut after = 0u64;
+    loop {
+        let page = CERTIFICATES.scan(
+            store,
+            KeyRange::starting_at(id_key(after.saturating_add(1))),
+            1024,
+        )?;
+        let Some((_, last)) = page.last() else {
+            break;
+        };
+        after = last.id;
+        let mut batch = WriteBatch::new();
+        for (_, record) in &page {
+            BY_PROFILE.insert(&mut batch, &profile_key(&record.profile, record.id));
+        }
+        store.write(batch)?;
+    }
+    let mut batch = WriteBatch::new();
+    INDEX_VERSIONS.put(&mut batch, NAME, &IndexVersion { version: 1 })?;
+    store.write(batch)
 }
 
 #[cfg(test)]

@@ -221,6 +221,36 @@ impl IndexTable {
         Ok(keys_only(store.scan(self.name, range, limit)?))
     }
 
+    /// For an index whose keys are `prefix` followed by a record id (a
+    /// [`KeyBuilder::u64`](super::KeyBuilder::u64) as the last segment): the
+    /// ids under `prefix` greater than `after`, ascending, at most `limit`.
+    /// A page of a listing then costs the same at any depth of the index.
+    pub fn ids_after(
+        &self,
+        store: &Store,
+        prefix: &[u8],
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let Some(first) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let mut start = prefix.to_vec();
+        start.extend_from_slice(&super::u64_key(first));
+        let range = KeyRange::new(
+            std::ops::Bound::Included(start),
+            KeyRange::prefix(prefix.to_vec()).end,
+        );
+        Ok(store
+            .scan(self.name, range, limit)?
+            .into_iter()
+            .filter_map(|(key, _)| {
+                let tail = key.len().checked_sub(8).map(|at| &key[at..])?;
+                super::keys::u64_from_key(tail)
+            })
+            .collect())
+    }
+
     /// Up to `limit` entries in `range`, descending.
     pub fn scan_keys_rev(
         &self,

@@ -3,9 +3,12 @@
 //! externally managed certificates, download records, and the expiry sweep.
 
 use ca_core::certificates::CertificateRecord;
+use ca_core::certificates::IndexVersion;
 use ca_core::revocation::RevocationReason;
 use ca_core::service::CaServiceError;
-use ca_core::store::{Record, StoreError, WriteBatch};
+use ca_core::store::{
+    IndexTable, KeyBuilder, KeyRange, Record, Store, StoreError, Table, WriteBatch,
+};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -33,6 +36,98 @@ pub struct CertificateOwner {
 
 impl Record for CertificateOwner {
     const SCHEMA_VERSION: u16 = 1;
+}
+
+/// Certificates by organization: `(org, certificate id)`, written in the batch that writes
+/// the owner, so listings of an organization read a page of keys, not every certificate.
+pub(super) const CERTIFICATES_BY_ORG: IndexTable = IndexTable::new("ra_certificates_by_org");
+/// Certificates by department: `(dept, certificate id)`, for owners with a department.
+pub(super) const CERTIFICATES_BY_DEPT: IndexTable = IndexTable::new("ra_certificates_by_dept");
+/// Which owner indexes are complete over owners that predate them (see
+/// [`build_owner_indexes`]).
+const INDEX_VERSIONS: Table<IndexVersion> = Table::new("ra_index_versions");
+
+/// The key prefix of an organization's entries in [`CERTIFICATES_BY_ORG`].
+pub(super) fn org_prefix(org: OrgId) -> Vec<u8> {
+    KeyBuilder::new().u64(org.0).build()
+}
+
+/// The key prefix of a department's entries in [`CERTIFICATES_BY_DEPT`].
+pub(super) fn dept_prefix(dept: DeptId) -> Vec<u8> {
+    KeyBuilder::new().u64(dept.0).build()
+}
+
+/// Adds a certificate's owner and its index entries to a batch.
+pub(super) fn owner_into(
+    batch: &mut WriteBatch,
+    certificate: u64,
+    owner: &CertificateOwner,
+) -> Result<(), StoreError> {
+    OWNERS.put(batch, &id_key(certificate), owner)?;
+    index_owner_into(batch, certificate, owner);
+    Ok(())
+}
+
+fn index_owner_into(batch: &mut WriteBatch, certificate: u64, owner: &CertificateOwner) {
+    let mut key = org_prefix(owner.org);
+    key.extend_from_slice(&certificate.to_be_bytes());
+    CERTIFICATES_BY_ORG.insert(batch, &key);
+    if let Some(dept) = owner.dept {
+        let mut key = dept_prefix(dept);
+        key.extend_from_slice(&certificate.to_be_bytes());
+        CERTIFICATES_BY_DEPT.insert(batch, &key);
+    }
+}
+
+/// Adds the removal of a certificate's owner and its index entries to a batch.
+pub(super) fn owner_removed_into(
+    batch: &mut WriteBatch,
+    certificate: u64,
+    owner: &CertificateOwner,
+) {
+    OWNERS.delete(batch, &id_key(certificate));
+    let mut key = org_prefix(owner.org);
+    key.extend_from_slice(&certificate.to_be_bytes());
+    CERTIFICATES_BY_ORG.remove(batch, &key);
+    if let Some(dept) = owner.dept {
+        let mut key = dept_prefix(dept);
+        key.extend_from_slice(&certificate.to_be_bytes());
+        CERTIFICATES_BY_DEPT.remove(batch, &key);
+    }
+}
+
+/// Fills the organization and department indexes over owners stored before they existed,
+/// once: a data directory from an older release opens with complete listings.
+pub(super) fn build_owner_indexes(store: &Store) -> Result<(), StoreError> {
+    const NAME: &[u8] = b"ra_certificates_by_org_and_dept";
+    if INDEX_VERSIONS.get(store, NAME)?.is_some() {
+        return Ok(());
+    }
+    let mut after = 0u64;
+    loop {
+        let page = OWNERS.scan(
+            store,
+            KeyRange::starting_at(id_key(after.saturating_add(1))),
+            4096,
+        )?;
+        let Some(last) = page
+            .last()
+            .and_then(|(key, _)| ca_core::store::keys::u64_from_key(key))
+        else {
+            break;
+        };
+        after = last;
+        let mut batch = WriteBatch::new();
+        for (key, owner) in &page {
+            if let Some(id) = ca_core::store::keys::u64_from_key(key) {
+                index_owner_into(&mut batch, id, owner);
+            }
+        }
+        store.write(batch)?;
+    }
+    let mut batch = WriteBatch::new();
+    INDEX_VERSIONS.put(&mut batch, NAME, &IndexVersion { version: 1 })?;
+    store.write(batch)
 }
 
 /// Filters for listing certificates.
@@ -156,46 +251,6 @@ impl RegistrationAuthority {
             .ok_or_else(|| RaError::NotFound(format!("serial {}", serial.to_hex())))?;
         self.certificate(actor, record.id)
             .map_err(|_| RaError::NotFound(format!("serial {}", serial.to_hex())))
-    }
-
-    /// Certificates visible to the actor, after `after` (id), at most `limit`, filtered.
-    pub fn certificates(
-        &self,
-        actor: &Administrator,
-        filter: &CertificateFilter,
-        after: u64,
-        limit: usize,
-    ) -> RaResult<Vec<OwnedCertificate>> {
-        let mut out = Vec::new();
-        let mut cursor = after;
-        loop {
-            let page = self.ca.certificates().list(cursor, 512)?;
-            if page.is_empty() {
-                return Ok(out);
-            }
-            for record in page {
-                cursor = record.id;
-                let Some(owner) = OWNERS.get(&self.store, &id_key(record.id))? else {
-                    continue; // gateway-internal certificates (HTTPS, OCSP responders) have no owner
-                };
-                let visible = authorize(
-                    actor,
-                    Action::View,
-                    Scope {
-                        org: owner.org,
-                        dept: owner.dept,
-                    },
-                )
-                .is_ok();
-                let matches = filter.matches(&record, &owner);
-                if visible && matches {
-                    out.push(OwnedCertificate { record, owner });
-                    if out.len() >= limit {
-                        return Ok(out);
-                    }
-                }
-            }
-        }
     }
 
     /// Revokes a certificate with a reason and a message.

@@ -15,7 +15,7 @@ use ca_core::store::WriteBatch;
 
 use super::{
     check_message, id_key, now, scope_label, CertificateOwner, RaError, RaResult,
-    RegistrationAuthority, NAMES, OWNERS, REQUESTS,
+    RegistrationAuthority, NAMES, REQUESTS,
 };
 use crate::audit::AuditEvent;
 use crate::authz::Action;
@@ -79,9 +79,9 @@ impl RegistrationAuthority {
             request.id.0,
         )?;
         REQUESTS.put(&mut batch, &id_key(request.id.0), &request)?;
-        OWNERS.put(
+        super::certificates::owner_into(
             &mut batch,
-            &id_key(record.id),
+            record.id,
             &CertificateOwner {
                 org,
                 dept,
@@ -129,7 +129,7 @@ impl RegistrationAuthority {
         self.ca
             .certificates()
             .delete_into(&mut batch, &owned.record);
-        OWNERS.delete(&mut batch, &id_key(id));
+        super::certificates::owner_removed_into(&mut batch, id, &owned.owner);
         if let Some(request_id) = owned.owner.request {
             if let Some(request) = REQUESTS.get(&self.store, &id_key(request_id.0))? {
                 NAMES.delete(&mut batch, format!("renew:{}", request.renew_id).as_bytes());

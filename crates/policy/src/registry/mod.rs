@@ -49,6 +49,7 @@ use crate::request::CertificateRequest;
 mod access_control;
 mod administrators;
 mod audit_trail;
+mod certificate_listing;
 mod certificates;
 mod client_certificates;
 mod custom_fields;
@@ -239,6 +240,7 @@ impl RegistrationAuthority {
         next_ids.insert(ORG_UNITS, org_units);
         next_ids.insert(EAB_NUMBERS, eab_accounts::last_number(&store)? + 1);
         let profile_numbers = profile_numbers::number_profiles(&store, &ca.profiles().names())?;
+        certificates::build_owner_indexes(&store)?;
         Ok(Self {
             audit: AuditLog::open(store.clone())?,
             ca,

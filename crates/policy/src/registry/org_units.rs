@@ -9,7 +9,7 @@
 use ca_core::store::{KeyRange, WriteBatch};
 
 use super::{check_text, id_key, RaError, RaResult, RegistrationAuthority};
-use super::{ADMINS, DEPTS, DOMAINS, ENDPOINTS, NAMES, ORGS, OWNERS, REQUESTS};
+use super::{ADMINS, DEPTS, DOMAINS, ENDPOINTS, NAMES, ORGS, REQUESTS};
 use crate::audit::AuditEvent;
 use crate::authz::{in_scope, org_scope, Action};
 use crate::model::*;
@@ -249,11 +249,20 @@ impl RegistrationAuthority {
         {
             return Ok(Some("certificate requests"));
         }
-        if OWNERS
-            .scan(&self.store, KeyRange::all(), usize::MAX)?
-            .iter()
-            .any(|(_, o)| within(o.org, o.dept))
-        {
+        let holds_certificates = match scope.dept {
+            Some(dept) => !super::certificates::CERTIFICATES_BY_DEPT
+                .ids_after(&self.store, &super::certificates::dept_prefix(dept), 0, 1)?
+                .is_empty(),
+            None => !super::certificates::CERTIFICATES_BY_ORG
+                .ids_after(
+                    &self.store,
+                    &super::certificates::org_prefix(scope.org),
+                    0,
+                    1,
+                )?
+                .is_empty(),
+        };
+        if holds_certificates {
             return Ok(Some("certificates"));
         }
         Ok(None)

@@ -12,11 +12,11 @@ use ca_core::profile::SubjectAttribute;
 use ca_core::store::{KeyRange, StoreError, WriteBatch};
 use serde::{Deserialize, Serialize};
 
+use super::REQUESTS;
 use super::{
     check_message, id_key, now, scope_label, CertificateOwner, RaError, RaResult,
     RegistrationAuthority,
 };
-use super::{OWNERS, REQUESTS};
 use crate::audit::AuditEvent;
 use crate::authz::{authorize, Action, Denied};
 use crate::model::*;
@@ -402,9 +402,9 @@ impl RegistrationAuthority {
             }
             issued.transition(RequestState::Issued { certificate }, actor, now(), "")?;
             REQUESTS.put(&mut batch, &id_key(issued.id.0), &issued)?;
-            OWNERS.put(
+            super::certificates::owner_into(
                 &mut batch,
-                &id_key(certificate),
+                certificate,
                 &CertificateOwner {
                     org: issued.org,
                     dept: issued.dept,
