@@ -2,12 +2,17 @@
 //! the CA, CRL, health and metrics endpoints, `openssl ocsp` (POST and the GET
 //! form) for OCSP, `openssl crl` for the CRL, and pkilint for the CRL and the
 //! OCSP responses. Revocation goes through the offline command while the
-//! server is stopped (the REST API arrives with the next issue); while the
-//! server runs, the offline command must refuse and leave the store intact.
+//! server is stopped; while the server runs, the offline command must refuse
+//! and leave the store intact. The OCSP cache: a GET of a nonce-less request
+//! is answered with the same bytes and RFC 5019 caching headers, and a
+//! revocation through the running server's REST API (the operator CLI) is
+//! answered at once, over GET and POST.
 
 use std::path::Path;
 
-use certwright_tests::{must, openssl_csr, pkilint_errors, run_in, Gateway};
+use certwright_tests::cli::id;
+use certwright_tests::curl::{Answer, Curl};
+use certwright_tests::{must, openssl_csr, pkilint_errors, run_in, Gateway, Operator};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certwright-ca-admin");
 
@@ -403,5 +408,265 @@ fn a_delegated_ocsp_responder_signs_responses_that_openssl_accepts() {
             .map(str::to_string)
     };
     assert_eq!(serial_of(&out), serial_of(&again));
+    gateway.stop();
+}
+
+/// The URL path of an OCSP GET (RFC 6960 A.1): `/ocsp/` and the percent-escaped base64 DER request.
+fn ocsp_get_path(request_der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(request_der);
+    let escaped = b64
+        .replace('/', "%2F")
+        .replace('+', "%2B")
+        .replace('=', "%3D");
+    format!("/ocsp/{escaped}")
+}
+
+/// Seconds since 1970 of a date as GNU `date -d` reads it (HTTP-dates, openssl's dates).
+fn epoch_of(dir: &Path, text: &str) -> i64 {
+    let run = must(dir, "date", &["-u", "-d", text, "+%s"]);
+    run.stdout.trim().parse().unwrap()
+}
+
+/// `openssl ocsp -respin FILE -resp_text EXTRA...` against the leaf, response verified.
+fn ocsp_respin(dir: &Path, file: &str, answer: &Answer, extra: &[&str]) -> String {
+    std::fs::write(dir.join(file), &answer.body).unwrap();
+    let mut args = vec![
+        "ocsp",
+        "-respin",
+        file,
+        "-resp_text",
+        "-CAfile",
+        "root.pem",
+        "-issuer",
+        "issuing.pem",
+        "-cert",
+        "leaf.pem",
+    ];
+    args.extend_from_slice(extra);
+    let run = must(dir, "openssl", &args);
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(text.contains("Response verify OK"), "{text}");
+    text
+}
+
+/// The value after `label` on the first line that has it, e.g. `This Update: `.
+fn line_value(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no `{label}` in {text}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn ocsp_get_is_cached_with_rfc5019_headers_and_an_online_revocation_is_seen_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gateway = Gateway::start(BIN, dir, &[]);
+    let password = gateway.first_admin_password();
+    gateway.download("/ca/demo-root.pem", &dir.join("root.pem"));
+    gateway.download("/ca/demo-issuing.pem", &dir.join("issuing.pem"));
+    let validity_seconds: i64 = 24 * 3600; // the demo's ocsp_validity_hours
+    let config = std::fs::read_to_string(dir.join("ca-data/certwright.toml")).unwrap();
+    assert!(config.contains("ocsp_validity_hours = 24"), "{config}");
+    assert!(config.contains("ocsp_cache_entries = 100000"), "{config}");
+
+    // A certificate issued through the running server (the MRAO's request is issued at once).
+    let mrao = Operator::new(BIN, dir, "mrao", gateway.https_url());
+    mrao.login("admin", &password);
+    let org = mrao.demo_org();
+    let csr = openssl_csr(
+        dir,
+        "leaf",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "/CN=cached.demo.test",
+        Some("DNS:cached.demo.test"),
+    );
+    let submitted = mrao.json(&[
+        "request",
+        "submit",
+        "--csr",
+        csr.to_str().unwrap(),
+        "--profile",
+        "tls-server",
+        "--org",
+        &org,
+    ]);
+    let issued = if submitted["status"] == "issued" {
+        submitted
+    } else {
+        mrao.json(&["request", "approve", &id(&submitted)])
+    };
+    assert_eq!(issued["status"], "issued", "{issued}");
+    let certificate = issued["certificate"]
+        .as_u64()
+        .expect("a certificate id")
+        .to_string();
+    mrao.ok(&[
+        "cert",
+        "download",
+        &certificate,
+        "--format",
+        "pem",
+        "--out",
+        "leaf.pem",
+    ]);
+
+    // The same nonce-less GET twice: the same bytes, with RFC 5019 caching headers.
+    must(
+        dir,
+        "openssl",
+        &[
+            "ocsp",
+            "-issuer",
+            "issuing.pem",
+            "-cert",
+            "leaf.pem",
+            "-no_nonce",
+            "-reqout",
+            "req.der",
+        ],
+    );
+    let url = format!(
+        "{}{}",
+        gateway.http_url(),
+        ocsp_get_path(&std::fs::read(dir.join("req.der")).unwrap())
+    );
+    let curl = Curl::new(dir, "root.pem");
+    let first = curl.run("GET", &url, &[]);
+    let second = curl.run("GET", &url, &[]);
+    assert_eq!(first.status, 200, "{}", first.headers);
+    assert_eq!(
+        first.header("content-type").as_deref(),
+        Some("application/ocsp-response")
+    );
+    assert_eq!(
+        first.body, second.body,
+        "the second GET is served from the cache"
+    );
+    for header in ["cache-control", "last-modified", "expires", "etag"] {
+        assert!(
+            first.header(header).is_some(),
+            "no {header}: {}",
+            first.headers
+        );
+        assert_eq!(
+            first.header(header).is_some(),
+            second.header(header).is_some()
+        );
+    }
+    let cache_control = first.header("cache-control").unwrap();
+    let max_age: i64 = cache_control
+        .split(',')
+        .find_map(|d| d.trim().strip_prefix("max-age="))
+        .unwrap_or_else(|| panic!("no max-age in {cache_control}"))
+        .parse()
+        .unwrap();
+    assert!(
+        (0..=validity_seconds).contains(&max_age),
+        "max-age {max_age} is not within the validity: {cache_control}"
+    );
+    for directive in ["public", "no-transform", "must-revalidate"] {
+        assert!(
+            cache_control.split(',').any(|d| d.trim() == directive),
+            "{cache_control}"
+        );
+    }
+    assert_eq!(first.header("etag"), second.header("etag"));
+    assert_eq!(
+        first.header("last-modified"),
+        second.header("last-modified")
+    );
+    assert_eq!(first.header("expires"), second.header("expires"));
+    // ETag: the quoted SHA-256 of the response, as openssl computes it.
+    std::fs::write(dir.join("get1.der"), &first.body).unwrap();
+    let digest = must(dir, "openssl", &["dgst", "-sha256", "-r", "get1.der"]).stdout;
+    let digest = digest.split_whitespace().next().unwrap().to_string();
+    assert_eq!(first.header("etag"), Some(format!("\"{digest}\"")));
+    // Last-Modified and Expires are the response's thisUpdate and nextUpdate.
+    let good = ocsp_respin(dir, "get1.der", &first, &[]);
+    assert!(good.contains("leaf.pem: good"), "{good}");
+    let last_modified = epoch_of(dir, &first.header("last-modified").unwrap());
+    let expires = epoch_of(dir, &first.header("expires").unwrap());
+    assert!(first.header("last-modified").unwrap().ends_with(" GMT"));
+    assert_eq!(
+        last_modified,
+        epoch_of(dir, &line_value(&good, "This Update: "))
+    );
+    assert_eq!(expires, epoch_of(dir, &line_value(&good, "Next Update: ")));
+    assert_eq!(expires - last_modified, validity_seconds);
+    let findings = pkilint_errors(dir, "lint_ocsp_response", &["get1.der"]);
+    assert!(findings.is_empty(), "pkilint OCSP errors: {findings}");
+
+    // A POST of the same nonce-less request shares the cached response; it gets no caching headers.
+    let post = curl.run(
+        "POST",
+        &format!("{}/ocsp", gateway.http_url()),
+        &[
+            "--data-binary",
+            "@req.der",
+            "-H",
+            "Content-Type: application/ocsp-request",
+        ],
+    );
+    assert_eq!(post.body, first.body);
+    assert!(post.header("cache-control").is_none(), "{}", post.headers);
+    let out = ocsp(dir, gateway.http_url(), &["-no_nonce"]);
+    assert!(out.contains("leaf.pem: good"), "{out}");
+
+    // With a nonce: signed every time, never cached, `no-cache` for HTTP caches.
+    must(
+        dir,
+        "openssl",
+        &[
+            "ocsp",
+            "-issuer",
+            "issuing.pem",
+            "-cert",
+            "leaf.pem",
+            "-reqout",
+            "nonce-req.der",
+        ],
+    );
+    let nonce_url = format!(
+        "{}{}",
+        gateway.http_url(),
+        ocsp_get_path(&std::fs::read(dir.join("nonce-req.der")).unwrap())
+    );
+    let n1 = curl.run("GET", &nonce_url, &[]);
+    let n2 = curl.run("GET", &nonce_url, &[]);
+    assert_ne!(n1.body, n2.body, "a nonce'd request is signed each time");
+    assert_eq!(n1.header("cache-control").as_deref(), Some("no-cache"));
+    assert!(n1.header("etag").is_none() && n1.header("expires").is_none());
+    assert!(ocsp_respin(dir, "nonce.der", &n1, &["-no_nonce"]).contains("leaf.pem: good"));
+
+    // Revoked online, through the REST API: the very next answers say revoked, GET and POST.
+    mrao.ok(&[
+        "cert",
+        "revoke",
+        &certificate,
+        "--reason",
+        "key-compromise",
+        "--message",
+        "cache test",
+    ]);
+    let out = ocsp(dir, gateway.http_url(), &["-no_nonce"]);
+    assert!(out.contains("leaf.pem: revoked"), "{out}");
+    assert!(out.contains("Reason: keyCompromise"), "{out}");
+    let after = curl.run("GET", &url, &[]);
+    assert_ne!(
+        after.body, first.body,
+        "the cached good response is not served"
+    );
+    assert_ne!(after.header("etag"), first.header("etag"));
+    let revoked = ocsp_respin(dir, "get-revoked.der", &after, &[]);
+    assert!(revoked.contains("leaf.pem: revoked"), "{revoked}");
+    assert!(revoked.contains("Reason: keyCompromise"), "{revoked}");
+    // And the revoked response is what is cached now.
+    let again = curl.run("GET", &url, &[]);
+    assert_eq!(again.body, after.body);
+    let findings = pkilint_errors(dir, "lint_ocsp_response", &["get-revoked.der"]);
+    assert!(findings.is_empty(), "pkilint OCSP errors: {findings}");
     gateway.stop();
 }

@@ -169,6 +169,10 @@ pub struct CaConfig {
     /// OCSP-signing certificate per CA, profile `ocsp-signing`).
     #[serde(default)]
     pub ocsp_signer: ca_core::service::OcspSigner,
+    /// How many signed OCSP responses (one CertID, no nonce) are kept in memory and
+    /// served until half their validity; 0 disables the cache.
+    #[serde(default = "default_ocsp_cache_entries")]
+    pub ocsp_cache_entries: usize,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -212,6 +216,9 @@ fn default_crl_hours() -> u32 {
 fn default_ocsp_hours() -> u32 {
     24
 }
+fn default_ocsp_cache_entries() -> usize {
+    ca_core::ocsp_cache::DEFAULT_CAPACITY
+}
 
 impl Default for HttpConfig {
     fn default() -> Self {
@@ -241,6 +248,7 @@ impl Default for CaConfig {
             crl_validity_hours: default_crl_hours(),
             ocsp_validity_hours: default_ocsp_hours(),
             ocsp_signer: Default::default(),
+            ocsp_cache_entries: default_ocsp_cache_entries(),
         }
     }
 }
@@ -368,6 +376,13 @@ mod tests {
             let error = load_text(&format!("[https]\npublic_url = \"{bad}\"\n")).unwrap_err();
             assert!(error.contains("https.public_url"), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn the_ocsp_cache_size_is_read_and_defaults_to_100000() {
+        assert_eq!(load_text("").unwrap().ca.ocsp_cache_entries, 100_000);
+        let off = load_text("[ca]\nocsp_cache_entries = 0\n").unwrap();
+        assert_eq!(off.ca.ocsp_cache_entries, 0);
     }
 
     #[test]

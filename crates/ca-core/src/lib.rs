@@ -16,6 +16,7 @@ pub mod issuance;
 pub mod keys;
 pub mod names;
 pub mod ocsp;
+pub mod ocsp_cache;
 pub mod profile;
 pub mod revocation;
 pub mod serial;

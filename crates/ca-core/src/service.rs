@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use time::{Duration, OffsetDateTime};
@@ -17,6 +18,7 @@ use crate::encoding::{self, EncodingError, ExportFormat};
 use crate::issuance::{self, IssuanceError, IssuanceRequest};
 use crate::keys::{KeyAlgorithm, KeyProtection};
 use crate::ocsp::{self, OcspError, OcspQuery, OcspStatus, ResponderKey};
+use crate::ocsp_cache::{self, CachedResponse, OcspCache, ResponderGeneration};
 use crate::profile::{CertificateProfile, ProfileError, ProfileSet};
 use crate::revocation::{self, RevocationReason, RevokedEntry};
 use crate::serial::Serial;
@@ -81,6 +83,8 @@ pub struct CaServiceConfig {
     pub durability: Durability,
     /// Who signs OCSP responses.
     pub ocsp_signer: OcspSigner,
+    /// How many signed OCSP responses are cached (single CertID, no nonce); 0 disables the cache.
+    pub ocsp_cache_entries: usize,
 }
 
 impl CaServiceConfig {
@@ -95,6 +99,7 @@ impl CaServiceConfig {
             ocsp_validity: Duration::days(1),
             durability: Durability::Immediate,
             ocsp_signer: OcspSigner::Ca,
+            ocsp_cache_entries: ocsp_cache::DEFAULT_CAPACITY,
         }
     }
 }
@@ -116,6 +121,10 @@ pub struct CaService {
     ocsp_signer: OcspSigner,
     /// Delegated OCSP responders, by CA id (in memory: re-issued after a restart).
     responders: RwLock<BTreeMap<String, Arc<DelegatedResponder>>>,
+    /// The last generation given to a delegated responder (each renewal takes the next one).
+    responder_generation: AtomicU64,
+    /// Signed OCSP responses, by CertID.
+    ocsp_cache: OcspCache,
     /// Where protocol identities (SCEP RA keys) are kept, and how their keys are protected.
     pub(crate) identities: crate::identity::IdentityDirectory,
 }
@@ -156,6 +165,33 @@ struct DelegatedResponder {
     certificate_der: Vec<u8>,
     key: rcgen::KeyPair,
     renew_after: i64,
+    /// Which responder this is: cached responses it did not sign are not served.
+    generation: ResponderGeneration,
+}
+
+/// An OCSP answer with what HTTP needs for its caching headers (RFC 5019 §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcspAnswer {
+    /// The DER OCSPResponse (an unsigned error response where RFC 6960 says so).
+    pub der: Vec<u8>,
+    /// thisUpdate of the response, Unix seconds (`None` for an error response).
+    pub this_update: Option<i64>,
+    /// nextUpdate of the response, Unix seconds (`None` for an error response).
+    pub next_update: Option<i64>,
+    /// A successful answer to a request with one CertID and no nonce: the same
+    /// request gets the same bytes until it is re-signed, so HTTP caches may keep it.
+    pub cacheable: bool,
+}
+
+/// An OCSP request as read: parsed, its CA found, its certificates' statuses read from the store.
+struct OcspRead<'a> {
+    query: OcspQuery,
+    ca: &'a CertificationAuthority,
+    statuses: Vec<OcspStatus>,
+    /// One CertID and no nonce.
+    cacheable: bool,
+    /// The cache key (the CertID's DER) when cacheable and the cache is on.
+    key: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for CaService {
@@ -252,6 +288,8 @@ impl CaService {
             crl_lock: Mutex::new(()),
             ocsp_signer: config.ocsp_signer,
             responders: RwLock::new(BTreeMap::new()),
+            responder_generation: AtomicU64::new(ocsp_cache::CA_RESPONDER),
+            ocsp_cache: OcspCache::new(config.ocsp_cache_entries),
             identities: crate::identity::IdentityDirectory::new(
                 &config.data_dir,
                 config.key_protection.clone(),
@@ -547,22 +585,91 @@ impl CaService {
 
     /// Answers a DER OCSP request with a DER OCSP response (an error response where RFC 6960 says so).
     pub fn ocsp_response(&self, request_der: &[u8]) -> Vec<u8> {
-        match self.try_ocsp_response(request_der) {
-            Ok(der) => der,
+        self.ocsp_answer(request_der).der
+    }
+
+    /// Answers a DER OCSP request, with the response's thisUpdate and nextUpdate and
+    /// whether HTTP caches may keep it.
+    ///
+    /// A request with one CertID and no nonce is answered from the cache when the
+    /// cached response states the status the store gives now, was signed by the
+    /// current responder and is not past half its validity; otherwise it is signed
+    /// and cached. Other requests are signed every time.
+    pub fn ocsp_answer(&self, request_der: &[u8]) -> OcspAnswer {
+        self.ocsp_answer_at(request_der, OffsetDateTime::now_utc())
+    }
+
+    /// The answer [`CaService::ocsp_answer`] would give, if the cache holds it: `None`
+    /// when something would have to be signed (or refused), or a delegated responder
+    /// issued. It reads the certificate's status from the store (one read transaction,
+    /// which never waits for a writer) and signs nothing, so an async server can call
+    /// it on its own thread and send only the rest to a blocking pool.
+    pub fn ocsp_answer_from_cache(&self, request_der: &[u8]) -> Option<OcspAnswer> {
+        self.cached_ocsp_answer_at(request_der, OffsetDateTime::now_utc())
+    }
+
+    fn cached_ocsp_answer_at(&self, request_der: &[u8], now: OffsetDateTime) -> Option<OcspAnswer> {
+        if !self.ocsp_cache.enabled() {
+            return None;
+        }
+        let read = self.read_ocsp_request(request_der).ok()?;
+        let generation = match self.ocsp_signer {
+            OcspSigner::Ca => ocsp_cache::CA_RESPONDER,
+            OcspSigner::Delegated => self.current_responder(read.ca, now)?.generation,
+        };
+        self.cached_ocsp_answer(&read, generation, now)
+    }
+
+    /// The cached answer to a request read with [`CaService::read_ocsp_request`], if the
+    /// cache holds one signed for the status just read, by `responder`, fresh at `now`.
+    fn cached_ocsp_answer(
+        &self,
+        read: &OcspRead<'_>,
+        responder: ResponderGeneration,
+        now: OffsetDateTime,
+    ) -> Option<OcspAnswer> {
+        let key = read.key.as_ref()?;
+        let hit = self
+            .ocsp_cache
+            .lookup(key, &read.statuses[0], responder, unix(now))?;
+        Some(OcspAnswer {
+            der: hit.der.to_vec(),
+            this_update: Some(hit.this_update),
+            next_update: Some(hit.next_update),
+            cacheable: true,
+        })
+    }
+
+    fn ocsp_answer_at(&self, request_der: &[u8], now: OffsetDateTime) -> OcspAnswer {
+        match self.try_ocsp_response(request_der, now) {
+            Ok(answer) => answer,
             Err(e) => {
                 tracing::debug!(error = %e, "OCSP request refused");
-                e.to_response_der()
+                OcspAnswer {
+                    der: e.to_response_der(),
+                    this_update: None,
+                    next_update: None,
+                    cacheable: false,
+                }
             }
         }
     }
 
-    fn try_ocsp_response(&self, request_der: &[u8]) -> Result<Vec<u8>, OcspError> {
+    /// The OCSP response cache.
+    pub fn ocsp_cache(&self) -> &OcspCache {
+        &self.ocsp_cache
+    }
+
+    /// Parses a request, finds the CA it names and reads the status of each certificate.
+    fn read_ocsp_request(&self, request_der: &[u8]) -> Result<OcspRead<'_>, OcspError> {
         let query = OcspQuery::parse(request_der)?;
         let ca = self
             .cas
             .values()
             .find(|ca| ca.signer().is_some() && query.names_issuer(0, ca))
             .ok_or(OcspError::Unauthorized)?;
+        // The store is the truth: the status is read for every request, cached or not,
+        // so a revocation committed before it was acknowledged is seen by the next one.
         let mut statuses = Vec::with_capacity(query.len());
         for serial in query.serials() {
             let record = self
@@ -582,35 +689,100 @@ impl CaService {
                 _ => OcspStatus::Unknown,
             });
         }
-        let now = OffsetDateTime::now_utc();
-        match self.ocsp_signer {
-            OcspSigner::Ca => ocsp::sign_response(
+        // RFC 5019: one CertID, no nonce. Only those are cached, here and by HTTP caches.
+        let cacheable = query.len() == 1 && !query.has_nonce();
+        let key = if cacheable && self.ocsp_cache.enabled() {
+            ocsp_cache::cert_id_key(request_der)
+        } else {
+            None
+        };
+        Ok(OcspRead {
+            query,
+            ca,
+            statuses,
+            cacheable,
+            key,
+        })
+    }
+
+    fn try_ocsp_response(
+        &self,
+        request_der: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<OcspAnswer, OcspError> {
+        let read = self.read_ocsp_request(request_der)?;
+        let (ca, query, statuses) = (read.ca, &read.query, &read.statuses);
+        let responder = match self.ocsp_signer {
+            OcspSigner::Ca => None,
+            OcspSigner::Delegated => Some(
+                self.delegated_responder(ca, now)
+                    .map_err(|e| OcspError::Internal(e.to_string()))?,
+            ),
+        };
+        let generation = responder
+            .as_ref()
+            .map_or(ocsp_cache::CA_RESPONDER, |r| r.generation);
+        if let Some(answer) = self.cached_ocsp_answer(&read, generation, now) {
+            return Ok(answer);
+        }
+        let der = match &responder {
+            None => ocsp::sign_response(
                 ca,
                 &ResponderKey::Ca,
-                &query,
-                &statuses,
+                query,
+                statuses,
                 now,
                 self.ocsp_validity,
-            ),
-            OcspSigner::Delegated => {
-                let responder = self
-                    .delegated_responder(ca, now)
-                    .map_err(|e| OcspError::Internal(e.to_string()))?;
-                ocsp::sign_response(
-                    ca,
-                    &ResponderKey::Delegated {
-                        certificate_der: &responder.certificate_der,
-                        key: &responder.key,
-                        key_algorithm: KeyAlgorithm::EcP256,
-                        public_key_bits: responder.key.public_key_raw(),
-                    },
-                    &query,
-                    &statuses,
-                    now,
-                    self.ocsp_validity,
-                )
-            }
+            )?,
+            Some(responder) => ocsp::sign_response(
+                ca,
+                &ResponderKey::Delegated {
+                    certificate_der: &responder.certificate_der,
+                    key: &responder.key,
+                    key_algorithm: KeyAlgorithm::EcP256,
+                    public_key_bits: responder.key.public_key_raw(),
+                },
+                query,
+                statuses,
+                now,
+                self.ocsp_validity,
+            )?,
+        };
+        // sign_response writes whole seconds: thisUpdate = producedAt = now, nextUpdate = now + validity.
+        let this_update = unix(now);
+        let next_update = unix(now + self.ocsp_validity);
+        if let Some(key) = &read.key {
+            self.ocsp_cache.insert(
+                key,
+                CachedResponse {
+                    der: Arc::from(der.as_slice()),
+                    status: statuses[0],
+                    responder: generation,
+                    this_update,
+                    next_update,
+                },
+            );
         }
+        Ok(OcspAnswer {
+            der,
+            this_update: Some(this_update),
+            next_update: Some(next_update),
+            cacheable: read.cacheable,
+        })
+    }
+
+    /// The CA's delegated OCSP responder if there is one and it is not due for renewal.
+    fn current_responder(
+        &self,
+        ca: &CertificationAuthority,
+        now: OffsetDateTime,
+    ) -> Option<Arc<DelegatedResponder>> {
+        self.responders
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(ca.id())
+            .filter(|r| unix(now) < r.renew_after)
+            .cloned()
     }
 
     /// The CA's delegated OCSP responder, issued (and recorded like any
@@ -621,15 +793,8 @@ impl CaService {
         now: OffsetDateTime,
     ) -> Result<Arc<DelegatedResponder>, CaServiceError> {
         let fresh = |r: &DelegatedResponder| unix(now) < r.renew_after;
-        if let Some(r) = self
-            .responders
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(ca.id())
-        {
-            if fresh(r) {
-                return Ok(r.clone());
-            }
+        if let Some(r) = self.current_responder(ca, now) {
+            return Ok(r);
         }
         let mut responders = self.responders.write().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = responders.get(ca.id()) {
@@ -662,6 +827,7 @@ impl CaService {
             renew_after: record.not_before + (record.not_after - record.not_before) / 2,
             certificate_der: record.der,
             key,
+            generation: self.responder_generation.fetch_add(1, Ordering::Relaxed) + 1,
         });
         responders.insert(ca.id().to_string(), responder.clone());
         Ok(responder)
@@ -761,5 +927,312 @@ mod tests {
             service.revoke(&issued.serial, RevocationReason::Unspecified, ""),
             Err(CaServiceError::AlreadyRevoked(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod ocsp_cache_tests {
+    use super::*;
+    use const_oid::db::rfc5912::ID_SHA_1;
+    use der::asn1::{Null, OctetString};
+    use der::{Decode, Encode};
+    use x509_cert::ext::pkix::crl::CrlReason;
+    use x509_ocsp::{
+        BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, Request, TbsRequest,
+    };
+
+    const NONCE: const_oid::ObjectIdentifier =
+        const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2");
+
+    /// A root and an issuing CA (P-256), opened with a changed configuration.
+    fn service_with(dir: &Path, change: impl FnOnce(&mut CaServiceConfig)) -> CaService {
+        use crate::authority::{CaSubject, NewCa};
+        use crate::keys::SignatureHash;
+        let directory = CaDirectory::new(dir);
+        let spec = |id: &str, days| NewCa {
+            id: id.into(),
+            subject: CaSubject::root_for(id),
+            key_algorithm: KeyAlgorithm::EcP256,
+            hash: SignatureHash::Sha256,
+            validity_days: days,
+            path_len: None,
+            permitted_dns: Vec::new(),
+            excluded_dns: Vec::new(),
+        };
+        let plain = KeyProtection::InsecurePlaintext;
+        directory.create_root(&spec("root", 3650), &plain).unwrap();
+        directory
+            .create_subordinate(&spec("issuing", 1825), "root", &plain, None)
+            .unwrap();
+        let mut config = CaServiceConfig::new(
+            dir,
+            "http://pki.example.com",
+            KeyProtection::InsecurePlaintext,
+        );
+        change(&mut config);
+        CaService::open(&config).unwrap()
+    }
+
+    fn issue(service: &CaService, name: &str) -> CertificateRecord {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let csr = rcgen::CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .serialize_request(&key)
+            .unwrap();
+        let csr = crate::csr::VerifiedCsr::from_der(csr.der()).unwrap();
+        let request = IssuanceRequest {
+            csr: &csr,
+            profile: service.profile("tls-server").unwrap(),
+            names: None,
+            term_days: None,
+            owner_subject: Default::default(),
+        };
+        service.issue(&request, "test").unwrap()
+    }
+
+    /// A DER OCSPRequest for `serial` of the `issuing` CA (SHA-1 CertID, as openssl sends).
+    fn request(service: &CaService, serial: &[u8], nonce: Option<&[u8]>) -> Vec<u8> {
+        let ca = service.ca("issuing").unwrap();
+        let sha1 = &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY;
+        let cert_id = CertId {
+            hash_algorithm: spki::AlgorithmIdentifierOwned {
+                oid: ID_SHA_1,
+                parameters: Some(der::Any::from(Null)),
+            },
+            issuer_name_hash: OctetString::new(
+                aws_lc_rs::digest::digest(sha1, ca.subject_der()).as_ref(),
+            )
+            .unwrap(),
+            issuer_key_hash: OctetString::new(
+                aws_lc_rs::digest::digest(sha1, ca.public_key_bits()).as_ref(),
+            )
+            .unwrap(),
+            serial_number: x509_cert::serial_number::SerialNumber::new(serial).unwrap(),
+        };
+        let nonce = nonce.map(|n| {
+            vec![x509_cert::ext::Extension {
+                extn_id: NONCE,
+                critical: false,
+                extn_value: OctetString::new(OctetString::new(n).unwrap().to_der().unwrap())
+                    .unwrap(),
+            }]
+        });
+        OcspRequest {
+            tbs_request: TbsRequest {
+                version: x509_ocsp::Version::V1,
+                requestor_name: None,
+                request_list: vec![Request {
+                    req_cert: cert_id,
+                    single_request_extensions: None,
+                }],
+                request_extensions: nonce,
+            },
+            optional_signature: None,
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    fn basic(der: &[u8]) -> BasicOcspResponse {
+        let response = OcspResponse::from_der(der).unwrap();
+        let bytes = response.response_bytes.expect("a successful response");
+        BasicOcspResponse::from_der(bytes.response.as_bytes()).unwrap()
+    }
+
+    fn status(der: &[u8]) -> CertStatus {
+        basic(der).tbs_response_data.responses[0].cert_status
+    }
+
+    fn at(unix: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(unix).unwrap()
+    }
+
+    #[test]
+    fn the_same_nonceless_request_twice_is_answered_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service_with(dir.path(), |_| {});
+        let leaf = issue(&service, "a.example.com");
+        let req = request(&service, leaf.serial.as_bytes(), None);
+        assert_eq!(
+            service.ocsp_answer_from_cache(&req),
+            None,
+            "nothing cached yet"
+        );
+        let first = service.ocsp_answer(&req);
+        let second = service.ocsp_answer(&req);
+        assert!(first.cacheable && second.cacheable);
+        assert_eq!(
+            first.der, second.der,
+            "byte-identical: served from the cache"
+        );
+        assert_eq!(first.this_update, second.this_update);
+        let (this_update, next_update) = (first.this_update.unwrap(), first.next_update.unwrap());
+        assert_eq!(next_update - this_update, Duration::days(1).whole_seconds());
+        assert!(matches!(status(&first.der), CertStatus::Good(_)));
+        assert_eq!(service.ocsp_cache().len(), 1);
+        assert_eq!(service.ocsp_cache().stats().hits, 1);
+        // The old entry point answers the same bytes, and so does the cache-only one.
+        assert_eq!(service.ocsp_response(&req), first.der);
+        assert_eq!(service.ocsp_answer_from_cache(&req), Some(first));
+    }
+
+    #[test]
+    fn a_revocation_through_the_service_is_answered_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service_with(dir.path(), |_| {});
+        let leaf = issue(&service, "b.example.com");
+        let req = request(&service, leaf.serial.as_bytes(), None);
+        let now = at(unix(OffsetDateTime::now_utc()));
+        let good = service.ocsp_answer_at(&req, now);
+        assert_eq!(service.ocsp_answer_at(&req, now).der, good.der);
+        assert!(matches!(status(&good.der), CertStatus::Good(_)));
+
+        assert_eq!(service.cached_ocsp_answer_at(&req, now), Some(good.clone()));
+        service
+            .revoke(&leaf.serial, RevocationReason::KeyCompromise, "lost")
+            .unwrap();
+        // Same instant, a fresh cached Good response: still, the store says revoked.
+        assert_eq!(service.cached_ocsp_answer_at(&req, now), None);
+        let revoked = service.ocsp_answer_at(&req, now);
+        assert_ne!(revoked.der, good.der);
+        match status(&revoked.der) {
+            CertStatus::Revoked(info) => {
+                assert_eq!(info.revocation_reason, Some(CrlReason::KeyCompromise))
+            }
+            other => panic!("expected revoked, got {other:?}"),
+        }
+        // The revoked answer replaced the good one in the cache, and is served from it.
+        assert_eq!(service.ocsp_answer_at(&req, now).der, revoked.der);
+        assert_eq!(service.cached_ocsp_answer_at(&req, now), Some(revoked));
+        assert_eq!(service.ocsp_cache().len(), 1);
+    }
+
+    #[test]
+    fn unknown_is_cached_until_the_certificate_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service_with(dir.path(), |_| {});
+        let now = at(unix(OffsetDateTime::now_utc()));
+        // A serial nobody issued: unknown, cached.
+        let serial = Serial::random();
+        let req = request(&service, serial.as_bytes(), None);
+        let unknown = service.ocsp_answer_at(&req, now);
+        assert!(matches!(status(&unknown.der), CertStatus::Unknown(_)));
+        assert_eq!(service.ocsp_answer_at(&req, now).der, unknown.der);
+        // Issued afterwards (here: a record with that serial): good at once.
+        let leaf = issue(&service, "c.example.com");
+        let mut record = leaf.clone();
+        record.id = service.certificates().allocate_id();
+        record.serial = serial.clone();
+        service.certificates().insert(&record).unwrap();
+        let good = service.ocsp_answer_at(&req, now);
+        assert!(matches!(status(&good.der), CertStatus::Good(_)));
+    }
+
+    #[test]
+    fn a_nonced_request_is_never_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service_with(dir.path(), |_| {});
+        let leaf = issue(&service, "d.example.com");
+        let now = at(unix(OffsetDateTime::now_utc()));
+        let one = request(&service, leaf.serial.as_bytes(), Some(b"nonce-one"));
+        let two = request(&service, leaf.serial.as_bytes(), Some(b"nonce-two"));
+        let first = service.ocsp_answer_at(&one, now);
+        let second = service.ocsp_answer_at(&two, now + Duration::seconds(1));
+        let again = service.ocsp_answer_at(&one, now);
+        assert!(!first.cacheable && !second.cacheable && !again.cacheable);
+        assert_ne!(first.der, second.der);
+        // The same nonce'd request twice is signed twice (ECDSA: a new signature).
+        assert_ne!(first.der, again.der);
+        let nonce_of = |der: &[u8]| {
+            basic(der).tbs_response_data.response_extensions.unwrap()[0]
+                .extn_value
+                .clone()
+        };
+        assert_ne!(nonce_of(&first.der), nonce_of(&second.der));
+        assert_ne!(
+            basic(&first.der).tbs_response_data.produced_at,
+            basic(&second.der).tbs_response_data.produced_at
+        );
+        assert!(service.ocsp_cache().is_empty());
+        assert_eq!(service.ocsp_cache().stats(), Default::default());
+        assert_eq!(service.cached_ocsp_answer_at(&one, now), None);
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service_with(dir.path(), |c| c.ocsp_cache_entries = 8);
+        let now = at(unix(OffsetDateTime::now_utc()));
+        for _ in 0..8 + 5 {
+            let req = request(&service, Serial::random().as_bytes(), None);
+            assert!(service.ocsp_answer_at(&req, now).cacheable);
+            assert!(service.ocsp_cache().len() <= 8);
+        }
+        assert_eq!(service.ocsp_cache().len(), 8);
+    }
+
+    #[test]
+    fn zero_entries_disables_the_cache_but_not_the_caching_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service_with(dir.path(), |c| c.ocsp_cache_entries = 0);
+        let leaf = issue(&service, "e.example.com");
+        let req = request(&service, leaf.serial.as_bytes(), None);
+        let now = at(unix(OffsetDateTime::now_utc()));
+        let first = service.ocsp_answer_at(&req, now);
+        let second = service.ocsp_answer_at(&req, now);
+        assert!(first.cacheable);
+        assert_ne!(first.der, second.der, "signed each time");
+        assert!(service.ocsp_cache().is_empty());
+        assert_eq!(service.cached_ocsp_answer_at(&req, now), None);
+    }
+
+    #[test]
+    fn an_entry_past_half_its_validity_is_signed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service_with(dir.path(), |_| {});
+        let leaf = issue(&service, "f.example.com");
+        let req = request(&service, leaf.serial.as_bytes(), None);
+        let t0 = unix(OffsetDateTime::now_utc());
+        let half = Duration::days(1).whole_seconds() / 2;
+        let first = service.ocsp_answer_at(&req, at(t0));
+        let before_half = service.ocsp_answer_at(&req, at(t0 + half - 1));
+        assert_eq!(before_half.der, first.der);
+        let at_half = service.ocsp_answer_at(&req, at(t0 + half));
+        assert_ne!(at_half.der, first.der);
+        assert_eq!(at_half.this_update, Some(t0 + half));
+        let produced = basic(&at_half.der).tbs_response_data.produced_at;
+        assert_eq!(produced.0.to_unix_duration().as_secs() as i64, t0 + half);
+        // The re-signed response replaced the old one.
+        assert_eq!(
+            service.ocsp_answer_at(&req, at(t0 + half + 1)).der,
+            at_half.der
+        );
+        assert_eq!(service.ocsp_cache().len(), 1);
+        // A clock that moved back before the entry's thisUpdate does not get it either.
+        assert_ne!(service.ocsp_answer_at(&req, at(t0)).der, at_half.der);
+    }
+
+    #[test]
+    fn a_renewed_delegated_responder_does_not_serve_the_old_ones_responses() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service_with(dir.path(), |c| c.ocsp_signer = OcspSigner::Delegated);
+        let leaf = issue(&service, "g.example.com");
+        let req = request(&service, leaf.serial.as_bytes(), None);
+        let now = at(unix(OffsetDateTime::now_utc()));
+        let first = service.ocsp_answer_at(&req, now);
+        assert_eq!(service.ocsp_answer_at(&req, now).der, first.der);
+        let responder_of = |der: &[u8]| basic(der).certs.unwrap()[0].to_der().unwrap();
+        // Renewal (what passing its renew_after does): a new responder certificate.
+        service.responders.write().unwrap().clear();
+        // The cache-only path issues no responder: it leaves that to the full one.
+        assert_eq!(service.cached_ocsp_answer_at(&req, now), None);
+        let renewed = service.ocsp_answer_at(&req, now);
+        assert_ne!(renewed.der, first.der);
+        assert_ne!(responder_of(&renewed.der), responder_of(&first.der));
+        assert_eq!(service.ocsp_answer_at(&req, now).der, renewed.der);
+        assert_eq!(
+            service.cached_ocsp_answer_at(&req, now).map(|a| a.der),
+            Some(renewed.der)
+        );
     }
 }

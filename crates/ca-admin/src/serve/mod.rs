@@ -154,6 +154,7 @@ fn service_config(config: &GatewayConfig) -> Result<CaServiceConfig, String> {
     service_config.crl_validity = time::Duration::hours(config.ca.crl_validity_hours.into());
     service_config.ocsp_validity = time::Duration::hours(config.ca.ocsp_validity_hours.into());
     service_config.ocsp_signer = config.ca.ocsp_signer;
+    service_config.ocsp_cache_entries = config.ca.ocsp_cache_entries;
     Ok(service_config)
 }
 

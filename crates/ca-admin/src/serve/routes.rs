@@ -222,13 +222,74 @@ async fn ocsp(
         }
         _ => return text(StatusCode::METHOD_NOT_ALLOWED, "OCSP takes GET or POST"),
     };
-    let service = state.service.clone();
-    match tokio::task::spawn_blocking(move || service.ocsp_response(&der)).await {
-        Ok(body) => ocsp_response(body),
-        Err(_) => {
-            ocsp_response(ca_core::ocsp::OcspError::Internal(String::new()).to_response_der())
+    let get = method == Method::GET;
+    // A cached answer costs one store read and no signature: it is given here, on the
+    // async worker (a hand-off to the blocking pool would cost more than the answer).
+    // Whatever must be signed goes to the blocking pool.
+    let answer = match state.service.ocsp_answer_from_cache(&der) {
+        Some(answer) => answer,
+        None => {
+            let service = state.service.clone();
+            match tokio::task::spawn_blocking(move || service.ocsp_answer(&der)).await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    return ocsp_response(
+                        ca_core::ocsp::OcspError::Internal(String::new()).to_response_der(),
+                    )
+                }
+            }
+        }
+    };
+    let headers = ocsp_caching_headers(&answer, get, time::OffsetDateTime::now_utc());
+    let mut response = ocsp_response(answer.der);
+    for (name, value) in headers {
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
         }
     }
+    response
+}
+
+/// The caching headers of an OCSP answer (RFC 5019 §6.2): for a GET whose answer is
+/// cacheable (successful, one CertID, no nonce), `Cache-Control` with `max-age` up to
+/// nextUpdate, `Last-Modified` (thisUpdate), `Expires` (nextUpdate) and an `ETag` (the
+/// SHA-256 of the response); for any other GET, `Cache-Control: no-cache`; for POST, none.
+fn ocsp_caching_headers(
+    answer: &ca_core::service::OcspAnswer,
+    get: bool,
+    now: time::OffsetDateTime,
+) -> Vec<(header::HeaderName, String)> {
+    if !get {
+        return Vec::new();
+    }
+    let (Some(this_update), Some(next_update), true) =
+        (answer.this_update, answer.next_update, answer.cacheable)
+    else {
+        return vec![(header::CACHE_CONTROL, "no-cache".to_string())];
+    };
+    let max_age = (next_update - now.unix_timestamp()).max(0);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &answer.der);
+    let etag: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    vec![
+        (
+            header::CACHE_CONTROL,
+            format!("max-age={max_age}, public, no-transform, must-revalidate"),
+        ),
+        (header::LAST_MODIFIED, http_date(this_update)),
+        (header::EXPIRES, http_date(next_update)),
+        (header::ETAG, format!("\"{etag}\"")),
+    ]
+}
+
+/// An HTTP-date (RFC 7231 IMF-fixdate), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(unix: i64) -> String {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "Thu, 01 Jan 1970 00:00:00 GMT".to_string())
 }
 
 /// Decodes %XX escapes (OCSP GET paths escape '/', '+' and '=').
@@ -276,7 +337,59 @@ async fn metrics_page(state: &Arc<GatewayState>) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::percent_decode;
+    use super::{http_date, ocsp_caching_headers, percent_decode};
+    use ca_core::service::OcspAnswer;
+    use http::header;
+
+    #[test]
+    fn http_dates_are_imf_fixdates() {
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+
+    #[test]
+    fn only_cacheable_get_answers_get_caching_headers() {
+        let now = time::OffsetDateTime::from_unix_timestamp(784_111_777).unwrap();
+        let answer = OcspAnswer {
+            der: b"response".to_vec(),
+            this_update: Some(784_111_777 - 100),
+            next_update: Some(784_111_777 + 3600),
+            cacheable: true,
+        };
+        let headers = ocsp_caching_headers(&answer, true, now);
+        let value = |name: header::HeaderName| {
+            headers
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            value(header::CACHE_CONTROL),
+            "max-age=3600, public, no-transform, must-revalidate"
+        );
+        assert_eq!(
+            value(header::LAST_MODIFIED),
+            "Sun, 06 Nov 1994 08:47:57 GMT"
+        );
+        assert_eq!(value(header::EXPIRES), "Sun, 06 Nov 1994 09:49:37 GMT");
+        let etag = value(header::ETAG);
+        assert!(etag.len() == 66 && etag.starts_with('"') && etag.ends_with('"'));
+        // Past nextUpdate: max-age 0, never negative.
+        let late = now + time::Duration::hours(2);
+        assert!(ocsp_caching_headers(&answer, true, late)[0]
+            .1
+            .starts_with("max-age=0,"));
+        assert!(ocsp_caching_headers(&answer, false, now).is_empty());
+        let nonced = OcspAnswer {
+            cacheable: false,
+            ..answer
+        };
+        assert_eq!(
+            ocsp_caching_headers(&nonced, true, now),
+            vec![(header::CACHE_CONTROL, "no-cache".to_string())]
+        );
+    }
 
     #[test]
     fn percent_escapes_decode() {
