@@ -28,8 +28,9 @@ pub enum Command {
     /// Manage CAs in a data directory (offline).
     #[command(subcommand)]
     Ca(CaCommand),
-    /// Measure issuance, signing and durable-commit rates on this machine.
-    Bench(crate::bench::BenchArgs),
+    /// Measure issuance, signing and durable-commit rates on this machine
+    /// (`bench scale`: how the store and the gateway behave up to a million certificates).
+    Bench(crate::bench::BenchCommand),
     /// Log in to the running gateway (saves a session for the commands below).
     Login(crate::client::args::LoginArgs),
     /// Organizations.

@@ -31,7 +31,7 @@ pub fn run() -> ExitCode {
         cli::Command::Issue(args) => offline::issue(args),
         cli::Command::Revoke(args) => offline::revoke(args),
         cli::Command::Ca(command) => offline::ca(command),
-        cli::Command::Bench(args) => bench::run(args),
+        cli::Command::Bench(command) => bench::run_command(command),
         cli::Command::Login(args) => client::login(args),
         cli::Command::Org(args) => client::org(args),
         cli::Command::Dept(args) => client::dept(args),

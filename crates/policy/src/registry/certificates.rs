@@ -63,9 +63,18 @@ pub(super) fn owner_into(
     certificate: u64,
     owner: &CertificateOwner,
 ) -> Result<(), StoreError> {
-    OWNERS.put(batch, &id_key(certificate), owner)?;
-    index_owner_into(batch, certificate, owner);
-    Ok(())
+    owner.write_into(batch, certificate)
+}
+
+impl CertificateOwner {
+    /// Adds this owner of certificate `certificate` and its organization and department
+    /// index entries to a batch: the one way an owner is written, so the indexes always
+    /// hold what the owners say. Commit it in the batch that stores the certificate.
+    pub fn write_into(&self, batch: &mut WriteBatch, certificate: u64) -> Result<(), StoreError> {
+        OWNERS.put(batch, &id_key(certificate), self)?;
+        index_owner_into(batch, certificate, self);
+        Ok(())
+    }
 }
 
 fn index_owner_into(batch: &mut WriteBatch, certificate: u64, owner: &CertificateOwner) {

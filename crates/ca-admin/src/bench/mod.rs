@@ -19,6 +19,12 @@
 //!   concurrent requests share one fsync.
 //!
 //! Nothing here asserts a time: the report is for people to read.
+//!
+//! `ca-admin bench scale` ([`scale`]) measures something else: how look-ups,
+//! OCSP, listings, the expiry sweep, CRL generation and the gateway's start
+//! behave as a data directory grows to a million certificates.
+
+pub mod scale;
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -55,6 +61,36 @@ const PROFILE: &str = "tls-server";
 const REQUESTER: &str = "bench";
 /// The ratio the issue asks for (shown next to the figures, never asserted).
 const TARGET_RATIO: f64 = 0.8;
+
+/// `ca-admin bench [OPTIONS] [scale …]`: the issuance benchmark, or with the
+/// `scale` subcommand the scale benchmark.
+#[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchCommand {
+    /// The issuance benchmark's options (when no subcommand is given).
+    #[command(flatten)]
+    pub args: BenchArgs,
+    /// Another benchmark instead of the issuance one.
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
+}
+
+/// The benchmarks other than the issuance one.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchMode {
+    /// Fill a data directory with up to a million certificates and measure, at each
+    /// size, look-ups, OCSP, listings, the expiry sweep, CRL generation, the store's
+    /// size and `ca-admin serve`'s start time and memory.
+    Scale(scale::ScaleArgs),
+}
+
+/// Runs `ca-admin bench`: the issuance benchmark, or the one its subcommand names.
+pub fn run_command(command: &BenchCommand) -> Result<(), String> {
+    match &command.mode {
+        None => run(&command.args),
+        Some(BenchMode::Scale(args)) => scale::run(args),
+    }
+}
 
 /// `ca-admin bench`: measure issuance, signing, CSR verification and durable-commit rates.
 #[derive(Debug, Clone, clap::Args)]
@@ -591,9 +627,10 @@ fn stats_between(before: StoreStats, after: StoreStats) -> StoreStats {
 // Scratch data directories
 // ---------------------------------------------------------------------------
 
-/// A directory removed with everything in it when dropped.
+/// A directory removed with everything in it when dropped (unless kept).
 struct ScratchDir {
     path: PathBuf,
+    keep: bool,
 }
 
 impl ScratchDir {
@@ -612,7 +649,7 @@ impl ScratchDir {
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
             match builder.create(&path) {
-                Ok(()) => return Ok(Self { path }),
+                Ok(()) => return Ok(Self { path, keep: false }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(format!("creating {}: {e}", path.display())),
             }
@@ -623,14 +660,44 @@ impl ScratchDir {
         ))
     }
 
+    /// Takes over a directory that exists and is empty (or creates it): removed when dropped too.
+    fn adopt(path: &Path) -> Result<Self, String> {
+        match std::fs::read_dir(path) {
+            Ok(mut entries) => {
+                if entries.next().is_some() {
+                    return Err(format!(
+                        "{} is not empty; give a new or empty directory",
+                        path.display()
+                    ));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(path)
+                    .map_err(|e| format!("creating {}: {e}", path.display()))?;
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            keep: false,
+        })
+    }
+
     fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Leaves the directory in place when dropped.
+    fn keep(&mut self) {
+        self.keep = true;
     }
 }
 
 impl Drop for ScratchDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }
 
