@@ -180,6 +180,21 @@ const BY_PROFILE: IndexTable = IndexTable::new("certificates_by_profile");
 const INDEX_VERSIONS: Table<IndexVersion> = Table::new("certificates_index_versions");
 const REVOKED_BY_CA: Table<RevokedSerial> = Table::new("revoked_by_ca");
 const CRLS: Table<CrlRecord> = Table::new("crls");
+/// The latest revocation time of each CA, written with every revocation: whether a CRL
+/// misses a revocation (a crash between the revocation's commit and the CRL's) is then
+/// one read, not a scan of every revoked serial.
+const LATEST_REVOCATION: Table<LatestRevocation> = Table::new("revocations_latest_by_ca");
+
+/// When a CA last revoked a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatestRevocation {
+    /// Unix time of the revocation.
+    pub revoked_at: i64,
+}
+
+impl Record for LatestRevocation {
+    const SCHEMA_VERSION: u16 = 1;
+}
 
 /// Typed access to certificate records.
 #[derive(Debug)]
@@ -282,6 +297,13 @@ impl CertificateRepository {
                     reason: *reason,
                 },
             )?;
+            LATEST_REVOCATION.put(
+                batch,
+                record.issuer_id.as_bytes(),
+                &LatestRevocation {
+                    revoked_at: *revoked_at,
+                },
+            )?;
         }
         Ok(())
     }
@@ -315,6 +337,13 @@ impl CertificateRepository {
                     id: after.id,
                     revoked_at: *revoked_at,
                     reason: *reason,
+                },
+            )?;
+            LATEST_REVOCATION.put(
+                batch,
+                after.issuer_id.as_bytes(),
+                &LatestRevocation {
+                    revoked_at: *revoked_at,
                 },
             )?;
         }
@@ -431,6 +460,20 @@ impl CertificateRepository {
                 Some((Serial::from_bytes(r.bytes()?), entry))
             })
             .collect())
+    }
+
+    /// Whether a CA has revoked a certificate at or after `since` (unix time).
+    ///
+    /// Data directories from before the marker have none: for them this scans the
+    /// CA's revoked serials once, and the next revocation writes the marker.
+    pub fn revoked_since(&self, ca_id: &str, since: i64) -> Result<bool, StoreError> {
+        match LATEST_REVOCATION.get(&self.store, ca_id.as_bytes())? {
+            Some(latest) => Ok(latest.revoked_at >= since),
+            None => Ok(self
+                .revoked_of(ca_id)?
+                .iter()
+                .any(|(_, r)| r.revoked_at >= since)),
+        }
     }
 
     /// The stored CRL of a CA.

@@ -552,11 +552,7 @@ impl CaService {
                 Some(crl) => {
                     let half = (crl.next_update - crl.this_update) / 2;
                     unix(now) >= crl.this_update + half
-                        || self
-                            .certificates
-                            .revoked_of(ca.id())?
-                            .iter()
-                            .any(|(_, r)| r.revoked_at >= crl.this_update)
+                        || self.certificates.revoked_since(ca.id(), crl.this_update)?
                 }
             };
             if force || stale {
@@ -988,6 +984,43 @@ mod ocsp_cache_tests {
             owner_subject: Default::default(),
         };
         service.issue(&request, "test").unwrap()
+    }
+
+    #[test]
+    fn a_revocation_committed_without_its_crl_is_caught_by_the_refresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service_with(dir.path(), |_| {});
+        let record = issue(&service, "crash.example.com");
+        let now = OffsetDateTime::now_utc();
+        assert_eq!(
+            service.refresh_crls(now, false).unwrap(),
+            Vec::<String>::new(),
+            "a fresh CRL with nothing newer is left alone"
+        );
+        // The revocation commits, then the process dies before re-signing the CRL.
+        let prepared = service
+            .prepare_revocation(&record.serial, RevocationReason::KeyCompromise, "")
+            .unwrap();
+        service
+            .certificates()
+            .store()
+            .write(prepared.batch)
+            .unwrap();
+        let listed = |service: &CaService| {
+            let der = service.certificates().crl("issuing").unwrap().unwrap().der;
+            let crl = x509_cert::crl::CertificateList::from_der(&der).unwrap();
+            crl.tbs_cert_list
+                .revoked_certificates
+                .unwrap_or_default()
+                .iter()
+                .any(|r| r.serial_number.as_bytes() == record.serial.as_bytes())
+        };
+        assert!(!listed(&service));
+        // (A refresh runs at the time it is called; a second later than the revocation.)
+        let later = OffsetDateTime::now_utc() + Duration::seconds(1);
+        assert_eq!(service.refresh_crls(later, false).unwrap(), vec!["issuing"]);
+        assert!(listed(&service), "the refreshed CRL lists the revocation");
+        assert!(service.refresh_crls(later, false).unwrap().is_empty());
     }
 
     /// A DER OCSPRequest for `serial` of the `issuing` CA (SHA-1 CertID, as openssl sends).

@@ -18,7 +18,9 @@ use crate::authz::{authorize, Action};
 use crate::model::*;
 use crate::registry::{CertificateFilter, OwnedCertificate};
 
-/// How many ids a listing reads from its sources at a time.
+/// The most ids a listing reads from its sources at a time. A step starts at the page's
+/// size (a filter that matches most of its source fills the page in one step) and grows
+/// fourfold while the filter keeps missing.
 const CHUNK: usize = 512;
 
 /// One id-ordered index range a listing reads.
@@ -91,17 +93,18 @@ impl RegistrationAuthority {
         }
         let sources = candidates(actor, filter);
         let mut cursor = after;
+        let mut chunk = limit.saturating_add(1).clamp(16, CHUNK);
         loop {
             // The records of this step, and the id the next step resumes after (an index
             // entry whose record is missing still moves the cursor on).
             let (page, last) = match &sources {
                 Candidates::Everything => {
-                    let page = self.ca.certificates().list(cursor, CHUNK)?;
+                    let page = self.ca.certificates().list(cursor, chunk)?;
                     let last = page.last().map(|r| r.id);
                     (page, last)
                 }
                 Candidates::Indexed(sources) => {
-                    let ids = self.ids_after(sources, cursor)?;
+                    let ids = self.ids_after(sources, cursor, chunk)?;
                     let mut page = Vec::with_capacity(ids.len());
                     for &id in &ids {
                         page.extend(self.ca.certificates().get(id)?);
@@ -113,6 +116,7 @@ impl RegistrationAuthority {
                 return Ok(out);
             };
             cursor = last;
+            chunk = chunk.saturating_mul(4).min(CHUNK);
             for record in page {
                 let Some(owner) = OWNERS.get(&self.store, &id_key(record.id))? else {
                     continue; // gateway-internal certificates (HTTPS, OCSP responders) have no owner
@@ -136,37 +140,37 @@ impl RegistrationAuthority {
         }
     }
 
-    /// The next ids after `after` of the union of `sources`, ascending, at most [`CHUNK`].
+    /// The next ids after `after` of the union of `sources`, ascending, at most `chunk`.
     ///
-    /// Each source gives its first `CHUNK` ids; the first `CHUNK` of their union are then
-    /// exactly the union's first `CHUNK`, since an id any source left out is greater than
-    /// the `CHUNK` that source gave.
-    fn ids_after(&self, sources: &[IdSource], after: u64) -> RaResult<Vec<u64>> {
+    /// Each source gives its first `chunk` ids; the first `chunk` of their union are then
+    /// exactly the union's first `chunk`, since an id any source left out is greater than
+    /// the `chunk` that source gave.
+    fn ids_after(&self, sources: &[IdSource], after: u64, chunk: usize) -> RaResult<Vec<u64>> {
         let certificates = self.ca.certificates();
         let mut ids = Vec::new();
         for source in sources {
             ids.extend(match source {
                 IdSource::Organization(org) => {
-                    CERTIFICATES_BY_ORG.ids_after(&self.store, &org_prefix(*org), after, CHUNK)?
+                    CERTIFICATES_BY_ORG.ids_after(&self.store, &org_prefix(*org), after, chunk)?
                 }
                 IdSource::Department(dept) => CERTIFICATES_BY_DEPT.ids_after(
                     &self.store,
                     &dept_prefix(*dept),
                     after,
-                    CHUNK,
+                    chunk,
                 )?,
                 IdSource::Profile(profile) => {
-                    certificates.ids_with_profile_after(profile, after, CHUNK)?
+                    certificates.ids_with_profile_after(profile, after, chunk)?
                 }
                 IdSource::Status(code) => {
-                    certificates.ids_with_status_after(*code, after, CHUNK)?
+                    certificates.ids_with_status_after(*code, after, chunk)?
                 }
             });
         }
         if sources.len() > 1 {
             ids.sort_unstable();
             ids.dedup();
-            ids.truncate(CHUNK);
+            ids.truncate(chunk);
         }
         Ok(ids)
     }

@@ -139,6 +139,28 @@ pub(super) fn build_owner_indexes(store: &Store) -> Result<(), StoreError> {
     store.write(batch)
 }
 
+/// How far the expiry sweep has gone, kept so that a restart resumes where the last
+/// sweep stopped instead of re-reading every certificate that ever expired.
+const SWEEP_PROGRESS: Table<SweptUntil> = Table::new("ra_expiry_sweep");
+
+/// The time up to which expired certificates have been swept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct SweptUntil {
+    /// Unix time: every certificate expiring before it has been swept.
+    pub at: i64,
+}
+
+impl Record for SweptUntil {
+    const SCHEMA_VERSION: u16 = 1;
+}
+
+/// Where the last expiry sweep stopped (`i64::MIN` before the first).
+pub(super) fn swept_until(store: &Store) -> Result<i64, StoreError> {
+    Ok(SWEEP_PROGRESS
+        .get(store, b"expiry")?
+        .map_or(i64::MIN, |s| s.at))
+}
+
 /// Filters for listing certificates.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -448,6 +470,9 @@ impl RegistrationAuthority {
                 count += 1;
             }
         }
+        let mut batch = WriteBatch::new();
+        SWEEP_PROGRESS.put(&mut batch, b"expiry", &SweptUntil { at })?;
+        self.store.write(batch)?;
         *self.swept_until.lock().unwrap_or_else(|e| e.into_inner()) = at;
         Ok(count)
     }

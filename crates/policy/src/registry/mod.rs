@@ -241,6 +241,7 @@ impl RegistrationAuthority {
         next_ids.insert(EAB_NUMBERS, eab_accounts::last_number(&store)? + 1);
         let profile_numbers = profile_numbers::number_profiles(&store, &ca.profiles().names())?;
         certificates::build_owner_indexes(&store)?;
+        let swept_until = certificates::swept_until(&store)?;
         Ok(Self {
             audit: AuditLog::open(store.clone())?,
             ca,
@@ -251,7 +252,7 @@ impl RegistrationAuthority {
             profile_numbers,
             request_lock: Mutex::new(()),
             session_ttl: LOGIN_TTL_SECONDS,
-            swept_until: Mutex::new(i64::MIN),
+            swept_until: Mutex::new(swept_until),
             login_guard: Default::default(),
         })
     }
