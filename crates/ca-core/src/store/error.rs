@@ -68,7 +68,7 @@ pub enum StoreError {
         supported: u16,
     },
 
-    /// The store's writer thread is gone (it panicked); no write can be
+    /// The store's engine panicked during a commit; no write can be
     /// committed any more.
     #[error("the store is closed")]
     Closed,

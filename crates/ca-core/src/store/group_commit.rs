@@ -1,24 +1,29 @@
 //! [`Store`]: the handle the rest of the code uses, with group commit.
 //!
 //! A durable commit costs one fsync (about 0.14 ms on a fast SSD, 1–10 ms on
-//! ordinary disks), whatever it contains. So writes are not committed by the
-//! thread that makes them: every write is queued to one writer thread, which
-//! takes the first waiting request, drains whatever else has queued up
-//! meanwhile (up to a cap), commits all of it in one engine transaction and
-//! wakes each waiter with its own result. Under load the queue fills while
-//! the previous fsync runs, so concurrent requests share one fsync without
-//! any added latency (the writer never waits for a batch to fill); alone, a
-//! write costs exactly one commit.
+//! ordinary disks), whatever it contains, and an engine transaction has a
+//! fixed cost of its own. So writes are grouped: every write joins a queue,
+//! and the first waiting writer that finds no commit in progress becomes the
+//! leader — it takes the queue (up to a cap), commits all of it in one engine
+//! transaction on its own thread, and wakes each follower with its own
+//! result. Under load the queue fills while the previous commit runs, so
+//! concurrent requests share one fsync without any added latency; alone, a
+//! write costs exactly one commit and no hand-off between threads.
 //!
-//! One writer thread also means one write transaction at a time, which is
-//! what redb allows anyway; reads go straight to the engine and run
-//! concurrently with it.
+//! Why a leader rather than a dedicated writer thread (the first design): on
+//! this kind of machine handing each write to another thread and back cost
+//! about 100 µs of wake-ups, more than the commit itself, while a leader
+//! commits on the thread that is already running.
+//!
+//! One commit at a time is what redb allows anyway; reads go straight to the
+//! engine and run concurrently with it.
 
+use std::collections::{HashMap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use super::{
     BatchRejected, Durability, Entries, KeyRange, KvEngine, RedbEngine, StoreError, WriteBatch,
@@ -56,7 +61,7 @@ impl StoreOptions {
     }
 }
 
-/// Counters of the writer thread, for tests, benchmarks and metrics.
+/// Counters of the commits, for tests, benchmarks and metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreStats {
     /// Engine transactions committed.
@@ -99,17 +104,67 @@ impl Counters {
 
 type BatchResults = Vec<Result<(), BatchRejected>>;
 
-/// One caller's batches and where to send their results.
-struct Request {
+/// One caller's batches, waiting for a leader to commit them.
+struct Queued {
+    ticket: u64,
     batches: Vec<WriteBatch>,
-    reply: mpsc::SyncSender<Result<BatchResults, StoreError>>,
+    slot: Arc<Slot>,
+    /// Its writer is waiting for it (and so can be handed the lead).
+    parked: bool,
+}
+
+/// Where one request's result, or the lead, is handed to its writer: each writer is
+/// woken alone, not every writer at every commit.
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct SlotState {
+    result: Option<Result<BatchResults, StoreError>>,
+    /// The previous leader has handed this writer the lead.
+    lead: bool,
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn finish(&self, result: Result<BatchResults, StoreError>) {
+        self.lock().result = Some(result);
+        self.wake.notify_one();
+    }
+
+    fn hand_lead(&self) {
+        self.lock().lead = true;
+        self.wake.notify_one();
+    }
+}
+
+/// What the writers share, under one mutex.
+#[derive(Default)]
+struct Queue {
+    next_ticket: u64,
+    /// Not yet taken by a leader, in arrival order (which is commit order).
+    waiting: VecDeque<Queued>,
+    /// Some writer leads: it is committing a group, or has been handed the lead.
+    leading: bool,
+    /// A leader is waiting a moment for more writers (see [`COMMIT_DELAY`]).
+    delaying: bool,
+    /// How many requests the previous group held: a sign of how many writers are active.
+    previous_group: usize,
+    /// The engine panicked during a commit: nothing more is written.
+    broken: bool,
 }
 
 /// A cloneable handle on the store. Writes are durable when they return;
 /// reads see every write that has returned.
 ///
-/// Dropping the last handle stops the writer thread after it has committed
-/// everything queued, then closes the engine (for redb, releasing the file).
+/// Dropping the last handle (and every [`PendingWrite`]) commits whatever is
+/// still queued, then closes the engine (for redb, releasing the file).
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
@@ -117,23 +172,25 @@ pub struct Store {
 
 struct Inner {
     engine: Arc<dyn KvEngine>,
-    /// `None` only while dropping: closing the channel is what tells the
-    /// writer to finish.
-    queue: Option<mpsc::Sender<Request>>,
-    writer: Option<JoinHandle<()>>,
-    counters: Arc<Counters>,
+    queue: Mutex<Queue>,
+    /// Signalled when a request joins the queue while a leader is delaying.
+    arrived: Condvar,
+    counters: Counters,
     options: StoreOptions,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // The writer drains the channel before it sees it closed, so every
-        // queued request is committed before the join returns.
-        drop(self.queue.take());
-        if let Some(writer) = self.writer.take() {
-            if writer.join().is_err() {
-                tracing::error!("store writer thread had panicked");
-            }
+        // Only a forgotten PendingWrite leaves anything queued; commit it anyway.
+        let queue = self.queue.get_mut().unwrap_or_else(|e| e.into_inner());
+        let group: Vec<Queued> = queue.waiting.drain(..).collect();
+        if !group.is_empty() && !queue.broken {
+            let _ = commit_group(
+                &*self.engine,
+                self.options.durability,
+                group,
+                &self.counters,
+            );
         }
     }
 }
@@ -158,22 +215,15 @@ impl Store {
         engine: Arc<dyn KvEngine>,
         options: StoreOptions,
     ) -> Result<Store, StoreError> {
-        let (queue, requests) = mpsc::channel();
-        let counters = Arc::new(Counters::default());
-        let writer = {
-            let engine = Arc::clone(&engine);
-            let counters = Arc::clone(&counters);
-            std::thread::Builder::new()
-                .name("store-writer".into())
-                .spawn(move || run_writer(&*engine, &requests, options, &counters))
-                .map_err(|err| StoreError::io("spawn the store writer thread", err))?
-        };
         Ok(Store {
             inner: Arc::new(Inner {
                 engine,
-                queue: Some(queue),
-                writer: Some(writer),
-                counters,
+                queue: Mutex::new(Queue {
+                    previous_group: 1,
+                    ..Queue::default()
+                }),
+                arrived: Condvar::new(),
+                counters: Counters::default(),
                 options,
             }),
         })
@@ -230,20 +280,18 @@ impl Store {
     /// Queue `batch` for commit and return at once; [`PendingWrite::wait`]
     /// blocks until it is durable.
     ///
-    /// The single writer commits in queue order, so callers that must commit
-    /// in a fixed order (an append-only hash chain) enqueue under their own
-    /// lock and wait after releasing it: order is kept and concurrent writers
-    /// still share one fsync.
+    /// Requests are committed in queue order, so callers that must commit in
+    /// a fixed order (an append-only hash chain) enqueue under their own lock
+    /// and wait after releasing it: order is kept and concurrent writers
+    /// still share one fsync. A pending write that is dropped unwaited is
+    /// still committed (by its drop, or by whichever writer leads next).
     pub fn enqueue(&self, batch: WriteBatch) -> Result<PendingWrite, StoreError> {
-        let (reply, result) = mpsc::sync_channel(1);
-        let queue = self.inner.queue.as_ref().ok_or(StoreError::Closed)?;
-        queue
-            .send(Request {
-                batches: vec![batch],
-                reply,
-            })
-            .map_err(|_| StoreError::Closed)?;
-        Ok(PendingWrite { result })
+        let (ticket, slot) = self.inner.join(vec![batch])?;
+        Ok(PendingWrite {
+            inner: Some(Arc::clone(&self.inner)),
+            ticket,
+            slot,
+        })
     }
 
     fn submit(&self, batches: Vec<WriteBatch>) -> Result<BatchResults, StoreError> {
@@ -251,13 +299,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let expected = batches.len();
-        let (reply, result) = mpsc::sync_channel(1);
-        let queue = self.inner.queue.as_ref().ok_or(StoreError::Closed)?;
-        queue
-            .send(Request { batches, reply })
-            .map_err(|_| StoreError::Closed)?;
-        // A dropped reply sender means the writer died mid-commit.
-        let results = result.recv().map_err(|_| StoreError::Closed)??;
+        let (ticket, slot) = self.inner.join(batches)?;
+        let results = self.inner.wait_for(ticket, &slot)?;
         if results.len() != expected {
             return Err(StoreError::Engine(format!(
                 "engine returned {} results for {expected} batches",
@@ -313,76 +356,166 @@ impl Store {
     }
 }
 
-/// The writer thread: group, commit, reply, until every handle is gone.
-/// The longest a durable commit waits for sibling writers (see `run_writer`).
-const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_micros(250);
+/// The longest a durable commit waits for sibling writers (see [`Inner::take_group`]).
+const COMMIT_DELAY: Duration = Duration::from_micros(250);
 
-fn run_writer(
-    engine: &dyn KvEngine,
-    requests: &mpsc::Receiver<Request>,
-    options: StoreOptions,
-    counters: &Counters,
-) {
-    let max_group = options.max_group.max(1);
-    // A request that did not fit in the previous group opens the next one.
-    let mut carried: Option<Request> = None;
-    // How many requests the previous group held: a sign of how many writers are active.
-    let mut previous_group = 1usize;
-    loop {
-        let first = match carried.take() {
-            Some(request) => request,
-            None => match requests.recv() {
-                Ok(request) => request,
-                // Every handle is gone and the queue is empty.
-                Err(mpsc::RecvError) => break,
-            },
-        };
-        let mut size = first.batches.len();
-        let mut group = vec![first];
-        while size < max_group {
-            match requests.try_recv() {
-                Ok(request) if size + request.batches.len() > max_group => {
-                    carried = Some(request);
-                    break;
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a request to the queue; its slot receives the result.
+    fn join(&self, batches: Vec<WriteBatch>) -> Result<(u64, Arc<Slot>), StoreError> {
+        let mut queue = self.lock();
+        if queue.broken {
+            return Err(StoreError::Closed);
+        }
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        let slot = Arc::new(Slot::default());
+        queue.waiting.push_back(Queued {
+            ticket,
+            batches,
+            slot: Arc::clone(&slot),
+            parked: false,
+        });
+        if queue.delaying {
+            self.arrived.notify_one();
+        }
+        Ok((ticket, slot))
+    }
+
+    /// Waits for `ticket`'s result in `slot`, leading commits while no one else does.
+    fn wait_for(&self, ticket: u64, slot: &Slot) -> Result<BatchResults, StoreError> {
+        loop {
+            {
+                let mut queue = self.lock();
+                if let Some(result) = slot.lock().result.take() {
+                    return result;
                 }
-                Ok(request) => {
-                    size += request.batches.len();
-                    group.push(request);
+                if queue.broken {
+                    return Err(StoreError::Closed);
                 }
-                // Empty: see below. Disconnected: the next recv() ends the loop.
-                Err(_) => break,
+                if !queue.leading {
+                    queue.leading = true;
+                    self.lead(queue);
+                    continue;
+                }
+                if let Some(queued) = queue.waiting.iter_mut().find(|q| q.ticket == ticket) {
+                    queued.parked = true;
+                }
+            }
+            let mut state = slot.lock();
+            while state.result.is_none() && !state.lead {
+                state = slot.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            if let Some(result) = state.result.take() {
+                return result;
+            }
+            state.lead = false;
+            drop(state);
+            // Handed the lead (`leading` stays set for us).
+            let queue = self.lock();
+            self.lead(queue);
+        }
+    }
+
+    /// Commits the next group as the leader, then hands the lead to a waiting writer
+    /// whose request is still queued, or gives it up.
+    fn lead(&self, queue: MutexGuard<'_, Queue>) {
+        let (queue, group) = self.take_group(queue);
+        let size = group.len();
+        drop(queue);
+        let slots: Vec<(u64, Arc<Slot>)> = group
+            .iter()
+            .map(|q| (q.ticket, Arc::clone(&q.slot)))
+            .collect();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            commit_group(
+                &*self.engine,
+                self.options.durability,
+                group,
+                &self.counters,
+            )
+        }));
+        let mut queue = self.lock();
+        match outcome {
+            Ok(results) => {
+                let mut results: HashMap<u64, _> = results.into_iter().collect();
+                for (ticket, slot) in slots {
+                    let result = results.remove(&ticket).unwrap_or_else(|| {
+                        Err(StoreError::Engine("no result for a grouped request".into()))
+                    });
+                    slot.finish(result);
+                }
+            }
+            Err(_) => {
+                // The engine's state after a panic is unknown: write nothing more.
+                tracing::error!("the store engine panicked during a commit");
+                queue.broken = true;
+                for (_, slot) in slots {
+                    slot.finish(Err(StoreError::Closed));
+                }
+                for queued in queue.waiting.drain(..) {
+                    queued.slot.finish(Err(StoreError::Closed));
+                }
             }
         }
-        // Commit delay: when the last group showed several writers at work and a durable
-        // commit (an fsync) is about to be paid, wait a moment for them, so one fsync
-        // serves more requests. A lone writer never waits.
-        if options.durability == Durability::Immediate && previous_group > 1 {
-            let deadline = std::time::Instant::now() + COMMIT_DELAY;
-            while group.len() < previous_group && size < max_group {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
+        queue.previous_group = size;
+        match queue.waiting.iter().find(|q| q.parked) {
+            Some(next) => next.slot.hand_lead(),
+            None => queue.leading = false,
+        }
+    }
+
+    /// The next group, from the front of the queue: up to `max_group` batches (the first
+    /// request whatever its size).
+    ///
+    /// Commit delay: when the last group showed several writers at work, wait a moment
+    /// for them, so one transaction (and, when durable, one fsync) serves more requests.
+    /// Without it the writers of a busy store lead in turn with groups of one or two: the
+    /// engine's fixed cost per transaction then dominates. A lone writer never waits.
+    fn take_group<'q>(
+        &'q self,
+        mut queue: MutexGuard<'q, Queue>,
+    ) -> (MutexGuard<'q, Queue>, Vec<Queued>) {
+        let max_group = self.options.max_group.max(1);
+        if queue.previous_group > 1 {
+            let delay = match self.options.durability {
+                Durability::Immediate => COMMIT_DELAY,
+                Durability::None => COMMIT_DELAY / 4,
+            };
+            let deadline = Instant::now() + delay;
+            while queue.waiting.len() < queue.previous_group
+                && queue.waiting.iter().map(|r| r.batches.len()).sum::<usize>() < max_group
+            {
+                let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     break;
                 }
-                match requests.recv_timeout(left) {
-                    Ok(request) if size + request.batches.len() > max_group => {
-                        carried = Some(request);
-                        break;
-                    }
-                    Ok(request) => {
-                        size += request.batches.len();
-                        group.push(request);
-                    }
-                    Err(_) => break,
-                }
+                queue.delaying = true;
+                queue = self
+                    .arrived
+                    .wait_timeout(queue, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                queue.delaying = false;
             }
         }
-        previous_group = group.len();
-        commit_group(engine, options.durability, group, counters);
+        let mut group = Vec::new();
+        let mut size = 0;
+        while let Some(next) = queue.waiting.front() {
+            if !group.is_empty() && size + next.batches.len() > max_group {
+                break;
+            }
+            size += next.batches.len();
+            group.extend(queue.waiting.pop_front());
+        }
+        (queue, group)
     }
-    tracing::debug!("store writer stopped");
 }
 
-/// Commit the batches of `group` in one transaction and answer each request.
+/// Commit the batches of `group` in one transaction; each request's result by its ticket.
 ///
 /// If that transaction fails, each request is retried in a transaction of
 /// its own, so that one request the engine cannot take (say, a value too
@@ -390,13 +523,13 @@ fn run_writer(
 fn commit_group(
     engine: &dyn KvEngine,
     durability: Durability,
-    group: Vec<Request>,
+    group: Vec<Queued>,
     counters: &Counters,
-) {
+) -> Vec<(u64, Result<BatchResults, StoreError>)> {
     let mut batches = Vec::with_capacity(group.iter().map(|r| r.batches.len()).sum());
-    let mut replies = Vec::with_capacity(group.len());
+    let mut tickets = Vec::with_capacity(group.len());
     for request in group {
-        replies.push((request.batches.len(), request.reply));
+        tickets.push((request.ticket, request.batches.len()));
         batches.extend(request.batches);
     }
 
@@ -404,10 +537,10 @@ fn commit_group(
         Ok(results) if results.len() == batches.len() => {
             counters.record(&results);
             let mut results = results.into_iter();
-            for (n, reply) in replies {
-                // A waiter that went away needs no answer.
-                let _ = reply.send(Ok(results.by_ref().take(n).collect()));
-            }
+            tickets
+                .into_iter()
+                .map(|(ticket, n)| (ticket, Ok(results.by_ref().take(n).collect())))
+                .collect()
         }
         Ok(results) => {
             let err = StoreError::Engine(format!(
@@ -415,29 +548,31 @@ fn commit_group(
                 results.len(),
                 batches.len()
             ));
-            for (_, reply) in replies {
-                let _ = reply.send(Err(err.clone()));
-            }
+            tickets
+                .into_iter()
+                .map(|(ticket, _)| (ticket, Err(err.clone())))
+                .collect()
         }
-        Err(err) if replies.len() == 1 => {
-            let _ = replies[0].1.send(Err(err));
-        }
+        Err(err) if tickets.len() == 1 => vec![(tickets[0].0, Err(err))],
         Err(err) => {
             tracing::warn!(
                 error = %err,
-                requests = replies.len(),
+                requests = tickets.len(),
                 "group commit failed; committing its requests one by one"
             );
             let mut start = 0;
-            for (n, reply) in replies {
-                let own = &batches[start..start + n];
-                start += n;
-                let result = engine.commit(own, durability);
-                if let Ok(results) = &result {
-                    counters.record(results);
-                }
-                let _ = reply.send(result);
-            }
+            tickets
+                .into_iter()
+                .map(|(ticket, n)| {
+                    let own = &batches[start..start + n];
+                    start += n;
+                    let result = engine.commit(own, durability);
+                    if let Ok(results) = &result {
+                        counters.record(results);
+                    }
+                    (ticket, result)
+                })
+                .collect()
         }
     }
 }
@@ -445,18 +580,31 @@ fn commit_group(
 /// A queued write; see [`Store::enqueue`].
 #[must_use = "a queued write is only known durable once `wait` returns Ok"]
 pub struct PendingWrite {
-    result: mpsc::Receiver<Result<BatchResults, StoreError>>,
+    /// `None` once waited for.
+    inner: Option<Arc<Inner>>,
+    ticket: u64,
+    slot: Arc<Slot>,
 }
 
 impl PendingWrite {
     /// Blocks until the batch is durably committed (or rejected).
-    pub fn wait(self) -> Result<(), StoreError> {
-        let mut results = self.result.recv().map_err(|_| StoreError::Closed)??;
+    pub fn wait(mut self) -> Result<(), StoreError> {
+        let inner = self.inner.take().ok_or(StoreError::Closed)?;
+        let mut results = inner.wait_for(self.ticket, &self.slot)?;
         match results.pop() {
             Some(result) => result.map_err(StoreError::from),
             None => Err(StoreError::Engine(
                 "engine returned no result for the batch".into(),
             )),
+        }
+    }
+}
+
+impl Drop for PendingWrite {
+    fn drop(&mut self) {
+        // Unwaited: commit it all the same, and collect the result so it is not kept.
+        if let Some(inner) = self.inner.take() {
+            let _ = inner.wait_for(self.ticket, &self.slot);
         }
     }
 }
@@ -632,11 +780,13 @@ mod tests {
         }
     }
 
-    fn request(
-        batches: Vec<WriteBatch>,
-    ) -> (Request, mpsc::Receiver<Result<BatchResults, StoreError>>) {
-        let (reply, rx) = mpsc::sync_channel(1);
-        (Request { batches, reply }, rx)
+    fn queued(ticket: u64, batches: Vec<WriteBatch>) -> Queued {
+        Queued {
+            ticket,
+            batches,
+            slot: Arc::new(Slot::default()),
+            parked: false,
+        }
     }
 
     #[test]
@@ -645,19 +795,45 @@ mod tests {
         let counters = Counters::default();
         let mut poison = WriteBatch::new();
         poison.put(T, b"poison".to_vec(), Vec::new());
-        let (a, a_rx) = request(vec![put(1), put(2)]);
-        let (b, b_rx) = request(vec![poison]);
-        let (c, c_rx) = request(vec![put(3)]);
-        commit_group(&engine, Durability::None, vec![a, b, c], &counters);
+        let group = vec![
+            queued(1, vec![put(1), put(2)]),
+            queued(2, vec![poison]),
+            queued(3, vec![put(3)]),
+        ];
+        let mut results: HashMap<_, _> = commit_group(&engine, Durability::None, group, &counters)
+            .into_iter()
+            .collect();
 
-        assert_eq!(a_rx.recv().unwrap().unwrap(), vec![Ok(()), Ok(())]);
-        assert!(matches!(b_rx.recv().unwrap(), Err(StoreError::Engine(_))));
-        assert_eq!(c_rx.recv().unwrap().unwrap(), vec![Ok(())]);
+        assert_eq!(results.remove(&1).unwrap().unwrap(), vec![Ok(()), Ok(())]);
+        assert!(matches!(
+            results.remove(&2).unwrap(),
+            Err(StoreError::Engine(_))
+        ));
+        assert_eq!(results.remove(&3).unwrap().unwrap(), vec![Ok(())]);
+        assert!(results.is_empty());
         assert_eq!(
             engine.get(T, &u64_key(3)).unwrap(),
             Some(3u64.to_le_bytes().to_vec())
         );
         assert_eq!(counters.snapshot().commits, 2);
+    }
+
+    #[test]
+    fn a_queued_write_is_committed_in_order_and_even_if_dropped_unwaited() {
+        let store = Store::in_memory().unwrap();
+        let first = store.enqueue(put(1)).unwrap();
+        let mut second = WriteBatch::new();
+        // Holds only if the first batch, queued before it, is already applied.
+        second
+            .require_present(T, u64_key(1))
+            .put(T, u64_key(2), Vec::new());
+        let second = store.enqueue(second).unwrap();
+        let dropped = store.enqueue(put(3)).unwrap();
+        second.wait().unwrap();
+        first.wait().unwrap();
+        drop(dropped);
+        assert!(store.get(T, &u64_key(3)).unwrap().is_some());
+        assert_eq!(store.stats().batches, 3);
     }
 
     #[test]

@@ -17,11 +17,13 @@
 //!   metadata nor the device cache; sled issue #1452) and sled has been
 //!   unmaintained since 2021. A CA must not lose an issued certificate;
 //!   redb has ACID transactions and a real fsync.
-//! - [`Store`] (`group_commit.rs`): the cloneable handle. Writes go through a
-//!   single writer thread that commits whatever has queued up in one durable
-//!   transaction, so concurrent requests share one fsync (group commit): a
-//!   durable commit costs the same whether it carries one batch or hundreds,
-//!   and "flush before answering" then does not cost throughput.
+//! - [`Store`] (`group_commit.rs`): the cloneable handle. Writes join a queue;
+//!   the first waiting writer that finds no commit in progress leads, and
+//!   commits whatever has queued up in one durable transaction on its own
+//!   thread, so concurrent requests share one fsync (group commit): a durable
+//!   commit costs the same whether it carries one batch or hundreds, and
+//!   "flush before answering" then does not cost throughput. A lone writer
+//!   commits with no hand-off between threads.
 //! - [`Table`], [`IndexTable`], [`Record`] (`codec.rs`): typed access. Values
 //!   are a 2-byte schema version followed by CBOR, so a newer value is
 //!   refused rather than misread and a later migration can dispatch on the

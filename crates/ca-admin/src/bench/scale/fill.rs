@@ -301,7 +301,8 @@ impl InFlight {
 
 /// Fills on to `target` certificates; `false` if the time limit stopped it first.
 ///
-/// One batch is built while the previous one commits (the store's writer thread).
+/// Each batch is queued before the previous one is waited for, so two batches often
+/// share one commit.
 pub(super) fn fill_to(
     world: &World,
     setup: &Setup,
