@@ -12,6 +12,7 @@
 
 pub mod client_auth;
 mod header_case;
+mod memory;
 mod metrics;
 mod mounts;
 mod routes;
@@ -555,6 +556,7 @@ async fn sweep_expired(ra: Arc<RegistrationAuthority>) {
             Ok(Err(e)) => tracing::error!(error = %e, "expiry sweep failed"),
             Err(e) => tracing::error!(error = %e, "expiry sweep task failed"),
         }
+        memory::release_free_memory();
     }
 }
 
@@ -580,6 +582,7 @@ async fn refresh_crls(state: Arc<GatewayState>) {
             Ok(Err(e)) => tracing::error!(error = %e, "CRL refresh failed"),
             Err(e) => tracing::error!(error = %e, "CRL refresh task failed"),
         }
+        memory::release_free_memory();
     }
 }
 
@@ -665,6 +668,7 @@ fn print_banner(
     }
     println!("  URLs in certificates use {}", config.http.base_url);
     println!("Ready.");
+    memory::release_free_memory();
 }
 
 fn display_path(path: &Path) -> String {
