@@ -853,27 +853,9 @@ impl CaService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authority::{CaSubject, NewCa};
-    use crate::keys::{KeyAlgorithm, SignatureHash};
 
     fn service(dir: &Path) -> CaService {
-        let directory = CaDirectory::new(dir);
-        let spec = |id: &str, days| NewCa {
-            id: id.into(),
-            subject: CaSubject::root_for(id),
-            key_algorithm: KeyAlgorithm::EcP256,
-            hash: SignatureHash::Sha256,
-            validity_days: days,
-            path_len: None,
-            permitted_dns: Vec::new(),
-            excluded_dns: Vec::new(),
-        };
-        let plain = KeyProtection::InsecurePlaintext;
-        directory.create_root(&spec("root", 3650), &plain).unwrap();
-        directory
-            .create_subordinate(&spec("issuing", 1825), "root", &plain, None)
-            .unwrap();
-        CaService::open(&CaServiceConfig::new(dir, "http://pki.example.com", plain)).unwrap()
+        super::ocsp_cache_tests::service_with(dir, |_| {})
     }
 
     #[test]
@@ -941,7 +923,7 @@ mod ocsp_cache_tests {
         const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2");
 
     /// A root and an issuing CA (P-256), opened with a changed configuration.
-    fn service_with(dir: &Path, change: impl FnOnce(&mut CaServiceConfig)) -> CaService {
+    pub(super) fn service_with(dir: &Path, change: impl FnOnce(&mut CaServiceConfig)) -> CaService {
         use crate::authority::{CaSubject, NewCa};
         use crate::keys::SignatureHash;
         let directory = CaDirectory::new(dir);

@@ -831,20 +831,22 @@ fn grouped(value: f64) -> String {
     out
 }
 
-fn render_table(report: &Report) -> String {
-    let m = &report.machine;
-    let mut out = String::new();
+/// The first lines of a report: which machine and build, and the command that ran.
+fn machine_heading(m: &Machine, title: &str) -> String {
     let cpu = m
         .cpu_model
         .as_deref()
         .map(|model| format!(" ({model})"))
         .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "Certwright bench: {} CPUs{cpu}, {}/{}, {} build",
-        m.cpus, m.os, m.arch, m.build
-    );
-    let _ = writeln!(out, "command: {}", m.command);
+    format!(
+        "{title}: {} CPUs{cpu}, {}/{}, {} build\ncommand: {}\n",
+        m.cpus, m.os, m.arch, m.build, m.command
+    )
+}
+
+fn render_table(report: &Report) -> String {
+    let m = &report.machine;
+    let mut out = machine_heading(m, "Certwright bench");
     let _ = writeln!(
         out,
         "{} s per measurement; {} pre-generated {} subscriber CSRs; root CA {}; profile {}",

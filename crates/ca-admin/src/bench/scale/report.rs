@@ -242,18 +242,7 @@ fn cell(value: Option<f64>, style: Style) -> String {
 /// The report as text: a heading, the markdown table, notes.
 pub(super) fn render_table(report: &Report) -> String {
     let m = &report.machine;
-    let mut out = String::new();
-    let cpu = m
-        .cpu_model
-        .as_deref()
-        .map(|model| format!(" ({model})"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "Certwright bench scale: {} CPUs{cpu}, {}/{}, {} build",
-        m.cpus, m.os, m.arch, m.build
-    );
-    let _ = writeln!(out, "command: {}", m.command);
+    let mut out = super::super::machine_heading(m, "Certwright bench scale");
     let _ = writeln!(
         out,
         "data directory {} ({}){}",
