@@ -14,7 +14,9 @@
 #
 # Settings (environment): ORDERS_C1 (default 300), ORDERS_C16 (1000), WARMUP (unmeasured
 # orders before each measured run, 20), POLL_MS (the driver's first order-poll delay, 10),
-# KEEP=1 keeps the work directory (logs, data), and the loopback ports below.
+# RUN_LIMIT (seconds one driver run may take; then it is killed and reported as hung, 600),
+# SKIP_BUILD=1 uses the binaries already built, KEEP=1 keeps the work directory (logs, data),
+# and the loopback ports below.
 #
 # What the two servers do differently, by design:
 # - Certwright commits every state change with an fsync (redb, group commit) before it
@@ -36,6 +38,7 @@ ORDERS_C1=${ORDERS_C1:-300}
 ORDERS_C16=${ORDERS_C16:-1000}
 WARMUP=${WARMUP:-20}
 POLL_MS=${POLL_MS:-10}
+RUN_LIMIT=${RUN_LIMIT:-600}
 PEBBLE_PORT=${PEBBLE_PORT:-14000}
 PEBBLE_MGMT_PORT=${PEBBLE_MGMT_PORT:-15000}
 DNS_PORT=${DNS_PORT:-8053}
@@ -69,8 +72,10 @@ for port in "$PEBBLE_PORT" "$PEBBLE_MGMT_PORT" "$DNS_PORT" "$DNS_MGMT_PORT" "$HT
   fi
 done
 
-say "building ca-admin and acme-load (release)"
-cargo build --release -p ca-admin --bin ca-admin -p certwright-tests --bin acme-load
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  say "building ca-admin and acme-load (release)"
+  cargo build --release -p ca-admin --bin ca-admin -p certwright-tests --bin acme-load
+fi
 CA_ADMIN="$ROOT/target/release/ca-admin"
 LOAD="$ROOT/target/release/acme-load"
 
@@ -211,11 +216,17 @@ run_load() { # SERVER CONCURRENCY ORDERS
     certwright) directory=$CW_DIRECTORY root="$CW_DIR/root.pem" pid=$CW_PID ;;
   esac
   say "$server: concurrency $c, $n orders (+$WARMUP warm-up)"
-  local line
-  if line=$("$LOAD" --label "$server" --directory "$directory" --root-ca "$root" \
+  local line rc=0
+  line=$(timeout -k 5 "$RUN_LIMIT" "$LOAD" --label "$server" --directory "$directory" --root-ca "$root" \
     --server-pid "$pid" --concurrency "$c" --orders "$n" --warmup "$WARMUP" \
     --http01-port "$HTTP01_PORT" --domain-suffix "c$c.test" --poll-initial-ms "$POLL_MS" \
-    2>"$WORK/load-$server-c$c.err"); then
+    2>"$WORK/load-$server-c$c.err") || rc=$?
+  if [ "$rc" = 0 ]; then
+    echo "$line"
+    echo "$line" >>"$RESULTS"
+  elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    say "$server: concurrency $c: no result within ${RUN_LIMIT}s, the driver was killed (hung)"
+    line="{\"server\":\"$server\",\"concurrency\":$c,\"failed\":true,\"hung\":true,\"run_limit_s\":$RUN_LIMIT}"
     echo "$line"
     echo "$line" >>"$RESULTS"
   else
@@ -249,7 +260,10 @@ printf '%-11s %3s %7s %6s %8s %9s %8s %8s %14s %14s\n' \
 for c in 1 16; do
   for server in pebble certwright; do
     line=$(result "$server" "$c")
-    if [ -z "$line" ] || grep -q '"failed":true' <<<"$line"; then
+    if grep -q '"hung":true' <<<"$line"; then
+      printf '%-11s %3s %s\n' "$server" "$c" "HUNG (no result within ${RUN_LIMIT}s)"
+      continue
+    elif [ -z "$line" ] || grep -q '"failed":true' <<<"$line"; then
       printf '%-11s %3s %s\n' "$server" "$c" "FAILED (see the driver's errors above)"
       continue
     fi

@@ -64,6 +64,8 @@ trap cleanup EXIT
 
 # Starts the gateway in $WORK on loopback port 0 (HTTP and HTTPS); sets SERVER_PID and HTTP_URL.
 start_server() {
+  # The previous server's output must not pass for this one's "Ready.".
+  rm -f "$WORK/serve.out" "$WORK/serve.err"
   (cd "$WORK" && exec "$BIN" serve --http-listen 127.0.0.1:0 --https-listen 127.0.0.1:0 >serve.out 2>serve.err) &
   SERVER_PID=$!
   for _ in $(seq 1 120); do
