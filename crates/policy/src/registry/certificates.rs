@@ -57,15 +57,6 @@ pub(super) fn dept_prefix(dept: DeptId) -> Vec<u8> {
     KeyBuilder::new().u64(dept.0).build()
 }
 
-/// Adds a certificate's owner and its index entries to a batch.
-pub(super) fn owner_into(
-    batch: &mut WriteBatch,
-    certificate: u64,
-    owner: &CertificateOwner,
-) -> Result<(), StoreError> {
-    owner.write_into(batch, certificate)
-}
-
 impl CertificateOwner {
     /// Adds this owner of certificate `certificate` and its organization and department
     /// index entries to a batch: the one way an owner is written, so the indexes always

@@ -79,16 +79,13 @@ impl RegistrationAuthority {
             request.id.0,
         )?;
         REQUESTS.put(&mut batch, &id_key(request.id.0), &request)?;
-        super::certificates::owner_into(
-            &mut batch,
-            record.id,
-            &CertificateOwner {
-                org,
-                dept,
-                request: Some(request.id),
-                external: true,
-            },
-        )?;
+        CertificateOwner {
+            org,
+            dept,
+            request: Some(request.id),
+            external: true,
+        }
+        .write_into(&mut batch, record.id)?;
         self.commit(
             batch,
             AuditEvent::success(

@@ -402,16 +402,13 @@ impl RegistrationAuthority {
             }
             issued.transition(RequestState::Issued { certificate }, actor, now(), "")?;
             REQUESTS.put(&mut batch, &id_key(issued.id.0), &issued)?;
-            super::certificates::owner_into(
-                &mut batch,
-                certificate,
-                &CertificateOwner {
-                    org: issued.org,
-                    dept: issued.dept,
-                    request: Some(issued.id),
-                    external: false,
-                },
-            )?;
+            CertificateOwner {
+                org: issued.org,
+                dept: issued.dept,
+                request: Some(issued.id),
+                external: false,
+            }
+            .write_into(&mut batch, certificate)?;
             // A replacement commits with the new certificate: the old one becomes Replaced
             // (and its request with it) in the same transaction, or neither happens.
             let mut replaced = None;
